@@ -1,0 +1,94 @@
+"""The Kubernetes objects of a scenario, as the model keeps them after defaults are filled in.
+
+Only what networking needs is lifted into fields; the manifest as written stays in ``raw``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+__all__ = ["ContainerPort", "Node", "Pod", "Namespace", "ExternalClient", "ObjectRef"]
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """Where an object came from, for error messages: its kind, namespace and name."""
+
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    """``spec.containers[].ports[]``: what a named targetPort or NetworkPolicy port resolves against."""
+
+    container_port: int
+    protocol: str = "TCP"
+    name: str | None = None
+    container: str = ""
+
+
+@dataclass
+class Node:
+    name: str
+    role: str  # control-plane | worker
+    internal_ip: IPv4Address
+    pod_cidr: IPv4Network
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: list[dict[str, Any]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def schedulable(self) -> bool:
+        return not any(t.get("effect") == "NoSchedule" for t in self.taints)
+
+
+@dataclass
+class Pod:
+    namespace: str
+    name: str
+    node_name: str
+    ip: IPv4Address | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    ports: list[ContainerPort] = field(default_factory=list)
+    host_network: bool = False
+    ready: bool = True
+    phase: str = "Running"
+    terminating: bool = False
+    hostname: str | None = None
+    subdomain: str | None = None
+    dns_policy: str = "ClusterFirst"
+    dns_config: dict[str, Any] | None = None
+    owner: ObjectRef | None = None
+    images: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def port_named(self, name: str, protocol: str | None = None) -> ContainerPort | None:
+        for p in self.ports:
+            if p.name == name and (protocol is None or p.protocol == protocol):
+                return p
+        return None
+
+
+@dataclass
+class Namespace:
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ExternalClient:
+    """A host outside the cluster (on the nodes' network or beyond the gateway)."""
+
+    name: str
+    ip: IPv4Address

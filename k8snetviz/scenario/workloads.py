@@ -1,0 +1,116 @@
+"""Controllers into pods: what the Deployment, ReplicaSet, StatefulSet and DaemonSet controllers create.
+
+Names follow the controllers' patterns, made deterministic: a Deployment ``web`` owns the
+ReplicaSet ``web-<pod-template-hash>``, whose pods are ``web-<hash>-<5 chars>``; a StatefulSet's
+pods are ``db-0``, ``db-1``; a DaemonSet's are ``agent-<5 chars>``, one per node it tolerates.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+from k8snetviz.errors import FieldError, InvalidObject
+from k8snetviz.scenario.loader import Manifest
+
+__all__ = ["expand_workload", "WORKLOAD_KINDS", "name_suffix"]
+
+WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+# The alphabet of Kubernetes' random name suffixes (no vowels, no confusable characters).
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def name_suffix(seed: str, length: int = 5) -> str:
+    """A stable stand-in for the random suffix the API server's generateName adds."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[:length])
+
+
+def _template_hash(template: dict[str, Any]) -> str:
+    # The real pod-template-hash is a hash of the template, rendered in the same alphabet.
+    return name_suffix(repr(sorted(_flatten(template))), 10)
+
+
+def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(obj, dict):
+        out: list[tuple[str, str]] = []
+        for k, v in obj.items():
+            out += _flatten(v, f"{prefix}.{k}")
+        return out
+    if isinstance(obj, list):
+        out = []
+        for i, v in enumerate(obj):
+            out += _flatten(v, f"{prefix}[{i}]")
+        return out
+    return [(prefix, str(obj))]
+
+
+def _template(m: Manifest) -> dict[str, Any]:
+    spec = m.body.get("spec") or {}
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        raise InvalidObject(m.kind, m.name, [FieldError.required("spec.template")])
+    selector = (spec.get("selector") or {}).get("matchLabels") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    for k, v in selector.items():
+        if labels.get(k) != v:
+            raise InvalidObject(m.kind, m.name, [FieldError.invalid(
+                "spec.template.metadata.labels", labels, "`selector` does not match template `labels`")])
+    return template
+
+
+def _pod(m: Manifest, template: dict[str, Any], name: str, owner_kind: str, owner_name: str,
+         extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    md = copy.deepcopy(template.get("metadata") or {})
+    md["name"] = name
+    md["namespace"] = m.namespace or "default"
+    md["labels"] = {**(md.get("labels") or {}), **(extra_labels or {})}
+    md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner_kind, "name": owner_name,
+                              "controller": True}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": copy.deepcopy(template.get("spec") or {})}
+
+
+def _replicas(m: Manifest) -> int:
+    r = (m.body.get("spec") or {}).get("replicas", 1)
+    if not isinstance(r, int) or isinstance(r, bool) or r < 0:
+        raise InvalidObject(m.kind, m.name, [FieldError.invalid(
+            "spec.replicas", r, "must be greater than or equal to 0")])
+    return r
+
+
+def expand_workload(m: Manifest, node_names: list[str], tolerated: dict[str, bool]) -> list[dict[str, Any]]:
+    """The pod manifests a controller creates. ``tolerated[node]`` says whether a DaemonSet pod may run there."""
+    template = _template(m)
+    ns = m.namespace or "default"
+    if m.kind == "Deployment":
+        rs = f"{m.name}-{_template_hash(template)}"
+        h = rs.rsplit("-", 1)[1]
+        return [_pod(m, template, f"{rs}-{name_suffix(f'{ns}/{rs}/{i}')}", "ReplicaSet", rs,
+                     {"pod-template-hash": h}) for i in range(_replicas(m))]
+    if m.kind == "ReplicaSet":
+        return [_pod(m, template, f"{m.name}-{name_suffix(f'{ns}/{m.name}/{i}')}", "ReplicaSet", m.name)
+                for i in range(_replicas(m))]
+    if m.kind == "StatefulSet":
+        service = (m.body.get("spec") or {}).get("serviceName")
+        pods = []
+        for i in range(_replicas(m)):
+            name = f"{m.name}-{i}"
+            p = _pod(m, template, name, "StatefulSet", m.name,
+                     {"statefulset.kubernetes.io/pod-name": name, "apps.kubernetes.io/pod-index": str(i)})
+            # The StatefulSet controller sets hostname and subdomain, giving each pod a stable DNS name.
+            p["spec"]["hostname"] = name
+            if service:
+                p["spec"]["subdomain"] = service
+            pods.append(p)
+        return pods
+    if m.kind == "DaemonSet":
+        pods = []
+        for node in node_names:
+            if not tolerated.get(node, False):
+                continue
+            p = _pod(m, template, f"{m.name}-{name_suffix(f'{ns}/{m.name}/{node}')}", "DaemonSet", m.name)
+            p["spec"]["nodeName"] = node
+            pods.append(p)
+        return pods
+    raise ValueError(m.kind)
