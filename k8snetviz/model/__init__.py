@@ -1,0 +1,1 @@
+"""The model: Kubernetes objects and the network state Linux and Kubernetes derive from them."""
