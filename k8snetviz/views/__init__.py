@@ -1,0 +1,1 @@
+"""Views: text, DOT and tables that print what the real tools print; they never compute network behaviour."""
