@@ -811,7 +811,11 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Reachability:
-    """The pods x pods truth table for one port and protocol: ``allowed[from][to]``."""
+    """The pods x pods truth table for one port and protocol: ``allowed[from][to]``.
+
+    ``pods`` are sorted by namespace, then name (the e2e suite's x/a, x/b, ... order); the
+    diagonal is always True, since a pod cannot block access to itself.
+    """
 
     port: int
     protocol: str
