@@ -704,11 +704,7 @@ class Zone:
             if ip is None:
                 raise _NameError(label)
             return [_Item(text, 0, key)]
-        found = [
-            _Item(text, 0, key)
-            for p in self.pods
-            if p.ip == text and p.namespace == req.namespace
-        ]
+        found = [_Item(text, 0, key) for p in self.pods if p.ip == text and p.namespace == req.namespace]
         if not found:
             raise _NameError(label)
         return found
@@ -719,7 +715,8 @@ class Zone:
         items: list[_Item] = []
         found = False
         for svc in self._by_key.get((req.namespace, req.service), []):
-            slices = [e for e in self.endpoint_slices if (e.namespace, e.service) == (svc.namespace, svc.name)]
+            key = (svc.namespace, svc.name)
+            slices = [e for e in self.endpoint_slices if (e.namespace, e.service) == key]
             if self.options.ignore_empty_service and svc.type != "ExternalName" and not svc.headless:
                 if not any(self._ready(e) for e in slices):
                     continue
@@ -762,9 +759,7 @@ def _address_type(ip: str) -> str:
 
 
 def _port_matches(req: _Request, name: str | None, protocol: str) -> bool:
-    return (not req.port or req.port == (name or "").lower()) and (
-        not req.protocol or req.protocol == protocol.lower()
-    )
+    return (not req.port or req.port == (name or "").lower()) and (not req.protocol or req.protocol == protocol.lower())
 
 
 # --------------------------------------------------------------------------------------- upstream
