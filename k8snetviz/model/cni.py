@@ -98,7 +98,7 @@ class BridgeCNI(CNIModel):
     route_author = "a static route, as in the classic layer-3 set-up"
 
     def pod_routes(self, node: Node, pod: Pod, ns: NetNS, gw: IPv4Address) -> None:
-        ns.routes.add(Route.parse("default via %s dev eth0" % gw, why="isDefaultGateway: the bridge plugin"))
+        ns.routes.add(Route.parse(f"default via {gw} dev eth0", why="isDefaultGateway: the bridge plugin"))
         ns.routes.add(Route(node.pod_cidr, "eth0", proto="kernel", scope="link", src=pod.ip,
                             why="the kernel, for the address on eth0"))
 
@@ -144,7 +144,7 @@ class KindnetCNI(CNIModel):
 
     def pod_routes(self, node: Node, pod: Pod, ns: NetNS, gw: IPv4Address) -> None:
         # ptp replaces the connected subnet route with a route via the gateway, reached by a link route.
-        ns.routes.add(Route.parse("default via %s dev eth0" % gw, why="host-local's route 0.0.0.0/0 (ptp)"))
+        ns.routes.add(Route.parse(f"default via {gw} dev eth0", why="host-local's route 0.0.0.0/0 (ptp)"))
         ns.routes.add(Route(node.pod_cidr, "eth0", via=gw, src=pod.ip, why="ptp: the subnet via the gateway"))
         ns.routes.add(Route(IPv4Network(f"{gw}/32"), "eth0", scope="link", src=pod.ip,
                             why="ptp: the gateway is reached directly over the veth"))

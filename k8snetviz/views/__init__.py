@@ -1,1 +1,1 @@
-"""Views: text, DOT and tables that print what the real tools print; they never compute network behaviour."""
+"""Views: text as the real tools print it, DOT diagrams, and notebook displays. They compute no behaviour."""

@@ -1,0 +1,43 @@
+"""k8snetviz: see how a packet crosses a Kubernetes cluster.
+
+>>> import k8snetviz
+>>> cluster = k8snetviz.load("two-node-bridge")
+>>> cluster.trace("default/client", "default/web:80").delivered
+True
+"""
+
+from __future__ import annotations
+
+import os
+
+from k8snetviz.errors import InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
+from k8snetviz.model.cluster import Cluster
+from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario, shipped_scenarios
+
+__all__ = ["load", "loads", "Cluster", "shipped_scenarios", "K8sNetVizError", "InvalidObject", "NotFound",
+           "ScenarioError", "UsageError", "__version__"]
+__version__ = "0.1.0"
+
+
+def load(scenario: str | os.PathLike[str] | Scenario, *extra_yaml: str) -> Cluster:
+    """Build the cluster of a scenario file or shipped scenario name; ``extra_yaml`` documents are applied on top.
+
+    The extra documents are what a learner writes in a task: ``load("influxdb", my_service_yaml)``.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
+    for i, text in enumerate(extra_yaml):
+        more = parse_text(text, source=f"<your YAML{'' if len(extra_yaml) == 1 else f' #{i + 1}'}>")
+        sc = _apply(sc, more)
+    return Cluster(sc)
+
+
+def loads(text: str, source: str = "<scenario>") -> Cluster:
+    """Build a cluster from scenario YAML given as text."""
+    return Cluster(parse_text(text, source))
+
+
+def _apply(base: Scenario, more: Scenario) -> Scenario:
+    """``kubectl apply`` semantics for whole objects: a document replaces the one of the same kind and name."""
+    keys = {(m.kind, m.namespace or "default", m.name) for m in more.manifests}
+    kept = [m for m in base.manifests if (m.kind, m.namespace or "default", m.name) not in keys]
+    return Scenario(base.source, kept + more.manifests, base.text)

@@ -1,0 +1,178 @@
+"""The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|get|render|lab``.
+
+Bad input gets one line on stderr naming what is wrong, and exit status 2; a packet that is
+dropped or a name that does not resolve is an answer, printed with exit status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from k8snetviz.errors import K8sNetVizError
+
+__all__ = ["main", "build_parser"]
+
+
+def _load(args: argparse.Namespace) -> Any:
+    import k8snetviz
+
+    cluster = k8snetviz.load(args.scenario)
+    for w in cluster.warnings:
+        print(f"Warning: {w}", file=sys.stderr)
+    return cluster
+
+
+def _emit(result: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.text() if hasattr(result, "text") else str(result))
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    _emit(cluster.trace(args.src, args.to, endpoint=args.endpoint, protocol=args.protocol), args.json)
+    return 0
+
+
+def cmd_dns(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    _emit(cluster.resolve(args.pod, args.name, qtype=args.type), args.json)
+    return 0
+
+
+def cmd_ingress(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    _emit(cluster.ingress(args.host, args.path), args.json)
+    return 0
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    _emit(cluster.policy(port=args.port, protocol=args.protocol), args.json)
+    return 0
+
+
+def cmd_routes(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    print(cluster.routes(args.target))
+    return 0
+
+
+def cmd_iptables(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    print(cluster.iptables(args.node), end="")
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    if args.output not in (None, "wide"):
+        raise K8sNetVizError(f'error: unable to match a printer suitable for the output format "{args.output}", '
+                             'allowed formats are: wide')
+    print(cluster.get(args.resource, namespace=args.namespace, all_namespaces=args.all_namespaces,
+                      wide=args.output == "wide"))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from k8snetviz.views.dot import cluster_dot
+    from k8snetviz.views.render import save
+
+    cluster = _load(args)
+    result = None
+    if args.src or args.to:
+        if not (args.src and args.to):
+            raise K8sNetVizError("render: --from and --to go together")
+        result = cluster.trace(args.src, args.to)
+    save(cluster_dot(cluster, result), args.output)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from k8snetviz.lab.cli import run_lab
+
+    return run_lab(args.action, args.scenario)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="k8snetviz", description="See how a packet crosses a Kubernetes cluster.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, fn: Any, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("scenario", metavar="SCENARIO", help="a scenario file, or the name of a shipped scenario")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    t = command("trace", cmd_trace, "walk one packet from a source to a destination")
+    t.add_argument("--from", dest="src", required=True, metavar="SRC",
+                   help="pod/NS/NAME, NS/NAME, node/NAME, external or external/IP")
+    t.add_argument("--to", required=True, metavar="DST",
+                   help="pod/NS/NAME:PORT, svc/NS/NAME:PORT, IP:PORT, node/NAME:PORT, NAME:PORT or http://HOST/PATH")
+    t.add_argument("--endpoint", metavar="POD", help="the endpoint kube-proxy picks (pod/NS/NAME or NS/NAME)")
+    t.add_argument("--protocol", default="TCP", type=str.upper, choices=["TCP", "UDP", "SCTP", "ICMP"])
+    t.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    d = command("dns", cmd_dns, "resolve a name as a pod's resolver would")
+    d.add_argument("--from", dest="pod", required=True, metavar="POD")
+    d.add_argument("name", metavar="NAME")
+    d.add_argument("--type", default="A", type=str.upper, choices=["A", "AAAA", "SRV", "PTR", "CNAME"])
+    d.add_argument("--json", action="store_true")
+
+    i = command("ingress", cmd_ingress, "which backend an Ingress sends a request to")
+    i.add_argument("--host", required=True)
+    i.add_argument("--path", required=True)
+    i.add_argument("--json", action="store_true")
+
+    pol = command("policy", cmd_policy, "the NetworkPolicy reachability matrix")
+    pol.add_argument("--port", type=int, default=80)
+    pol.add_argument("--protocol", default="TCP", type=str.upper, choices=["TCP", "UDP", "SCTP"])
+    pol.add_argument("--json", action="store_true")
+
+    r = command("routes", cmd_routes, "a node's or pod's routing table, as `ip route` prints it")
+    r.add_argument("target", metavar="TARGET", help="node/NAME or pod/NS/NAME")
+
+    ipt = command("iptables", cmd_iptables, "a node's iptables rules, as `iptables-save` prints them")
+    ipt.add_argument("node", metavar="NODE")
+
+    g = command("get", cmd_get, "kubectl get, for the scenario's objects")
+    g.add_argument("resource", metavar="RESOURCE")
+    g.add_argument("-n", "--namespace")
+    g.add_argument("-A", "--all-namespaces", action="store_true")
+    g.add_argument("-o", "--output")
+
+    rd = command("render", cmd_render, "draw the cluster (and a trace) with Graphviz")
+    rd.add_argument("--from", dest="src", metavar="SRC")
+    rd.add_argument("--to", metavar="DST")
+    rd.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.svg, FILE.png or FILE.dot")
+
+    lab = sub.add_parser("lab", help="build the scenario in real network namespaces (needs root)")
+    lab.add_argument("action", choices=["up", "verify", "down"])
+    lab.add_argument("scenario", metavar="SCENARIO")
+    lab.set_defaults(fn=cmd_lab)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except K8sNetVizError as e:
+        print(f"k8snetviz: {e}" if not str(e).startswith(("error:", "The ", "Error")) else str(e), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("k8snetviz: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

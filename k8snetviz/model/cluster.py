@@ -1,0 +1,189 @@
+"""The Cluster: Kubernetes objects plus the network state derived from them, and the questions to ask it.
+
+>>> import k8snetviz
+>>> c = k8snetviz.load("two-node-bridge")
+>>> [n.name for n in c.nodes.values()]
+['node-a', 'node-b']
+>>> c.trace("default/client", "default/web:80").verdict
+'delivered'
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface
+from typing import TYPE_CHECKING, Any
+
+from k8snetviz.errors import NotFound, UsageError
+from k8snetviz.model.addressing import Interface, NetNS, Route, net
+from k8snetviz.model.build import (
+    KNOWN_KINDS,
+    build_namespaces,
+    build_nodes,
+    build_pods,
+    system_manifests,
+    wire,
+)
+from k8snetviz.model.cni import CNIModel, mac_for
+from k8snetviz.model.objects import ExternalClient, Namespace, Node, Pod
+from k8snetviz.model.packet import Packet
+from k8snetviz.scenario.config import ClusterConfig, read_config
+from k8snetviz.scenario.loader import QUIET_KINDS, Scenario
+
+if TYPE_CHECKING:
+    from k8snetviz.questions.targets import Destination, Source
+    from k8snetviz.questions.trace import TraceResult, Walker
+
+__all__ = ["Cluster"]
+
+
+class Cluster:
+    """A scenario, built: nodes, pods, namespaces, every network namespace with its devices and routes."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.warnings: list[str] = []
+        self.config: ClusterConfig = read_config(scenario)
+        cfg = self.config
+        self.nodes: dict[str, Node] = build_nodes(scenario, cfg)
+        self.system = system_manifests(cfg, self.nodes) if cfg.system_pods else []
+        self.pods: dict[str, Pod] = build_pods(scenario, self.nodes, [m for m in self.system if m.kind != "Service"
+                                                                       and m.kind != "EndpointSlice"])
+        self.namespaces: dict[str, Namespace] = build_namespaces(scenario, self.pods)
+        self.externals: dict[str, ExternalClient] = {n: ExternalClient(n, a) for n, a in cfg.external_clients.items()}
+        self.netns: dict[str, NetNS]
+        self.cni: CNIModel
+        self.netns, self.cni = wire(cfg, self.nodes, self.pods, self.externals)
+        for m in scenario.manifests:
+            if m.kind not in KNOWN_KINDS and m.kind not in QUIET_KINDS:
+                self.warnings.append(f'{m.where}: unknown kind "{m.kind}" (apiVersion "{m.api_version}"): ignored')
+        self._index_addresses()
+
+    # --- building helpers -------------------------------------------------------------------------
+    def _index_addresses(self) -> None:
+        self._lan: dict[IPv4Address, str] = {}
+        for ns in self.netns.values():
+            if ns.kind in ("node", "external") and "eth0" in ns.interfaces:
+                for a in ns.interfaces["eth0"].addrs:
+                    self._lan[a.ip] = ns.name
+
+    def lan_host(self, addr: IPv4Address) -> str | None:
+        """The namespace whose ``eth0`` holds ``addr`` on the node network (who answers ARP for it)."""
+        return self._lan.get(addr)
+
+    def external_at(self, addr: IPv4Address) -> ExternalClient:
+        """The outside client at ``addr``, created on the node network or beyond the gateway if new."""
+        for ext in self.externals.values():
+            if ext.ip == addr:
+                return ext
+        if addr in self.config.pod_subnet or addr in self.config.service_subnet or addr in self._lan:
+            raise UsageError(f"source external/{addr}: that address belongs to the cluster")
+        ext = ExternalClient(str(addr), addr)
+        self.externals[ext.name] = ext
+        ns = NetNS(f"external/{ext.name}", "external")
+        in_lan = addr in self.config.node_network
+        ns.add_interface(Interface("eth0", "ether", 2, mac_for(f"external/{addr}"),
+                                   [IPv4Interface(f"{addr}/{self.config.node_network.prefixlen if in_lan else 32}")]))
+        ns.routes.add(Route(net("default"), "eth0", via=self.config.gateway, onlink=not in_lan))
+        self.netns[ns.name] = ns
+        if in_lan:
+            self._lan[addr] = ns.name
+        return ext
+
+    # --- lookups ------------------------------------------------------------------------------
+    def node(self, ref: str) -> Node:
+        """A node by name (``kind-worker`` or ``node/kind-worker``)."""
+        name = ref[5:] if ref.startswith("node/") else ref
+        if name not in self.nodes:
+            raise NotFound("nodes", name)
+        return self.nodes[name]
+
+    def pod(self, ref: str) -> Pod:
+        """A pod by ``pod/NS/NAME``, ``NS/NAME`` or ``NAME`` (in ``default``)."""
+        text = ref[4:] if ref.startswith("pod/") else ref
+        ns, _, name = text.rpartition("/")
+        ns = ns or "default"
+        if "/" in ns or not name:
+            raise UsageError(f'"{ref}" is not a pod: use pod/NAMESPACE/NAME or NAMESPACE/NAME')
+        key = f"{ns}/{name}"
+        if key not in self.pods:
+            raise NotFound("pods", name, ns)
+        return self.pods[key]
+
+    def netns_of(self, target: str) -> NetNS:
+        """The network namespace of ``node/NAME``, ``pod/NS/NAME`` (or ``NS/NAME``) or ``external/NAME``."""
+        if target.startswith("node/") or target in self.nodes:
+            return self.netns[f"node/{self.node(target).name}"]
+        if target.startswith("external/"):
+            if target in self.netns:
+                return self.netns[target]
+            raise NotFound("external clients", target[9:])
+        pod = self.pod(target)
+        return self.netns[f"node/{pod.node_name}" if pod.host_network else f"pod/{pod.key}"]
+
+    def pod_in(self, netns: str, addr: IPv4Address) -> Pod | None:
+        if netns.startswith("pod/"):
+            return self.pods.get(netns[4:])
+        for p in self.pods.values():
+            if p.host_network and f"node/{p.node_name}" == netns and p.ip == addr:
+                return None  # a hostNetwork pod shares its node's address; the node is the receiver
+        return None
+
+    def describe_netns(self, name: str) -> str:
+        return name
+
+    def owner_of(self, addr: IPv4Address) -> str | None:
+        """Who holds an address: ``pod/NS/NAME``, ``node/NAME`` or ``external/NAME``."""
+        for p in self.pods.values():
+            if p.ip == addr and not p.host_network:
+                return f"pod/{p.key}"
+        for n in self.nodes.values():
+            if n.internal_ip == addr:
+                return f"node/{n.name}"
+        for e in self.externals.values():
+            if e.ip == addr:
+                return f"external/{e.name}"
+        return None
+
+    # --- the walk's extension points ---------------------------------------------------------------
+    def walker(self, endpoint: str | None = None) -> Walker:
+        from k8snetviz.questions.trace import Walker
+
+        return Walker(self, endpoint)
+
+    def destination_address(self, walker: Walker, source: Source, dest: Destination, proto: str) -> IPv4Address:
+        if dest.addr is not None:
+            return dest.addr
+        raise UsageError(f'destination "{dest.text}": {dest.kind} destinations are not modelled in this scenario')
+
+    def run_netfilter(self, walker: Walker, ns: NetNS, hook: str, pkt: Packet, in_dev: str | None,
+                      out_dev: str | None) -> Packet:
+        return pkt
+
+    # --- questions -------------------------------------------------------------------------------
+    def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:
+        """Walk one packet from ``src`` to ``dst``; see DESIGN.md for the forms they take."""
+        from k8snetviz.questions.trace import trace
+
+        return trace(self, src, dst, endpoint=endpoint, protocol=protocol)
+
+    def routes(self, target: str) -> Any:
+        """The routing table of a node or pod, as ``ip route`` prints it."""
+        from k8snetviz.views.iproute import RoutesView
+
+        return RoutesView(self, self.netns_of(target))
+
+    def get(self, resource: str, namespace: str | None = None, all_namespaces: bool = False,
+            wide: bool = False) -> str:
+        """``kubectl get RESOURCE`` as text."""
+        from k8snetviz.views.kubectl import get
+
+        return get(self, resource, namespace=namespace, all_namespaces=all_namespaces, wide=wide)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from k8snetviz.views.notebook import cluster_bundle
+
+        return cluster_bundle(self)
+
+    def __repr__(self) -> str:
+        return (f"<Cluster {self.config.name!r}: {len(self.nodes)} nodes, {len(self.pods)} pods, "
+                f"CNI {self.config.cni}>")

@@ -1,0 +1,1 @@
+"""Questions: pure functions of the model that return plain result objects."""

@@ -1,0 +1,329 @@
+"""The packet walk: one packet from a source to a destination, hop by hop, with the reason for each hop.
+
+The walk follows the kernel's path through each network namespace: a locally sent packet is
+routed (OUTPUT), a received one goes through PREROUTING, then either INPUT (it is for this host)
+or, with ``net.ipv4.ip_forward = 1``, a route lookup and FORWARD; POSTROUTING last, then the device:
+a veth hands the packet to its peer, a bridge forwards the frame to the port behind the next hop's
+MAC address, a VXLAN device wraps it in UDP to the peer node, and ``eth0`` puts it on the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from k8snetviz.model.addressing import NetNS, Route
+from k8snetviz.model.cni import FLANNEL_PORT
+from k8snetviz.model.packet import Packet
+from k8snetviz.scenario.defaults import EPHEMERAL_PORT
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+
+__all__ = ["Hop", "TraceResult", "Walker", "trace", "VERDICTS", "ACTIONS"]
+
+VERDICTS = ("delivered", "dropped", "rejected", "no-route", "unresolved")
+ACTIONS = ("route", "veth", "bridge", "forward", "dnat", "snat", "un-nat", "encap", "decap", "policy", "dns",
+           "proxy", "deliver", "drop", "reject")
+MAX_HOPS = 64
+
+
+@dataclass
+class Hop:
+    """One step of the walk: where, on which device, what happened and what decided it."""
+
+    step: int
+    at: str
+    device: str
+    action: str
+    detail: str
+    src: str
+    dst: str
+    rule: str = ""  # the routing-table row or iptables-save line that decided this hop
+    table: str = ""  # "route" or a netfilter table/chain, e.g. "nat/KUBE-SERVICES"
+    outer: str = ""  # the outer header, while the packet is encapsulated
+    changed: tuple[str, ...] = ()  # header fields this hop changed: src, dst, outer
+    reply: bool = False
+    peer: str = ""  # for a veth or wire hop: the namespace#device the packet moves to
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"step": self.step, "at": self.at, "device": self.device, "action": self.action,
+             "detail": self.detail, "src": self.src, "dst": self.dst}
+        if self.rule:
+            d["rule"] = self.rule
+        if self.outer:
+            d["outer"] = self.outer
+        if self.reply:
+            d["reply"] = True
+        return d
+
+
+@dataclass
+class TraceResult:
+    """The answer to "what happens to this packet?"."""
+
+    source: str
+    destination: str
+    verdict: str
+    reason: str
+    hops: list[Hop] = field(default_factory=list)
+    final: dict[str, Any] | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    protocol: str = "TCP"
+    cluster: Cluster | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def delivered(self) -> bool:
+        return self.verdict == "delivered"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delivered": self.delivered,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "hops": [h.to_dict() for h in self.hops],
+            "final": self.final,
+            "candidates": self.candidates,
+        }
+
+    def text(self) -> str:
+        from k8snetviz.views.walktext import trace_text
+
+        return trace_text(self)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from k8snetviz.views.notebook import trace_bundle
+
+        return trace_bundle(self)
+
+
+class _Stop(Exception):
+    def __init__(self, verdict: str, reason: str) -> None:
+        super().__init__(reason)
+        self.verdict = verdict
+        self.reason = reason
+
+
+class Walker:
+    """Moves one packet through the model, recording hops. Extensions hook into ``netfilter``."""
+
+    def __init__(self, cluster: Cluster, endpoint: str | None = None) -> None:
+        self.cluster = cluster
+        self.endpoint = endpoint
+        self.hops: list[Hop] = []
+        self.final: dict[str, Any] | None = None
+        self.candidates: list[dict[str, Any]] = []
+        self.outer: Packet | None = None
+
+    # --- recording --------------------------------------------------------------------------
+    def hop(self, at: str, device: str, action: str, detail: str, pkt: Packet, *, rule: str = "",
+            table: str = "", changed: tuple[str, ...] = (), reply: bool = False, peer: str = "") -> Hop:
+        h = Hop(len(self.hops) + 1, at, device, action, detail, pkt.source, pkt.destination, rule=rule,
+                table=table, outer=str(self.outer) if self.outer else "", changed=changed, reply=reply,
+                peer=peer)
+        self.hops.append(h)
+        if len(self.hops) > MAX_HOPS:
+            raise _Stop("dropped", "the packet looped: more than 64 hops (a routing loop; the TTL would expire)")
+        return h
+
+    # --- hooks extensions override --------------------------------------------------------------
+    def netfilter(self, ns: NetNS, hook: str, pkt: Packet, in_dev: str | None, out_dev: str | None) -> Packet:
+        """Run the namespace's iptables rules for one hook; return the packet as NAT left it."""
+        return self.cluster.run_netfilter(self, ns, hook, pkt, in_dev, out_dev)
+
+    # --- the walk -----------------------------------------------------------------------------
+    def route(self, ns: NetNS, pkt: Packet, device_hint: str = "") -> Route:
+        r = ns.routes.lookup(pkt.dst)
+        if r is None:
+            self.hop(ns.name, device_hint or "-", "drop", f"no route to {pkt.dst} in the routing table "
+                     "(and no default route)", pkt, table="route")
+            raise _Stop("no-route", f"{ns.name} has no route to {pkt.dst}")
+        longest = "longest prefix match" if not r.is_default else "no more specific row: the default route"
+        self.hop(ns.name, r.dev, "route", f"{longest}: {r}" + (f" ({r.why})" if r.why else ""), pkt,
+                 rule=str(r), table="route")
+        return r
+
+    def originate(self, ns: NetNS, pkt: Packet) -> None:
+        r = self.route(ns, pkt)
+        if pkt.src == IPv4Address("0.0.0.0"):
+            src = ns.source_address(r)
+            assert src is not None
+            pkt = pkt.with_src(src)
+            self.hops[-1].src = pkt.source
+        after = self.netfilter(ns, "OUTPUT", pkt, None, r.dev)
+        if after.dst != pkt.dst:
+            r = self.route(ns, after)  # the kernel routes again after OUTPUT DNAT changed the destination
+        pkt = after
+        if pkt.dst in ns.local_addresses():
+            self.deliver(ns, "lo", pkt)
+            return
+        pkt = self.netfilter(ns, "POSTROUTING", pkt, None, r.dev)
+        self.transmit(ns, r, pkt)
+
+    def receive(self, ns: NetNS, dev: str, pkt: Packet) -> None:
+        pkt = self.netfilter(ns, "PREROUTING", pkt, dev, None)
+        if pkt.dst in ns.local_addresses():
+            if self.outer is None and pkt.proto == "UDP" and pkt.dport == FLANNEL_PORT and "flannel.1" in ns.interfaces:
+                raise _Stop("dropped", "a VXLAN packet without an inner packet")
+            pkt = self.netfilter(ns, "INPUT", pkt, dev, None)
+            self.deliver(ns, dev, pkt)
+            return
+        if not ns.ip_forward:
+            self.hop(ns.name, dev, "drop", f"{pkt.dst} is not an address of this host and "
+                     "net.ipv4.ip_forward = 0: the kernel does not forward", pkt)
+            raise _Stop("dropped", f"{ns.name} does not forward packets (net.ipv4.ip_forward = 0)")
+        r = self.route(ns, pkt, dev)
+        pkt = self.netfilter(ns, "FORWARD", pkt, dev, r.dev)
+        pkt = self.netfilter(ns, "POSTROUTING", pkt, dev, r.dev)
+        self.transmit(ns, r, pkt)
+
+    def transmit(self, ns: NetNS, r: Route, pkt: Packet) -> None:
+        dev = ns.interfaces.get(r.dev)
+        if dev is None:
+            self.hop(ns.name, r.dev, "drop", f"the route names device {r.dev}, which does not exist", pkt)
+            raise _Stop("no-route", f"{ns.name}: device {r.dev} does not exist")
+        nexthop = r.via or pkt.dst
+        if dev.kind == "veth":
+            assert dev.peer is not None
+            peer_ns = self.cluster.netns[dev.peer[0]]
+            self.hop(ns.name, dev.name, "veth", f"out of {dev.name}, into its veth peer {dev.peer[1]} in "
+                     f"{peer_ns.name}", pkt, peer=f"{peer_ns.name}#{dev.peer[1]}")
+            self.arrive(peer_ns, dev.peer[1], pkt, nexthop)
+        elif dev.kind == "bridge":
+            self.bridge_forward(ns, dev.name, pkt, nexthop)
+        elif dev.kind == "vxlan":
+            self.encapsulate(ns, dev.name, pkt, nexthop)
+        elif dev.kind == "ether":
+            self.wire(ns, dev.name, pkt, nexthop)
+        else:
+            self.deliver(ns, dev.name, pkt)
+
+    def arrive(self, ns: NetNS, dev_name: str, pkt: Packet, nexthop: IPv4Address) -> None:
+        dev = ns.interfaces[dev_name]
+        if dev.master:
+            bridge = ns.interfaces[dev.master]
+            if bridge.owns(nexthop):
+                self.hop(ns.name, bridge.name, "bridge", f"the frame enters {bridge.name} on port {dev.name}; "
+                         f"it is addressed to {bridge.name}'s own MAC (the gateway {nexthop}), so it goes up to "
+                         "the node's IP stack", pkt)
+                self.receive(ns, bridge.name, pkt)
+            else:
+                self.hop(ns.name, bridge.name, "bridge", f"the frame enters {bridge.name} on port {dev.name}",
+                         pkt)
+                self.bridge_forward(ns, bridge.name, pkt, nexthop)
+            return
+        self.receive(ns, dev_name, pkt)
+
+    def bridge_forward(self, ns: NetNS, bridge: str, pkt: Packet, nexthop: IPv4Address) -> None:
+        for port in ns.interfaces.values():
+            if port.master != bridge or port.peer is None:
+                continue
+            peer_ns = self.cluster.netns[port.peer[0]]
+            if peer_ns.interfaces[port.peer[1]].owns(nexthop):
+                self.hop(ns.name, bridge, "bridge", f"{bridge} forwards the frame: {nexthop} answers ARP from "
+                         f"behind port {port.name} (its MAC is in the bridge's forwarding table)", pkt)
+                self.hop(ns.name, port.name, "veth", f"out of {port.name}, into its veth peer {port.peer[1]} in "
+                         f"{peer_ns.name}", pkt, peer=f"{peer_ns.name}#{port.peer[1]}")
+                self.receive(peer_ns, port.peer[1], pkt)
+                return
+        self.hop(ns.name, bridge, "drop", f"no port of {bridge} answers ARP for {nexthop}", pkt)
+        raise _Stop("no-route", f"{nexthop} is not reachable on {bridge} in {ns.name}")
+
+    def encapsulate(self, ns: NetNS, dev_name: str, pkt: Packet, nexthop: IPv4Address) -> None:
+        dev = ns.interfaces[dev_name]
+        vx = dev.vxlan or {}
+        mac = ns.neighbours.get(dev_name, {}).get(nexthop)
+        remote = ns.fdb.get(dev_name, {}).get(mac or "")
+        if mac is None or remote is None:
+            self.hop(ns.name, dev_name, "drop", f"{dev_name} has no neighbour/FDB entry for {nexthop}", pkt)
+            raise _Stop("no-route", f"{dev_name} on {ns.name} does not know which node holds {nexthop}")
+        outer = Packet(vx["local"], remote, "UDP", _vxlan_sport(pkt), int(vx["dstport"]), inner=pkt)
+        self.outer = outer
+        self.hop(ns.name, dev_name, "encap", f"VXLAN VNI {vx['id']}: the neighbour entry gives {nexthop} MAC {mac}, "
+                 f"the FDB maps that MAC to node {remote}; the frame is wrapped in UDP to {remote}:{vx['dstport']}",
+                 pkt, changed=("outer",))
+        r = ns.routes.lookup(remote)
+        if r is None:
+            raise _Stop("no-route", f"{ns.name} has no route to the VXLAN peer {remote}")
+        self.hop(ns.name, r.dev, "route", f"the outer packet: {r}", pkt, rule=str(r), table="route")
+        self.wire(ns, r.dev, pkt, r.via or remote)
+
+    def wire(self, ns: NetNS, dev_name: str, pkt: Packet, nexthop: IPv4Address) -> None:
+        target = self.cluster.lan_host(nexthop)
+        carried = self.outer or pkt
+        if target is None:
+            if nexthop == self.cluster.config.gateway:
+                self.leave(ns, dev_name, pkt)
+                return
+            self.hop(ns.name, dev_name, "drop", f"no host on the node network answers ARP for {nexthop}", pkt)
+            raise _Stop("no-route", f"{nexthop} is not on the node network")
+        peer_ns = self.cluster.netns[target]
+        self.hop(ns.name, dev_name, "forward", f"onto the wire: {ns.name} → {peer_ns.name} "
+                 f"({carried.src} → {carried.dst}, next hop {nexthop})", pkt, peer=f"{peer_ns.name}#eth0")
+        if self.outer is not None:
+            if self.outer.dst in peer_ns.local_addresses() and "flannel.1" in peer_ns.interfaces:
+                self.outer = None
+                self.hop(peer_ns.name, "flannel.1", "decap", f"UDP {FLANNEL_PORT} reaches the VXLAN device "
+                         "flannel.1 (VNI 1), which strips the outer headers", pkt, changed=("outer",))
+                self.receive(peer_ns, "flannel.1", pkt)
+                return
+            raise _Stop("dropped", f"the VXLAN packet reached {peer_ns.name}, which has no VXLAN device")
+        self.receive(peer_ns, "eth0", pkt)
+
+    def leave(self, ns: NetNS, dev_name: str, pkt: Packet) -> None:
+        cfg = self.cluster.config
+        if self.outer is None and (pkt.dst in cfg.pod_subnet or pkt.dst in cfg.service_subnet):
+            self.hop("gateway", "-", "drop", f"the node network's gateway {cfg.gateway} has no route to {pkt.dst}: "
+                     "pod and service addresses mean nothing outside the cluster", pkt)
+            raise _Stop("no-route", f"{pkt.dst} is not routable outside the cluster")
+        self.hop(ns.name, dev_name, "forward", f"to the gateway {cfg.gateway}, out of the cluster's network", pkt)
+        self.hop("internet", "-", "deliver", f"the packet leaves the cluster; {pkt.dst} sees the source {pkt.source}",
+                 pkt)
+        self.final = {"src": pkt.source, "dst": pkt.destination, "pod": None}
+        raise _Stop("delivered", f"left the cluster through the gateway {cfg.gateway} with source {pkt.source}")
+
+    def deliver(self, ns: NetNS, dev: str, pkt: Packet) -> None:
+        who = self.cluster.describe_netns(ns.name)
+        pod = self.cluster.pod_in(ns.name, pkt.dst)
+        note = ""
+        if pod is not None and pkt.dport is not None and pod.ports and not any(
+                p.container_port == pkt.dport and p.protocol == pkt.proto for p in pod.ports):
+            note = (f" (no containerPort declares {pkt.dport}/{pkt.proto}; containerPort is informational, "
+                    "so it depends on what the process listens on)")
+        self.hop(ns.name, dev, "deliver", f"{pkt.dst} is an address of {who}: the packet is delivered to the "
+                 f"socket on port {pkt.dport}; the receiver sees the client {pkt.source}{note}", pkt)
+        self.final = {"src": pkt.source, "dst": pkt.destination, "pod": pod.key if pod else None}
+        raise _Stop("delivered", f"delivered to {who} at {pkt.destination}, from {pkt.source}")
+
+
+def _vxlan_sport(pkt: Packet) -> int:
+    # The kernel picks the outer source port from a hash of the inner flow, in the ephemeral range.
+    h = (int(pkt.src) * 31 + int(pkt.dst) * 17 + (pkt.sport or 0) * 7 + (pkt.dport or 0)) % (61000 - 32768)
+    return 32768 + h
+
+
+def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:
+    """Walk a packet from ``src`` to ``dst`` (see :mod:`k8snetviz.questions.targets` for the forms)."""
+    from k8snetviz.questions.targets import parse_destination, parse_source
+
+    source = parse_source(cluster, src)
+    dest = parse_destination(cluster, dst)
+    proto = protocol.upper()
+    walker = cluster.walker(endpoint)
+    ns = cluster.netns[source.netns]
+    try:
+        addr = cluster.destination_address(walker, source, dest, proto)
+        pkt = Packet(source.addr or IPv4Address("0.0.0.0"), addr, proto,
+                     None if proto == "ICMP" else EPHEMERAL_PORT, None if proto == "ICMP" else dest.port)
+        walker.originate(ns, pkt)
+        verdict, reason = "dropped", "the walk ended without a verdict"
+    except _Stop as stop:
+        verdict, reason = stop.verdict, stop.reason
+    return TraceResult(source.label, dest.text, verdict, reason, walker.hops, walker.final, walker.candidates,
+                       proto, cluster)
+
+

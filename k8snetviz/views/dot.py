@@ -1,0 +1,222 @@
+"""The cluster as a Graphviz diagram, and a trace drawn on top of it. Builds DOT text only; running
+Graphviz lives in :mod:`k8snetviz.views.render`.
+
+Every device, veth pair, wire and routing-table row gets a stable ``id`` that Graphviz carries into
+the SVG. A widget lays the diagram out once and then only restyles those ids as the step changes;
+:func:`hop_ids` says which ids a hop lights up.
+
+Colours come from the Okabe-Ito palette, which stays distinct for colour-blind readers, and the
+path is also marked by line weight and step numbers, so colour is never the only cue.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from typing import TYPE_CHECKING
+
+from k8snetviz.model.addressing import NetNS
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.questions.trace import Hop, TraceResult
+
+__all__ = ["cluster_dot", "hop_ids", "element_id", "PALETTE", "describe"]
+
+PALETTE = {
+    "node": "#F2F2F2",
+    "pod": "#FFFFFF",
+    "path": "#0072B2",  # blue: the packet's path so far
+    "current": "#D55E00",  # vermillion: the current hop
+    "bridge": "#56B4E9",
+    "vxlan": "#CC79A7",
+    "external": "#F0E442",
+    "drop": "#D55E00",
+}
+
+
+def element_id(*parts: str) -> str:
+    """A stable id usable in DOT and SVG (letters, digits, ``-``, ``_``, ``.``, ``:``)."""
+    return re.sub(r"[^A-Za-z0-9_.:-]", "_", "--".join(parts))
+
+
+def _q(text: str) -> str:
+    """Quote for DOT; a real newline in ``text`` becomes a centred line break."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _dev_id(ns: str, dev: str) -> str:
+    return element_id("dev", ns, dev)
+
+
+def _route_id(ns: str, index: int) -> str:
+    return element_id("route", ns, str(index))
+
+
+def _veth_id(a: str, b: str) -> str:
+    return element_id("veth", *sorted([a, b]))
+
+
+def _wire_id(ns: str) -> str:
+    return element_id("wire", ns)
+
+
+def _route_table(ns: NetNS, highlight: dict[int, str]) -> str:
+    rows = []
+    for i, r in enumerate(ns.routes.sorted()):
+        colour = highlight.get(i)
+        bg = f' BGCOLOR="{colour}"' if colour else ""
+        font = '<FONT COLOR="white">' if colour else "<FONT>"
+        rows.append(f'<TR><TD ALIGN="LEFT" ID="{_route_id(ns.name, i)}"{bg}>{font}{escape(str(r))}</FONT></TD></TR>')
+    title = f'<TR><TD ALIGN="LEFT" BGCOLOR="#DDDDDD"><B>ip route</B> ({escape(ns.name)})</TD></TR>'
+    return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{title}{"".join(rows)}</TABLE>>'
+
+
+def _device_label(ns: NetNS, dev: str) -> str:
+    i = ns.interfaces[dev]
+    kind = {"bridge": " (bridge)", "vxlan": " (VXLAN)"}.get(i.kind, "")
+    addrs = "\n".join(str(a) for a in i.addrs)
+    return f"{dev}{kind}" + (f"\n{addrs}" if addrs else "")
+
+
+def hop_ids(cluster: Cluster, hop: Hop) -> list[str]:
+    """The diagram elements a hop lights up: its device, the row it used, the link it crossed."""
+    ids = []
+    if hop.at in cluster.netns and hop.device in cluster.netns[hop.at].interfaces:
+        ids.append(_dev_id(hop.at, hop.device))
+    if hop.action == "route" and hop.rule and hop.at in cluster.netns:
+        for i, r in enumerate(cluster.netns[hop.at].routes.sorted()):
+            if str(r) == hop.rule:
+                ids.append(_route_id(hop.at, i))
+    if hop.peer:
+        ns, _, dev = hop.peer.partition("#")
+        if hop.action == "veth":
+            ids.append(_veth_id(f"{hop.at}#{hop.device}", hop.peer))
+        elif hop.action == "forward":
+            ids += [_wire_id(hop.at), _wire_id(ns)]
+        ids.append(_dev_id(ns, dev))
+    if hop.action == "forward" and not hop.peer:
+        ids += [_wire_id(hop.at), "gateway"]
+    if hop.at == "internet":
+        ids.append("gateway")
+    return ids
+
+
+def describe(cluster: Cluster, result: TraceResult | None = None) -> str:
+    """A short text description of the diagram, for screen readers."""
+    cfg = cluster.config
+    parts = [f"Diagram of cluster {cfg.name}: {len(cluster.nodes)} nodes on the node network {cfg.node_network}, "
+             f"CNI {cfg.cni}."]
+    for n in cluster.nodes.values():
+        pods = [p.key for p in cluster.pods.values() if p.node_name == n.name and not p.host_network]
+        parts.append(f"Node {n.name} ({n.internal_ip}, podCIDR {n.pod_cidr}) holds {len(pods)} pods"
+                     + (": " + ", ".join(pods) if pods else "") + ".")
+    if result is not None:
+        parts.append(f"The packet from {result.source} to {result.destination} takes {len(result.hops)} steps "
+                     f"and is {result.verdict}: {result.reason}.")
+    return " ".join(parts)
+
+
+def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int | None = None,
+                pods: list[str] | None = None) -> str:
+    """DOT source for the cluster, with ``result`` drawn on top up to ``step`` (all steps if None).
+
+    ``pods`` limits the pods drawn (for large clusters); the trace's own pods are always drawn.
+    """
+    hops = list(result.hops) if result else []
+    if step is not None:
+        hops = hops[:step]
+    lit: dict[str, str] = {}
+    for h in hops:
+        colour = PALETTE["current"] if h is (hops[-1] if hops else None) else PALETTE["path"]
+        for i in hop_ids(cluster, h):
+            lit[i] = colour
+    step_of: dict[str, list[int]] = {}
+    for h in hops:
+        for i in hop_ids(cluster, h):
+            step_of.setdefault(i, []).append(h.step)
+
+    wanted = set(pods) if pods is not None else None
+    if result is not None and wanted is not None:
+        wanted |= {h.at[4:] for h in result.hops if h.at.startswith("pod/")}
+
+    out = ["digraph cluster {",
+           '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, compound=true, nodesep=0.25, ranksep=0.45, '
+           'newrank=true, id="k8snetviz"];',
+           '  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica", fontsize=10];',
+           '  edge [dir=none, fontname="Helvetica", fontsize=9, color="#555555"];']
+
+    def node_stmt(ident: str, label: str, fill: str = "white", shape: str = "box") -> str:
+        colour = lit.get(ident)
+        style = f', color="{colour}", penwidth=3' if colour else ""
+        return f'    {_q(ident)} [id={_q(ident)}, label={_q(label)}, fillcolor="{fill}", shape={shape}{style}];'
+
+    def edge_stmt(a: str, b: str, ident: str, style: str = "solid") -> str:
+        colour = lit.get(ident)
+        extra = f', color="{colour}", penwidth=3' if colour else ""
+        steps = step_of.get(ident)
+        label = f', label={_q(",".join(map(str, steps)))}, fontcolor="{colour}"' if steps and colour else ""
+        return f'  {_q(a)} -> {_q(b)} [id={_q(ident)}, style={style}{extra}{label}];'
+
+    edges: list[str] = []
+    for node in cluster.nodes.values():
+        nsn = f"node/{node.name}"
+        ns = cluster.netns[nsn]
+        out.append(f"  subgraph {_q('cluster_' + element_id(nsn))} {{")
+        title = f"{node.name}  {node.internal_ip}  podCIDR {node.pod_cidr}"
+        out.append(f'    id={_q(element_id("box", nsn))}; label={_q(title)}; '
+                   f'style="rounded,filled"; fillcolor="{PALETTE["node"]}";')
+        for dev in sorted(ns.interfaces, key=lambda d: ns.interfaces[d].ifindex):
+            i = ns.interfaces[dev]
+            if i.kind == "loopback":
+                continue
+            if i.kind == "veth" and i.peer is not None and wanted is not None and i.peer[0][4:] not in wanted:
+                continue
+            fill = {"bridge": PALETTE["bridge"], "vxlan": PALETTE["vxlan"]}.get(i.kind, "white")
+            out.append(node_stmt(_dev_id(nsn, dev), _device_label(ns, dev), fill))
+            if i.master:
+                edges.append(edge_stmt(_dev_id(nsn, dev), _dev_id(nsn, i.master), element_id("port", nsn, dev)))
+        # route table, highlighted rows
+        rows = {}
+        for h in hops:
+            if h.at == nsn and h.action == "route":
+                for i2, r in enumerate(ns.routes.sorted()):
+                    if str(r) == h.rule:
+                        rows[i2] = lit.get(_route_id(nsn, i2), PALETTE["path"])
+        out.append(f'    {_q(element_id("routes", nsn))} [id={_q(element_id("routes", nsn))}, shape=plain, '
+                   f'style="", label={_route_table(ns, rows)}];')
+        for pod in sorted(cluster.pods.values(), key=lambda p: p.key):
+            if pod.node_name != node.name or pod.host_network:
+                continue
+            if wanted is not None and pod.key not in wanted:
+                continue
+            pns = cluster.netns[f"pod/{pod.key}"]
+            out.append(f"    subgraph {_q('cluster_' + element_id(pns.name))} {{")
+            out.append(f'      id={_q(element_id("box", pns.name))}; label={_q(f"pod {pod.key}")}; '
+                       f'style="rounded,filled"; fillcolor="{PALETTE["pod"]}";')
+            out.append("  " + node_stmt(_dev_id(pns.name, "eth0"), _device_label(pns, "eth0")))
+            out.append("    }")
+            host = pns.interfaces["eth0"].peer
+            if host:
+                edges.append(edge_stmt(_dev_id(pns.name, "eth0"), _dev_id(host[0], host[1]),
+                                       _veth_id(f"{pns.name}#eth0", f"{host[0]}#{host[1]}"), "bold"))
+        out.append("  }")
+        if "flannel.1" in ns.interfaces:
+            edges.append(edge_stmt(_dev_id(nsn, "flannel.1"), _dev_id(nsn, "eth0"),
+                                   element_id("underlay", nsn), "dashed"))
+        edges.append(edge_stmt(_dev_id(nsn, "eth0"), "lan", _wire_id(nsn)))
+
+    for ext in cluster.externals.values():
+        nsn = f"external/{ext.name}"
+        out.append(node_stmt(_dev_id(nsn, "eth0"), f"{nsn}\n{ext.ip}", PALETTE["external"], "box"))
+        if ext.ip in cluster.config.node_network:
+            edges.append(edge_stmt(_dev_id(nsn, "eth0"), "lan", _wire_id(nsn)))
+        else:
+            edges.append(edge_stmt(_dev_id(nsn, "eth0"), "gateway", _wire_id(nsn)))
+    cfg = cluster.config
+    out.append(node_stmt("lan", f"node network {cfg.node_network}", "#FFFFFF", "ellipse"))
+    out.append(node_stmt("gateway", f"gateway {cfg.gateway}\n(the outside world)", "#FFFFFF", "ellipse"))
+    edges.append(edge_stmt("lan", "gateway", "uplink"))
+    out += edges
+    out.append("}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,89 @@
+"""``kubectl get`` as text, for the resources the model holds.
+
+Fixed values stand where a live cluster would have changing ones (AGE, RESTARTS), so that
+the output is reproducible; the columns and their order are kubectl's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from k8snetviz.errors import UsageError
+from k8snetviz.views.table import columns
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+
+__all__ = ["get", "get_nodes", "get_pods", "RESOURCES", "register", "AGE", "KUBERNETES_VERSION"]
+
+AGE = "5m"
+KUBERNETES_VERSION = "v1.31.0"
+OS_IMAGE = "Debian GNU/Linux 12 (bookworm)"
+KERNEL = "6.8.0-45-generic"
+RUNTIME = "containerd://1.7.18"
+
+Getter = Callable[..., str]
+RESOURCES: dict[str, Getter] = {}
+ALIASES: dict[str, str] = {}
+
+
+def register(name: str, *aliases: str) -> Callable[[Getter], Getter]:
+    def deco(fn: Getter) -> Getter:
+        RESOURCES[name] = fn
+        for a in (name, *aliases):
+            ALIASES[a] = name
+        return fn
+    return deco
+
+
+@register("nodes", "node", "no")
+def get_nodes(cluster: Cluster, *, wide: bool = False, **_: object) -> str:
+    header = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    if wide:
+        header += ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]
+    rows = []
+    for n in cluster.nodes.values():
+        roles = ",".join(sorted(k.split("/", 1)[1] for k in n.labels if k.startswith("node-role.kubernetes.io/")))
+        row = [n.name, "Ready", roles or "<none>", AGE, KUBERNETES_VERSION]
+        if wide:
+            row += [str(n.internal_ip), "<none>", OS_IMAGE, KERNEL, RUNTIME]
+        rows.append(row)
+    return columns(header, sorted(rows))
+
+
+@register("pods", "pod", "po")
+def get_pods(cluster: Cluster, *, namespace: str | None = None, all_namespaces: bool = False,
+             wide: bool = False) -> str:
+    ns = namespace or "default"
+    pods = [p for p in cluster.pods.values() if all_namespaces or p.namespace == ns]
+    if not pods:
+        return "No resources found." if all_namespaces else f"No resources found in {ns} namespace."
+    header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    if wide:
+        header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
+    rows = []
+    for p in sorted(pods, key=lambda p: (p.namespace, p.name)):
+        n = max(len(p.images), 1)
+        status = "Terminating" if p.terminating else p.phase
+        row = ([p.namespace] if all_namespaces else []) + [p.name, f"{n if p.ready else 0}/{n}", status, "0", AGE]
+        if wide:
+            row += [str(p.ip) if p.ip else "<none>", p.node_name, "<none>", "<none>"]
+        rows.append(row)
+    return columns(header, rows)
+
+
+@register("namespaces", "namespace", "ns")
+def get_namespaces(cluster: Cluster, **_: object) -> str:
+    return columns(["NAME", "STATUS", "AGE"], [[n, "Active", AGE] for n in cluster.namespaces])
+
+
+def get(cluster: Cluster, resource: str, *, namespace: str | None = None, all_namespaces: bool = False,
+        wide: bool = False) -> str:
+    """``kubectl get RESOURCE [-n NS | -A] [-o wide]``."""
+    name = ALIASES.get(resource.lower())
+    if name is None:
+        raise UsageError(f'error: the server doesn\'t have a resource type "{resource}"')
+    if namespace is not None and namespace not in cluster.namespaces and not all_namespaces:
+        return f"No resources found in {namespace} namespace."
+    return RESOURCES[name](cluster, namespace=namespace, all_namespaces=all_namespaces, wide=wide)

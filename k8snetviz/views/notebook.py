@@ -1,0 +1,45 @@
+"""Rich notebook displays: a diagram (SVG) beside its text description, plus the text output."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.questions.trace import TraceResult
+
+__all__ = ["trace_bundle", "cluster_bundle", "svg_or_note"]
+
+
+def svg_or_note(dot_source: str) -> str:
+    from k8snetviz.views.render import have_dot, render
+
+    if not have_dot():
+        return "<p><i>(Install Graphviz to see the diagram.)</i></p>"
+    svg = render(dot_source, "svg").decode()
+    return svg[svg.find("<svg"):]
+
+
+def _figure(svg: str, description: str) -> str:
+    return (f'<figure role="group" aria-label="{escape(description)}" style="margin:0">'
+            f'<div style="overflow-x:auto">{svg}</div>'
+            f"<figcaption><small>{escape(description)}</small></figcaption></figure>")
+
+
+def trace_bundle(result: TraceResult) -> dict[str, str]:
+    from k8snetviz.views.dot import cluster_dot, describe
+
+    text = result.text()
+    html = ""
+    if result.cluster is not None:
+        html = _figure(svg_or_note(cluster_dot(result.cluster, result)), describe(result.cluster, result))
+    return {"text/plain": text, "text/html": html + f"<pre>{escape(text)}</pre>"}
+
+
+def cluster_bundle(cluster: Cluster) -> dict[str, str]:
+    from k8snetviz.views.dot import cluster_dot, describe
+
+    text = repr(cluster) + "\n" + cluster.get("nodes", wide=True)
+    html = _figure(svg_or_note(cluster_dot(cluster)), describe(cluster))
+    return {"text/plain": text, "text/html": html + f"<pre>{escape(text)}</pre>"}
