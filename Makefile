@@ -1,0 +1,226 @@
+# k8snetviz: the two set-up commands and every test layer of DESIGN.md.
+#
+#   make lab     create .venv, install the package and its tools, open JupyterLab on the start notebook
+#   make test    the same set-up, then every test layer that exists so far (CI runs this via .ci/run)
+#   make bench   the benchmarks in benchmarks/ (they print numbers; not part of make test)
+#
+# Works on a fresh Debian machine with only Python and apt: missing Debian packages are installed with
+# apt-get when run as root, otherwise one line says what to install.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# Re-install only when pyproject.toml changes: a second `make lab` or `make test` starts at once.
+STAMP := $(VENV)/.k8snetviz-installed
+RESULTS := build/test-results
+NOTEBOOK := notebooks/00-start-here.ipynb
+
+# Debian packages as PROBE=PACKAGE: a command on PATH (or /usr/sbin) or a path that the package installs.
+DEBS_LAB := dot=graphviz
+DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
+	/usr/share/fonts/truetype/liberation=fonts-liberation \
+	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins
+
+.PHONY: help lab test bench setup debs-lab debs-test \
+	test-lint test-unit test-notebooks test-ui test-lab clean distclean
+
+help:
+	@echo "make lab      set up .venv and open JupyterLab on $(NOTEBOOK)"
+	@echo "make test     set up, then run every test layer (CI=true: no layer may skip)"
+	@echo "make bench    run every benchmarks/*.py script"
+	@echo "make clean    remove build output and caches; make distclean also removes .venv"
+
+# ---------------------------------------------------------------------------------------------- set-up
+
+$(PY):
+	@if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then
+	  pkg="python$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	    echo "==> installing $$pkg (python3 -m venv needs it)"
+	    export DEBIAN_FRONTEND=noninteractive
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends "$$pkg" >/dev/null
+	  else
+	    echo "make: $(PYTHON) cannot create a virtual environment; install it with: sudo apt-get install $$pkg"
+	    exit 1
+	  fi
+	fi
+	echo "==> creating $(VENV) with $$($(PYTHON) --version)"
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	@echo "==> installing k8snetviz (editable) with its test extra into $(VENV)"
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	touch $@
+
+setup: $(STAMP)
+
+# Installs the Debian packages named in $(1) that are missing; apt-get update only when one is.
+define install_debs
+	missing=""
+	for pair in $(1); do
+	  probe=$${pair%%=*}; pkg=$${pair#*=}
+	  case "$$probe" in
+	    /*) [ -e "$$probe" ] || missing="$$missing $$pkg" ;;
+	    *) PATH="$$PATH:/usr/sbin:/sbin" command -v "$$probe" >/dev/null || missing="$$missing $$pkg" ;;
+	  esac
+	done
+	if [ -n "$$missing" ]; then
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	    echo "==> installing Debian packages:$$missing"
+	    export DEBIAN_FRONTEND=noninteractive
+	    apt-get update -qq
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+	  else
+	    echo "make: missing Debian packages:$$missing ($(2)); install them with: sudo apt-get install$$missing"
+	  fi
+	fi
+endef
+
+debs-lab:
+	@$(call install_debs,$(DEBS_LAB),graphviz draws the diagrams)
+
+debs-test:
+	@$(call install_debs,$(DEBS_TEST),their test layers will skip)
+
+# ------------------------------------------------------------------------------------------------- lab
+
+lab: setup debs-lab
+	@[ -f $(NOTEBOOK) ] || echo "make: $(NOTEBOOK) does not exist yet; JupyterLab opens anyway"
+	root_flag=""; [ "$$(id -u)" = 0 ] && root_flag="--allow-root"
+	exec $(BIN)/jupyter lab $$root_flag $(NOTEBOOK)
+
+# ------------------------------------------------------------------------------------------------ test
+
+# run_layer NAME COMMAND...: runs and times one layer and records "NAME STATUS SECONDS NOTE" for the
+# summary. pytest's exit status 5 ("no tests collected") means the layer proved nothing: under CI=true
+# that fails the run, locally it is noted.
+define RUN_LAYER
+run_layer() {
+  local name=$$1; shift
+  echo; echo "==> layer $$name: $$*"
+  local start=$$(date +%s.%N) rc=0
+  "$$@" || rc=$$?
+  local secs=$$(awk "BEGIN { printf \"%.1f\", $$(date +%s.%N) - $$start }")
+  local status=passed note=""
+  if [ $$rc = 5 ]; then
+    note="no tests collected"
+    if [ "$${CI:-}" = true ]; then status=failed; else status=empty; fi
+  elif [ $$rc != 0 ]; then
+    status=failed; note="exit status $$rc"
+  fi
+  printf '%s\t%s\t%s\t%s\n' "$$name" "$$status" "$$secs" "$$note" >> $(RESULTS)/layers.tsv
+  [ $$status != failed ]
+}
+# absent_layer NAME WHY: a layer that does not exist yet in this checkout, or cannot run here.
+absent_layer() {
+  echo; echo "==> layer $$1: not run: $$2"
+  printf '%s\t%s\t-\t%s\n' "$$1" "$${3:-absent}" "$$2" >> $(RESULTS)/layers.tsv
+  [ "$${3:-absent}" != failed ]
+}
+endef
+export RUN_LAYER
+
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+test: setup debs-test
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
+	failed=""
+	for layer in lint unit notebooks ui lab; do
+	  $(MAKE) test-$$layer || failed="$$failed $$layer"
+	done
+	$(PY) -c "$$LAYER_SUMMARY" $(RESULTS)
+	if [ -n "$$failed" ]; then echo "make test: failed layers:$$failed"; exit 1; fi
+
+# Layer 0: style. ruff also lints the notebooks' code cells.
+test-lint: | $(RESULTS)
+	@eval "$$RUN_LAYER"
+	run_layer lint $(BIN)/ruff check .
+
+# Layer 1: unit tests and the package's doctests, without the UI and lab layers.
+test-unit: | $(RESULTS)
+	@eval "$$RUN_LAYER"
+	run_layer unit $(PYTEST) -m "not ui and not lab" --ignore=tests/ui --ignore=tests/lab \
+	  --junitxml=$(RESULTS)/unit.xml tests k8snetviz
+
+# Layer 2: every notebook top to bottom on a fresh kernel of this environment. The notebooks live
+# outside tests/, so the CI skip rule of tests/conftest.py is loaded as a plugin. Until notebooks/
+# exists this layer does not exist; once it does, CI must find notebooks in it.
+test-notebooks: | $(RESULTS)
+	@eval "$$RUN_LAYER"
+	if compgen -G "notebooks/*.ipynb" >/dev/null; then
+	  run_layer notebooks $(PYTEST) -p tests.conftest --nbval-lax --nbval-current-env \
+	    --nbval-cell-timeout=300 --sanitize-with tests/nbval_sanitize.cfg \
+	    --junitxml=$(RESULTS)/notebooks.xml notebooks/
+	elif [ -d notebooks ] && [ "$${CI:-}" = true ]; then
+	  absent_layer notebooks "notebooks/ has no .ipynb" failed
+	else
+	  absent_layer notebooks "no notebooks/*.ipynb yet"
+	fi
+
+# Layer 3: a real JupyterLab driven in Debian's Chromium.
+test-ui: | $(RESULTS)
+	@eval "$$RUN_LAYER"
+	run_layer ui $(PYTEST) -m ui --junitxml=$(RESULTS)/ui.xml tests/ui
+
+# Layer 4: the scenario built in real network namespaces; needs root.
+test-lab: | $(RESULTS)
+	@eval "$$RUN_LAYER"
+	if [ ! -d tests/lab ] || ! compgen -G "tests/lab/*.py" >/dev/null; then
+	  absent_layer lab "no tests/lab yet"
+	elif [ "$$(id -u)" != 0 ]; then
+	  absent_layer lab "needs root (run make test as root)" $$([ "$${CI:-}" = true ] && echo failed || echo skipped)
+	else
+	  run_layer lab $(PYTEST) -m lab --junitxml=$(RESULTS)/lab.xml tests/lab
+	fi
+
+$(RESULTS):
+	@mkdir -p $@
+
+# Prints one row per layer and a closing "total: N passed, N failed, N skipped" line from the junit files.
+define LAYER_SUMMARY
+import pathlib, sys, xml.etree.ElementTree as ET
+results = pathlib.Path(sys.argv[1])
+rows = [line.split("\t") for line in (results / "layers.tsv").read_text().splitlines()]
+totals = dict(passed=0, failed=0, skipped=0)
+print("\n==> test layers")
+print(f"  {'layer':<10} {'status':<8} {'seconds':>7}  tests")
+for name, status, secs, note in rows:
+    counts = note
+    junit = results / f"{name}.xml"
+    if junit.exists():
+        suite = ET.parse(junit).getroot()
+        suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+        n = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+        layer = dict(passed=n["tests"] - n["failures"] - n["errors"] - n["skipped"],
+                     failed=n["failures"] + n["errors"], skipped=n["skipped"])
+        for k in totals:
+            totals[k] += layer[k]
+        counts = ", ".join(f"{v} {k}" for k, v in layer.items() if v or k == "passed")
+        counts += f" ({note})" if note else ""
+    print(f"  {name:<10} {status:<8} {secs:>7}  {counts}")
+print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+endef
+export LAYER_SUMMARY
+
+# ----------------------------------------------------------------------------------------------- bench
+
+bench: setup debs-lab
+	@shopt -s nullglob; scripts=(benchmarks/*.py)
+	if [ $${#scripts[@]} = 0 ]; then echo "make: no benchmarks/*.py yet"; exit 0; fi
+	for script in "$${scripts[@]}"; do echo "==> $$script"; $(PY) "$$script"; done
+
+# ----------------------------------------------------------------------------------------------- clean
+
+clean:
+	rm -rf build dist .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
