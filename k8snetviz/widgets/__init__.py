@@ -1,0 +1,12 @@
+"""Notebook widgets: thin layers of controls → a question → a view.
+
+>>> from k8snetviz.widgets import PacketWalk, NodeInspector  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from k8snetviz.widgets.diagram import Diagram
+from k8snetviz.widgets.inspector import NodeInspector
+from k8snetviz.widgets.packetwalk import PacketWalk
+
+__all__ = ["Diagram", "NodeInspector", "PacketWalk"]

@@ -1,0 +1,63 @@
+// The diagram widget's front end: the SVG is laid out once by Graphviz (in Python); a step change
+// only moves CSS classes between elements that carry the ids the DOT view gave them.
+
+function byId(root, id) {
+  return root.querySelector(`[id="${CSS.escape(id)}"]`);
+}
+
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "knv-diagram";
+  const figure = document.createElement("div");
+  figure.className = "knv-svg";
+  figure.setAttribute("role", "img");
+  const caption = document.createElement("p");
+  caption.className = "knv-caption";
+  const live = document.createElement("p");
+  live.className = "knv-live";
+  live.setAttribute("aria-live", "polite");
+  root.append(figure, caption, live);
+  el.append(root);
+
+  let lit = [];
+
+  function paintSvg() {
+    figure.innerHTML = model.get("svg");
+    figure.setAttribute("aria-label", model.get("description"));
+    caption.textContent = model.get("description");
+    lit = [];
+  }
+
+  function paintStep() {
+    const t0 = performance.now();
+    for (const node of lit) node.classList.remove("knv-lit", "knv-current", "knv-dropped");
+    lit = [];
+    const steps = model.get("steps");
+    const step = model.get("step");
+    const dropped = model.get("dropped");
+    for (let i = 0; i < Math.min(step, steps.length); i++) {
+      const current = i === step - 1;
+      for (const id of steps[i]) {
+        const node = byId(figure, id);
+        if (!node) continue;
+        node.classList.add(current ? "knv-current" : "knv-lit");
+        if (current && dropped && step === steps.length) node.classList.add("knv-dropped");
+        lit.push(node);
+      }
+    }
+    const texts = model.get("step_texts");
+    live.textContent = step > 0 && step <= texts.length ? texts[step - 1] : "";
+    root.dataset.paintedStep = String(step);
+    root.dataset.paintMs = (performance.now() - t0).toFixed(2);
+  }
+
+  paintSvg();
+  paintStep();
+  model.on("change:svg", () => { paintSvg(); paintStep(); });
+  model.on("change:description", () => { caption.textContent = model.get("description"); });
+  model.on("change:steps", paintStep);
+  model.on("change:step", paintStep);
+  model.on("change:dropped", paintStep);
+}
+
+export default { render };
