@@ -1,0 +1,23 @@
+"""The real Linux lab: the scenario built in network namespaces, to check the simulator.
+
+One module per job:
+
+- :mod:`~k8snetviz.lab.preflight` - root, iproute2, iptables and the CNI plugins present?
+- :mod:`~k8snetviz.lab.command` - run one command, as an argument list, with a timeout;
+- :mod:`~k8snetviz.lab.state` - the record of what a lab created (``/run/k8snetviz/<lab>.json``);
+- :mod:`~k8snetviz.lab.netns` - :class:`Lab`, the transaction that creates namespaces and
+  removes them again on failure, SIGINT/SIGTERM or ``down``;
+- :mod:`~k8snetviz.lab.cniexec` - run the real CNI plugins for ADD/CHECK/DEL;
+- :mod:`~k8snetviz.lab.topology` - LAN, nodes, pods, node routes, flannel's VXLAN;
+- :mod:`~k8snetviz.lab.podserver` - the server in each pod that names the peer it sees;
+- :mod:`~k8snetviz.lab.groundtruth` - the three CNI set-ups built and recorded for the simulator.
+
+Every namespace is named ``knv-<lab>-<role>``; the lab touches nothing it did not create.
+"""
+
+from __future__ import annotations
+
+from k8snetviz.lab.errors import CNIError, CommandError, LabError, MissingTool, NamespaceCollision, NotRoot
+from k8snetviz.lab.netns import Lab, down
+
+__all__ = ["Lab", "down", "LabError", "NotRoot", "MissingTool", "CommandError", "NamespaceCollision", "CNIError"]
