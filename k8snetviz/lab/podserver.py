@@ -1,0 +1,285 @@
+"""A tiny server for each pod namespace: it says which pod answered and whom it saw.
+
+Each TCP connection and each UDP datagram gets one JSON line back::
+
+    {"pod": "default/web", "peer": "10.244.1.1:40512", "local": "10.244.2.3:80", "proto": "tcp"}
+
+``peer`` is the source address the pod's socket sees - after any DNAT/SNAT on the way -
+so the lab can compare it with the simulator's ``final.src``. Standard library only.
+
+Server, inside a pod namespace (prints one ``ready`` line when bound, exits on SIGTERM
+or after ``--lifetime`` seconds)::
+
+    ip netns exec knv-demo-web python3 -m k8snetviz.lab.podserver --name default/web --tcp 80 --udp 53
+
+Client, from a lab namespace: :func:`ask` (or ``--ask tcp://10.244.1.2:80``).
+
+>>> parse_target("tcp://10.244.1.2:80")
+('tcp', '10.244.1.2', 80)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from k8snetviz.lab.command import in_netns, run
+from k8snetviz.lab.errors import CommandError, LabError
+from k8snetviz.lab.state import NETNS_PREFIX
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from k8snetviz.lab.netns import Lab
+
+__all__ = ["Answer", "serve", "ask_here", "ask", "start", "parse_target", "main"]
+
+DEFAULT_LIFETIME = 3600.0
+_IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value when Python lacks the name
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a client got: the pod's reply, or why there was none (timeout, refused, ...)."""
+
+    ok: bool
+    pod: str = ""
+    peer: str = ""
+    local: str = ""
+    proto: str = ""
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_target(target: str) -> tuple[str, str, int]:
+    """``tcp://IP:PORT`` or ``udp://IP:PORT`` -> (proto, ip, port)."""
+    proto, sep, rest = target.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if not sep or proto not in ("tcp", "udp") or not colon or not port.isdigit():
+        raise LabError(f"invalid target {target!r}: want tcp://IP:PORT or udp://IP:PORT")
+    ipaddress.IPv4Address(host)  # the lab speaks IPv4 only
+    return proto, host, int(port)
+
+
+# -- server ------------------------------------------------------------------------------------
+def _reply(pod: str, peer: tuple[str, int], local: tuple[str, int], proto: str) -> bytes:
+    doc = {"pod": pod, "peer": f"{peer[0]}:{peer[1]}", "local": f"{local[0]}:{local[1]}", "proto": proto}
+    return (json.dumps(doc) + "\n").encode()
+
+
+def serve(
+    name: str,
+    tcp_ports: Sequence[int] = (),
+    udp_ports: Sequence[int] = (),
+    *,
+    lifetime: float = DEFAULT_LIFETIME,
+    ready: IO[str] | None = None,
+) -> int:
+    """Answer on the given ports until SIGTERM/SIGINT or ``lifetime`` seconds; return 0."""
+    if not tcp_ports and not udp_ports:
+        raise LabError("podserver needs at least one --tcp or --udp port")
+    sel = selectors.DefaultSelector()
+    socks: list[socket.socket] = []
+    for port in tcp_ports:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        s.listen(64)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, "tcp")
+        socks.append(s)
+    for port in udp_ports:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)  # learn each datagram's destination
+        s.bind(("0.0.0.0", port))
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, "udp")
+        socks.append(s)
+
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    if ready is not None:
+        bound = {"pod": name, "tcp": list(tcp_ports), "udp": list(udp_ports)}
+        ready.write("ready " + json.dumps(bound) + "\n")
+        ready.flush()
+    deadline = time.monotonic() + lifetime
+    try:
+        while not stop:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for key, _ in sel.select(timeout=min(left, 0.5)):
+                sock: socket.socket = key.fileobj  # type: ignore[assignment]
+                try:
+                    if key.data == "tcp":
+                        conn, peer = sock.accept()
+                        with conn:
+                            conn.settimeout(1.0)
+                            conn.sendall(_reply(name, peer, conn.getsockname(), "tcp"))
+                    else:
+                        data, anc, _flags, peer = sock.recvmsg(2048, socket.CMSG_SPACE(12))
+                        local_ip = "0.0.0.0"
+                        for level, typ, cdata in anc:
+                            if level == socket.IPPROTO_IP and typ == _IP_PKTINFO and len(cdata) >= 12:
+                                # struct in_pktinfo {int ifindex; in_addr spec_dst; in_addr addr;}
+                                local_ip = socket.inet_ntoa(struct.unpack("i4s4s", cdata[:12])[2])
+                        local = (local_ip, sock.getsockname()[1])
+                        sock.sendto(_reply(name, peer, local, "udp"), peer)
+                except OSError:
+                    continue  # one broken client must not stop the server
+    finally:
+        for s in socks:
+            s.close()
+        sel.close()
+    return 0
+
+
+# -- client ------------------------------------------------------------------------------------
+def ask_here(proto: str, ip: str, port: int, timeout: float = 2.0) -> Answer:
+    """Ask the pod server at ip:port from the current namespace."""
+    try:
+        if proto == "tcp":
+            with socket.create_connection((ip, port), timeout=timeout) as s:
+                s.settimeout(timeout)
+                buf = b""
+                while not buf.endswith(b"\n"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    buf += chunk
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(timeout)
+                s.connect((ip, port))  # so an ICMP port-unreachable surfaces as "refused"
+                s.send(b"?\n")
+                buf = s.recv(4096)
+    except TimeoutError:
+        return Answer(False, proto=proto, error="timed out")
+    except ConnectionRefusedError:
+        return Answer(False, proto=proto, error="connection refused")
+    except OSError as exc:
+        return Answer(False, proto=proto, error=exc.strerror or str(exc))
+    try:
+        doc = json.loads(buf.decode())
+    except ValueError:
+        return Answer(False, proto=proto, error=f"not a pod server reply: {buf[:80]!r}")
+    return Answer(True, doc.get("pod", ""), doc.get("peer", ""), doc.get("local", ""), proto)
+
+
+def _child_env() -> dict[str, str]:
+    """The environment for ``python -m k8snetviz.lab.podserver`` in a namespace."""
+    root = str(Path(__file__).resolve().parents[2])  # the directory holding k8snetviz/
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _require_lab_netns(netns: str) -> None:
+    # the client only runs inside the lab's own namespaces, which have no way out to the host
+    if not netns.startswith(NETNS_PREFIX):
+        raise LabError(f"refusing to run the pod client in {netns!r}: not a lab namespace")
+
+
+def ask(netns: str, proto: str, ip: str, port: int, timeout: float = 2.0) -> Answer:
+    """Ask the pod server at ip:port from inside lab namespace ``netns``."""
+    _require_lab_netns(netns)
+    argv = in_netns(
+        netns,
+        [
+            sys.executable,
+            "-m",
+            "k8snetviz.lab.podserver",
+            "--ask",
+            f"{proto}://{ip}:{port}",
+            "--timeout",
+            str(timeout),
+        ],
+    )
+    done = run(argv, check=False, timeout=timeout + 10, env=_child_env())
+    try:
+        doc = json.loads(done.stdout.strip().splitlines()[-1])
+        return Answer(**doc)
+    except (ValueError, IndexError, TypeError):
+        raise CommandError(argv, done.stderr or done.stdout, done.returncode) from None
+
+
+def start(
+    lab: Lab,
+    netns: str,
+    name: str,
+    tcp_ports: Sequence[int] = (80,),
+    udp_ports: Sequence[int] = (),
+    *,
+    lifetime: float = DEFAULT_LIFETIME,
+    ready_timeout: float = 10.0,
+) -> subprocess.Popen[str]:
+    """Start a pod server in ``netns`` (recorded by the lab, killed on teardown); wait until bound."""
+    argv = [sys.executable, "-m", "k8snetviz.lab.podserver", "--name", name, "--lifetime", str(lifetime)]
+    for p in tcp_ports:
+        argv += ["--tcp", str(p)]
+    for p in udp_ports:
+        argv += ["--udp", str(p)]
+    proc = lab.spawn(netns, argv, env=_child_env())
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    ok = bool(sel.select(timeout=ready_timeout))
+    sel.close()
+    line = proc.stdout.readline() if ok else ""
+    if not line.startswith("ready"):
+        proc.kill()
+        proc.wait()
+        log = lab.workdir / f"{netns}.log"
+        tail = log.read_text()[-400:] if log.exists() else ""
+        raise LabError(f"pod server {name} in {netns} did not start: {tail.strip() or 'no output'}")
+    return proc
+
+
+# -- command line --------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m k8snetviz.lab.podserver", description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--name", help="the pod, NAMESPACE/NAME, named in every reply")
+    ap.add_argument("--tcp", type=int, action="append", default=[], metavar="PORT")
+    ap.add_argument("--udp", type=int, action="append", default=[], metavar="PORT")
+    ap.add_argument("--lifetime", type=float, default=DEFAULT_LIFETIME, help="exit after this many seconds")
+    ap.add_argument("--ask", metavar="tcp://IP:PORT", help="client mode: ask a pod server, print its reply")
+    ap.add_argument("--timeout", type=float, default=2.0)
+    args = ap.parse_args(argv)
+    try:
+        if args.ask:
+            proto, ip, port = parse_target(args.ask)
+            answer = ask_here(proto, ip, port, args.timeout)
+            print(json.dumps(answer.to_dict()), flush=True)
+            return 0 if answer.ok else 1
+        if not args.name:
+            ap.error("--name is required to serve")
+        return serve(args.name, args.tcp, args.udp, lifetime=args.lifetime, ready=sys.stdout)
+    except (LabError, ValueError, OSError) as exc:
+        print(f"podserver: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
