@@ -773,9 +773,8 @@ def ingress_to_httproutes(
                     "backendRefs": [ref(svc)],
                 }
             )
-    if default and (not by_host or "" not in by_host):
-        if not by_host:
-            by_host[""] = []
+    if default and not by_host:
+        by_host[""] = []  # an Ingress with only a defaultBackend takes every host
     routes = []
     for host, rules in by_host.items():
         if default:
