@@ -209,11 +209,11 @@ class Walker:
             if bridge.owns(nexthop):
                 self.hop(ns.name, bridge.name, "bridge", f"the frame enters {bridge.name} on port {dev.name}; "
                          f"it is addressed to {bridge.name}'s own MAC (the gateway {nexthop}), so it goes up to "
-                         "the node's IP stack", pkt)
+                         "the node's IP stack", pkt, peer=f"{ns.name}#{dev.name}")
                 self.receive(ns, bridge.name, pkt)
             else:
                 self.hop(ns.name, bridge.name, "bridge", f"the frame enters {bridge.name} on port {dev.name}",
-                         pkt)
+                         pkt, peer=f"{ns.name}#{dev.name}")
                 self.bridge_forward(ns, bridge.name, pkt, nexthop)
             return
         self.receive(ns, dev_name, pkt)
@@ -225,7 +225,8 @@ class Walker:
             peer_ns = self.cluster.netns[port.peer[0]]
             if peer_ns.interfaces[port.peer[1]].owns(nexthop):
                 self.hop(ns.name, bridge, "bridge", f"{bridge} forwards the frame: {nexthop} answers ARP from "
-                         f"behind port {port.name} (its MAC is in the bridge's forwarding table)", pkt)
+                         f"behind port {port.name} (its MAC is in the bridge's forwarding table)", pkt,
+                         peer=f"{ns.name}#{port.name}")
                 self.hop(ns.name, port.name, "veth", f"out of {port.name}, into its veth peer {port.peer[1]} in "
                          f"{peer_ns.name}", pkt, peer=f"{peer_ns.name}#{port.peer[1]}")
                 self.receive(peer_ns, port.peer[1], pkt)

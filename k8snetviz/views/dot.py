@@ -92,6 +92,8 @@ def hop_ids(cluster: Cluster, hop: Hop) -> list[str]:
         ns, _, dev = hop.peer.partition("#")
         if hop.action == "veth":
             ids.append(_veth_id(f"{hop.at}#{hop.device}", hop.peer))
+        elif hop.action == "bridge":
+            ids.append(element_id("port", ns, dev))
         elif hop.action == "forward":
             ids += [_wire_id(hop.at), _wire_id(ns)]
         ids.append(_dev_id(ns, dev))
