@@ -166,6 +166,30 @@ class Cluster:
 
         return trace(self, src, dst, endpoint=endpoint, protocol=protocol)
 
+    def ingress(self, host: str, path: str, **options: Any) -> Any:
+        """Which backend the Ingress rules send ``http://HOST/PATH`` to (see :mod:`k8snetviz.questions.ingress`)."""
+        from k8snetviz.questions.ingress import ingress
+
+        return ingress(self, host, path, **options)
+
+    def http_route(self, host: str, path: str, **options: Any) -> Any:
+        """Which backend the Gateway API's HTTPRoutes send a request to (see :mod:`k8snetviz.questions.gateway`)."""
+        from k8snetviz.questions.gateway import http_route
+
+        return http_route(self, host, path, **options)
+
+    def policy(self, port: int = 80, protocol: str = "TCP") -> Any:
+        """The NetworkPolicy reachability matrix, pods × pods (see :mod:`k8snetviz.questions.policy`)."""
+        from k8snetviz.questions.policy import matrix
+
+        return matrix(self, port=port, protocol=protocol)
+
+    def resolve(self, pod: str, name: str, qtype: str = "A") -> Any:
+        """Resolve ``name`` as ``pod``'s resolver would (see :mod:`k8snetviz.questions.resolve`)."""
+        from k8snetviz.questions.resolve import resolve
+
+        return resolve(self, pod, name, qtype=qtype)
+
     def routes(self, target: str) -> Any:
         """The routing table of a node or pod, as ``ip route`` prints it."""
         from k8snetviz.views.iproute import RoutesView
