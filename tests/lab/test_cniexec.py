@@ -144,3 +144,15 @@ def test_result_parsing_keeps_the_raw_json() -> None:
     )
     r = CNIResult.from_json(raw)
     assert r.addresses() == ["10.244.0.5/24"] and r.host_interfaces() == [] and r.raw == raw
+
+
+@pytest.mark.parametrize("make", [bridge_conflist, kindnet_conflist])
+def test_add_turns_on_ip_forward_in_the_node(lab_id: str, make: object) -> None:
+    # bridge (isGateway) and ptp enable net.ipv4.ip_forward where they run: a node whose
+    # forwarding was off has it on again after the next pod is added
+    with Lab(lab_id, keep=False) as lab:
+        node, pod = lab.add_netns("node"), lab.add_netns("pod")
+        fwd = ["sysctl", "-n", "net.ipv4.ip_forward"]
+        assert lab.run_in(node, fwd).stdout.strip() == "0"
+        add_network_list(make("10.244.5.0/24", str(lab.ipam_dir)), run_in=node, container_id="c", netns=pod)  # type: ignore[operator]
+        assert lab.run_in(node, fwd).stdout.strip() == "1"
