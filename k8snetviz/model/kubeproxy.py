@@ -28,6 +28,7 @@ Modelled as kube-proxy runs on a kind node: IPv4, ``--cluster-cidr`` given (loca
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -286,6 +287,17 @@ class Proxier:
         Services are written in the order given; endpoints of a service port are sorted by
         address, as kube-proxy's EndpointSlice cache does.
         """
+        # A sync creates a few hundred thousand long-lived objects at scale; the cyclic collector
+        # would re-scan them over and over while they are being made.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._sync(services)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> Ruleset:
         prepared = []
         total_endpoints = 0
         for svc, eps in services:

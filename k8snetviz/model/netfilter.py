@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 
 from k8snetviz.errors import ScenarioError
@@ -243,14 +245,14 @@ def split_args(text: str) -> list[str]:
     return args
 
 
-_BARE = frozenset("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_BARE = re.compile(r"[-_0-9A-Za-z]+")
 
 
 def _quote(text: str) -> str:
     # As xtables_save_string: bare when only [-_0-9A-Za-z], else double-quoted with " \ ' escaped.
-    if text and all(c in _BARE for c in text):
+    if _BARE.fullmatch(text):
         return text
-    return '"' + "".join("\\" + c if c in "\"\\'" else c for c in text) + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'") + '"'
 
 
 def _port_range(text: str, sep: str = ":") -> tuple[int, int]:
@@ -851,6 +853,18 @@ def _index_key(dst: _Address | None, proto: str | None, proto_neg: bool, matches
     return (exact_dst, proto, dport)
 
 
+_HEADER = {
+    "-s": "s", "--source": "s", "--src": "s", "-d": "d", "--destination": "d", "--dst": "d",
+    "-i": "i", "--in-interface": "i", "-o": "o", "--out-interface": "o", "-p": "p", "--protocol": "p",
+    "-m": "m", "--match": "m", "-j": "j", "--jump": "j",
+}
+
+
+@lru_cache(maxsize=65536)
+def _address(text: str, negated: bool) -> _Address:
+    return _Address(_net(text), negated)
+
+
 def parse_rule(table: str, chain: str, args: Sequence[str] | str) -> Rule:
     """Parse the arguments after ``-A CHAIN`` into a :class:`Rule` (not yet in any ruleset)."""
     tokens = split_args(args) if isinstance(args, str) else list(args)
@@ -863,14 +877,6 @@ def parse_rule(table: str, chain: str, args: Sequence[str] | str) -> Rule:
     target_opts: list[_Opt] = []
     neg = False
     i, n = 0, len(tokens)
-
-    def value() -> str:
-        nonlocal i
-        if i >= n:
-            raise RulesetError(f"option \"{tokens[i - 1]}\" requires an argument")
-        i += 1
-        return tokens[i - 1]
-
     while i < n:
         tok = tokens[i]
         i += 1
@@ -879,46 +885,57 @@ def parse_rule(table: str, chain: str, args: Sequence[str] | str) -> Rule:
                 raise RulesetError("Multiple `!' flags not allowed")
             neg = True
             continue
+        header = _HEADER.get(tok) if target_name is None else None
+        if header is not None:
+            if i >= n:
+                raise RulesetError(f'option "{tok}" requires an argument')
+            val = tokens[i]
+            i += 1
+            if header == "d":
+                dst = _address(val, neg)
+            elif header == "s":
+                src = _address(val, neg)
+            elif header == "p":
+                name = _PROTO_NUMBERS.get(val.lower(), val.lower())
+                proto, proto_neg = (None, False) if name in ("all", "0") else (name, neg)
+            elif header == "m":
+                if neg:
+                    raise RulesetError("unexpected ! flag before --match")
+                modules.append((val.lower(), []))
+            elif header == "j":
+                if neg:
+                    raise RulesetError("cannot have ! before -j")
+                target_name = val
+            elif header == "i":
+                in_iface = _Iface(val, neg)
+            else:
+                out_iface = _Iface(val, neg)
+            neg = False
+            continue
         if target_name is not None:
             spec = _TARGET_OPTIONS.get(target_name, {})
             if tok not in spec:
                 raise RulesetError(f'unknown option "{tok}"')
-            target_opts.append((tok, neg, tuple(value() for _ in range(spec[tok]))))
-        elif tok in ("-s", "--source", "--src"):
-            src = _Address(_net(value()), neg)
-        elif tok in ("-d", "--destination", "--dst"):
-            dst = _Address(_net(value()), neg)
-        elif tok in ("-i", "--in-interface"):
-            in_iface = _Iface(value(), neg)
-        elif tok in ("-o", "--out-interface"):
-            out_iface = _Iface(value(), neg)
-        elif tok in ("-p", "--protocol"):
-            text = value().lower()
-            name = _PROTO_NUMBERS.get(text, text)
-            proto, proto_neg = (None, False) if name in ("all", "0") else (name, neg)
-        elif tok in ("-m", "--match"):
-            if neg:
-                raise RulesetError("unexpected ! flag before --match")
-            modules.append((value().lower(), []))
-        elif tok in ("-j", "--jump"):
-            target_name = value()
-            if neg:
-                raise RulesetError("cannot have ! before -j")
+            count, opts = spec[tok], target_opts
         elif tok.startswith("--"):
-            opt = _OPTION_ALIASES.get(tok, tok)
+            tok = _OPTION_ALIASES.get(tok, tok)
             for mod, opts in reversed(modules):  # noqa: B007 - the loop finds (mod, opts)
-                if opt in _MODULE_OPTIONS.get(mod, {}):
+                if tok in _MODULE_OPTIONS.get(mod, {}):
                     break
             else:
                 # An implicit match: -p tcp --dport 80 loads the tcp match here, in this position.
-                if opt in ("--sport", "--dport") and proto in _PORT_PROTOS:
+                if tok in ("--sport", "--dport") and proto in _PORT_PROTOS:
                     modules.append((proto, []))
                     mod, opts = modules[-1]
                 else:
                     raise RulesetError(f'unknown option "{tok}"')
-            opts.append((opt, neg, tuple(value() for _ in range(_MODULE_OPTIONS[mod][opt]))))
+            count = _MODULE_OPTIONS[mod][tok]
         else:
             raise RulesetError(f"Bad argument `{tok}'")
+        if i + count > n:
+            raise RulesetError(f'option "{tok}" requires an argument')
+        opts.append((tok, neg, tuple(tokens[i:i + count])))
+        i += count
         neg = False
     if neg:
         raise RulesetError("trailing `!'")
