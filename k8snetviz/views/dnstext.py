@@ -1,0 +1,238 @@
+"""``nslookup`` and ``dig`` output, as BIND 9's tools in the dnsutils debug pod print it.
+
+Pure formatting of results the model computed: ``nslookup_text`` takes the lookups from
+:func:`k8snetviz.model.resolvconf.nslookup_lookups`, ``dig_text`` one :class:`Answer`. Output is
+deterministic: a fixed message id, a fixed cookie, a fixed ``WHEN`` and query time, unless given.
+
+dig lays a record out in columns 24/32/40/48 with tabs of 8, falling back to one space when a field
+overruns its column, which gives the familiar ``name.<TAB><TAB>30<TAB>IN<TAB>A<TAB>10.96.0.20``.
+
+>>> from k8snetviz.model.dns import Record
+>>> dig_record_line(Record("web.default.svc.cluster.local.", "A", 30, "10.96.0.20"))
+'web.default.svc.cluster.local. 30 IN\\tA\\t10.96.0.20'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from k8snetviz.model.dns import NOERROR, Answer, Record
+from k8snetviz.model.resolvconf import Resolution
+
+__all__ = [
+    "DIG_VERSION",
+    "DIG_WHEN",
+    "dig_record_line",
+    "dig_question_line",
+    "dig_text",
+    "message_size",
+    "nslookup_record",
+    "nslookup_text",
+]
+
+DIG_VERSION = "9.18.33-1~deb12u2-Debian"
+DIG_WHEN = "Mon Jan 01 00:00:00 UTC 2024"
+_EDNS_UDP_SIZE = 1232  # what dig 9.18 advertises; CoreDNS echoes the client's size
+
+
+# ------------------------------------------------------------------------------------------- dig
+
+
+def _indent(col: int, to: int) -> tuple[str, int]:
+    # BIND masterdump's indent(): at least one blank, tabs to the tab stop, then spaces.
+    to = max(to, col + 1)
+    tabs = to // 8 - col // 8
+    out = ""
+    if tabs > 0:
+        out = "\t" * tabs
+        col = (to // 8) * 8
+    return out + " " * (to - col), to
+
+
+def dig_record_line(record: Record) -> str:
+    """One record as dig prints it in a section."""
+    parts = [record.name]
+    col = len(record.name)
+    for text, column in ((str(record.ttl), 24), ("IN", 32), (record.type, 40), (record.data, 48)):
+        pad, col = _indent(col, column)
+        parts += [pad, text]
+        col += len(text)
+    return "".join(parts)
+
+
+def dig_question_line(name: str, qtype: str) -> str:
+    """The QUESTION SECTION line: ``;name<TAB>IN<TAB>TYPE`` (no TTL column)."""
+    owner = ";" + name
+    pad1, col = _indent(len(owner), 32)
+    pad2, _ = _indent(col + 2, 40)
+    return f"{owner}{pad1}IN{pad2}{qtype}"
+
+
+def _cookie(name: str, qtype: str) -> str:
+    return hashlib.sha256(f"{name}/{qtype}".encode()).hexdigest()[:16]
+
+
+def _name_size(name: str, table: dict[str, int], offset: int, compress: bool = True) -> int:
+    """Bytes of ``name`` at ``offset`` with RFC 1035 compression, recording its suffixes."""
+    labels = [x for x in name.rstrip(".").split(".") if x] if name != "." else []
+    size = 0
+    for i in range(len(labels)):
+        suffix = ".".join(labels[i:]).lower()
+        if compress and suffix in table:
+            return size + 2
+        if offset + size < 0x3FFF:
+            table.setdefault(suffix, offset + size)
+        size += 1 + len(labels[i])
+    return size + 1
+
+
+def _rdata_size(record: Record, table: dict[str, int], offset: int) -> int:
+    if record.type == "A":
+        return 4
+    if record.type == "AAAA":
+        return 16
+    if record.type in ("CNAME", "PTR", "NS"):
+        return _name_size(record.data, table, offset)
+    if record.type == "SRV":
+        return 6 + _name_size(record.data.split()[-1], table, offset + 6, compress=False)
+    if record.type == "SOA":
+        mname, rname = record.data.split()[:2]
+        first = _name_size(mname, table, offset)
+        return first + _name_size(rname, table, offset + first) + 20
+    if record.type == "TXT":
+        return sum(1 + len(s) for s in record.data.strip('"').split('" "'))
+    return len(record.data)
+
+
+def message_size(answer: Answer, edns_option_bytes: int = 12) -> int:
+    """The response's size on the wire (dig's ``MSG SIZE rcvd``), names compressed.
+
+    ``edns_option_bytes``: the OPT record's options (an echoed 8-byte client cookie: 12).
+    """
+    table: dict[str, int] = {}
+    size = 12
+    size += _name_size(answer.name, table, size) + 4
+    for record in (*answer.records, *answer.authority, *answer.additional):
+        size += _name_size(record.name, table, size) + 10
+        size += _rdata_size(record, table, size)
+    return size + 11 + edns_option_bytes
+
+
+def dig_text(
+    answer: Answer,
+    *,
+    server: str = "10.96.0.10",
+    port: int = 53,
+    args: str | None = None,
+    query_id: int = 4242,
+    query_time_ms: int = 0,
+    when: str = DIG_WHEN,
+    version: str = DIG_VERSION,
+    transport: str = "UDP",
+) -> str:
+    """``dig`` output for ``answer`` (a query with recursion desired, EDNS and a cookie, as dig sends)."""
+    qtype = answer.type
+    cmd = args if args is not None else (answer.name.rstrip(".") or ".") + ("" if qtype == "A" else f" {qtype}")
+    flags = ["qr"] + (["aa"] if answer.authoritative else []) + ["rd"]
+    if answer.recursion_available:
+        flags.append("ra")
+    counts = (
+        f"QUERY: 1, ANSWER: {len(answer.records)}, AUTHORITY: {len(answer.authority)}, "
+        f"ADDITIONAL: {len(answer.additional) + 1}"
+    )
+    out = [
+        "",
+        f"; <<>> DiG {version} <<>> {cmd}",
+        ";; global options: +cmd",
+        ";; Got answer:",
+        f";; ->>HEADER<<- opcode: QUERY, status: {answer.rcode}, id: {query_id}",
+        f";; flags: {' '.join(flags)}; {counts}",
+    ]
+    if not answer.recursion_available:
+        out.append(";; WARNING: recursion requested but not available")
+    out += [
+        "",
+        ";; OPT PSEUDOSECTION:",
+        f"; EDNS: version: 0, flags:; udp: {_EDNS_UDP_SIZE}",
+        f"; COOKIE: {_cookie(answer.name, qtype)} (echoed)",
+        ";; QUESTION SECTION:",
+        dig_question_line(answer.name, qtype),
+        "",
+    ]
+    for title, records in (
+        ("ANSWER", answer.records),
+        ("AUTHORITY", answer.authority),
+        ("ADDITIONAL", answer.additional),
+    ):
+        if records:
+            out.append(f";; {title} SECTION:")
+            out += [dig_record_line(r) for r in records]
+            out.append("")
+    out += [
+        f";; Query time: {query_time_ms} msec",
+        f";; SERVER: {server}#{port}({server}) ({transport})",
+        f";; WHEN: {when}",
+        f";; MSG SIZE  rcvd: {message_size(answer)}",
+        "",
+    ]
+    return "\n".join(out) + "\n"
+
+
+# -------------------------------------------------------------------------------------- nslookup
+
+
+def nslookup_record(record: Record) -> str:
+    """One answer record as nslookup prints it (owner without the final dot)."""
+    owner = record.name.rstrip(".")
+    if record.type in ("A", "AAAA"):
+        return f"Name:\t{owner}\nAddress: {record.data}"
+    if record.type == "CNAME":
+        return f"{owner}\tcanonical name = {record.data}"
+    if record.type == "PTR":
+        return f"{owner}\tname = {record.data}"
+    if record.type == "SRV":
+        return f"{owner}\tservice = {record.data}"
+    if record.type == "NS":
+        return f"{owner}\tnameserver = {record.data}"
+    if record.type == "TXT":
+        return f"{owner}\ttext = {record.data}"
+    if record.type == "MX":
+        return f"{owner}\tmail exchanger = {record.data}"
+    if record.type == "SOA":
+        mname, rname, serial, refresh, retry, expire, minimum = record.data.split()
+        return (
+            f"{owner}\n\torigin = {mname}\n\tmail addr = {rname}\n\tserial = {serial}\n"
+            f"\trefresh = {refresh}\n\tretry = {retry}\n\texpire = {expire}\n\tminimum = {minimum}"
+        )
+    return f"{owner}\t{record.type} = {record.data}"
+
+
+def nslookup_text(lookups: Sequence[Resolution], *, server: str = "10.96.0.10", port: int = 53) -> str:
+    """``nslookup`` output for the lookups it made (see ``nslookup_lookups``).
+
+    The default lookups (A, then AAAA for the name found) print "Non-authoritative answer:" once,
+    and "*** Can't find NAME: No answer" only when neither type had records.
+    """
+    types = [r.queries[-1].type for r in lookups if r.queries]
+    default = types == ["A", "AAAA"] or types == ["A"] and len(lookups) == 1 and lookups[0].error is None
+    out = [f"Server:\t\t{server}", f"Address:\t{server}#{port}", ""]
+    a_noanswer = False
+    for res in lookups:
+        if not res.queries or not res.accepted:
+            continue
+        answer = res.accepted[-1]
+        qtype = res.queries[-1].type
+        if answer.rcode != NOERROR:
+            out.append(f"** server can't find {answer.name.rstrip('.')}: {answer.rcode}")
+            continue
+        if not answer.authoritative and (not default or qtype == "A"):
+            out.append("Non-authoritative answer:")
+        if answer.records:
+            out += [nslookup_record(r) for r in answer.records]
+        elif default and qtype == "A":
+            a_noanswer = True
+        elif not default or (qtype == "AAAA" and a_noanswer):
+            out.append(f"*** Can't find {res.name.rstrip('.')}: No answer")
+    out.append("")
+    return "\n".join(out) + "\n"
