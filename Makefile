@@ -92,9 +92,10 @@ debs-test:
 # ------------------------------------------------------------------------------------------------- lab
 
 lab: setup debs-lab
-	@[ -f $(NOTEBOOK) ] || echo "make: $(NOTEBOOK) does not exist yet; JupyterLab opens anyway"
+	@open=$(NOTEBOOK)
+	[ -f $(NOTEBOOK) ] || { echo "make: $(NOTEBOOK) does not exist yet; opening JupyterLab on the repository"; open=; }
 	root_flag=""; [ "$$(id -u)" = 0 ] && root_flag="--allow-root"
-	exec $(BIN)/jupyter lab $$root_flag $(NOTEBOOK)
+	exec $(BIN)/jupyter lab $$root_flag $$open
 
 # ------------------------------------------------------------------------------------------------ test
 
@@ -104,7 +105,7 @@ lab: setup debs-lab
 define RUN_LAYER
 run_layer() {
   local name=$$1; shift
-  echo; echo "==> layer $$name: $$*"
+  echo; echo "==> layer $$name: $$(printf '%q ' "$$@")"
   local start=$$(date +%s.%N) rc=0
   "$$@" || rc=$$?
   local secs=$$(awk "BEGIN { printf \"%.1f\", $$(date +%s.%N) - $$start }")
