@@ -1,0 +1,580 @@
+"""EndpointSlices and Endpoints: the list of backends that sits between a Service and its pods.
+
+For a Service with a selector, ``controller_slices`` does what kube-controller-manager's EndpointSlice
+controller does:
+
+- it takes the pods in the Service's namespace whose labels match the selector (``selector: {}``
+  matches every pod there), leaving out pods without an IP and pods that have finished
+  (Succeeded/Failed). Terminating pods stay in, marked ``terminating``;
+- for each pod it resolves every Service port: a numeric ``targetPort`` as is, a named one against
+  the pod's container ports of the same protocol. A pod that lacks the name simply has fewer ports,
+  and pods are grouped into slices by the ports they resolved to, so pods that resolve a name to
+  different numbers, or not at all, land in different slices;
+- each endpoint carries ``serving`` (the pod is Ready), ``terminating`` (it is being deleted) and
+  ``ready`` (serving and not terminating; always true with ``publishNotReadyAddresses``), the pod's
+  node, and its hostname when the pod's ``hostname`` and ``subdomain`` name this Service;
+- a slice holds at most 100 endpoints; a Service without any gets one empty placeholder slice.
+
+Slices are named as the API server names objects created with ``generateName: <service>-``: five
+characters appended, here derived from the name instead of drawn at random. Endpoints keep the
+order in which the pods were given.
+
+A Service without a selector gets no slices from the controller; EndpointSlices written by hand (with
+the label ``kubernetes.io/service-name``) are used as they are, and a hand-written Endpoints object
+is mirrored into a slice as the EndpointSlice mirroring controller does. ExternalName Services have
+no endpoints at all. The legacy ``Endpoints`` object (one per Service, ``subsets`` of ready and
+not-ready addresses) is derived too, for ``kubectl get endpoints``.
+
+>>> from ipaddress import IPv4Address
+>>> from k8snetviz.model.objects import ContainerPort, Pod
+>>> from k8snetviz.model.services import build_services
+>>> svc, = build_services([{"metadata": {"name": "web"},
+...     "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}}])
+>>> pods = [Pod("default", "web-1", "kind-worker", IPv4Address("10.244.1.2"), {"app": "web"},
+...             [ContainerPort(8080, name="http")])]
+>>> s, = controller_slices(svc, pods)
+>>> s.name, [(p.port, p.protocol) for p in s.ports], s.endpoints[0].addresses
+('web-ngmcc', [(8080, 'TCP')], ['10.244.1.2'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+from typing import Any
+
+from k8snetviz.errors import FieldError, InvalidObject
+from k8snetviz.model.objects import Pod
+from k8snetviz.model.services import PORT_NUM_ERROR, PROTOCOLS, Service, dns1123_label_errors
+
+__all__ = [
+    "LABEL_SERVICE_NAME",
+    "LABEL_MANAGED_BY",
+    "LABEL_HEADLESS",
+    "CONTROLLER_NAME",
+    "MIRRORING_CONTROLLER_NAME",
+    "MAX_ENDPOINTS_PER_SLICE",
+    "EndpointPort",
+    "EndpointConditions",
+    "TargetRef",
+    "Endpoint",
+    "EndpointSlice",
+    "EndpointAddress",
+    "EndpointSubset",
+    "Endpoints",
+    "generated_name",
+    "selects",
+    "controller_slices",
+    "controller_endpoints",
+    "parse_endpoint_slice",
+    "parse_endpoints",
+    "mirror_endpoints",
+    "build_endpoint_slices",
+    "build_endpoints",
+    "slices_for",
+]
+
+LABEL_SERVICE_NAME = "kubernetes.io/service-name"
+LABEL_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+LABEL_HEADLESS = "service.kubernetes.io/headless"
+LABEL_SKIP_MIRROR = "endpointslice.kubernetes.io/skip-mirror"
+CONTROLLER_NAME = "endpointslice-controller.k8s.io"
+MIRRORING_CONTROLLER_NAME = "endpointslicemirroring-controller.k8s.io"
+MAX_ENDPOINTS_PER_SLICE = 100  # kube-controller-manager --max-endpoints-per-slice
+ADDRESS_TYPES = ("FQDN", "IPv4", "IPv6")
+# The API server's generateName suffix: five of these (no vowels, no look-alike characters).
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+# --- the objects ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointPort:
+    """``ports[]`` of a slice (or of an Endpoints subset). The controller always sets ``name``."""
+
+    name: str | None
+    port: int | None
+    protocol: str = "TCP"
+    app_protocol: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointConditions:
+    """``None`` is "unknown", which consumers read as ready (and serving as equal to ready)."""
+
+    ready: bool | None = None
+    serving: bool | None = None
+    terminating: bool | None = None
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+@dataclass
+class Endpoint:
+    addresses: list[str]
+    conditions: EndpointConditions = field(default_factory=EndpointConditions)
+    hostname: str | None = None
+    node_name: str | None = None
+    zone: str | None = None
+    target_ref: TargetRef | None = None
+
+    @property
+    def is_ready(self) -> bool:
+        return self.conditions.ready is None or self.conditions.ready
+
+    @property
+    def is_serving(self) -> bool:
+        # kube-proxy: an unset serving condition falls back to ready.
+        return self.is_ready if self.conditions.serving is None else self.conditions.serving
+
+    @property
+    def is_terminating(self) -> bool:
+        return bool(self.conditions.terminating)
+
+
+@dataclass
+class EndpointSlice:
+    namespace: str
+    name: str
+    address_type: str = "IPv4"
+    ports: list[EndpointPort] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def service_name(self) -> str | None:
+        return self.labels.get(LABEL_SERVICE_NAME)
+
+    @property
+    def managed_by(self) -> str | None:
+        return self.labels.get(LABEL_MANAGED_BY)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class EndpointAddress:
+    ip: str
+    hostname: str | None = None
+    node_name: str | None = None
+    target_ref: TargetRef | None = None
+
+
+@dataclass
+class EndpointSubset:
+    addresses: list[EndpointAddress] = field(default_factory=list)
+    not_ready_addresses: list[EndpointAddress] = field(default_factory=list)
+    ports: list[EndpointPort] = field(default_factory=list)
+
+
+@dataclass
+class Endpoints:
+    """The legacy ``v1 Endpoints`` object: one per Service, named like it."""
+
+    namespace: str
+    name: str
+    subsets: list[EndpointSubset] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+# --- the controller ----------------------------------------------------------------------------------
+
+
+def generated_name(prefix: str, seed: str) -> str:
+    """``generateName`` completed as the API server does, with the random part derived from ``seed``.
+
+    >>> generated_name("web-", "default/web/0")
+    'web-ngmcc'
+    """
+    digest = hashlib.sha256(seed.encode()).digest()
+    suffix = "".join(_NAME_ALPHABET[b % len(_NAME_ALPHABET)] for b in digest[:5])
+    return prefix[:58] + suffix  # the prefix is cut so that the name fits in 63 characters
+
+
+def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """A Service selector matches a pod when every key has the same value (``{}`` matches all)."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _should_be_in_endpoints(pod: Pod, include_terminating: bool) -> bool:
+    # endpointslice util ShouldPodBeInEndpoints
+    if pod.phase in ("Succeeded", "Failed"):
+        return False
+    if pod.ip is None:
+        return False
+    return include_terminating or not pod.terminating
+
+
+def _sets_hostname(pod: Pod, svc: Service) -> bool:
+    return bool(pod.hostname) and pod.subdomain == svc.name and pod.namespace == svc.namespace
+
+
+def _find_port(pod: Pod, sp: Any) -> int | None:
+    """podutil.FindPort: a number as is; a name against container ports of the same protocol."""
+    if isinstance(sp.target_port, int):
+        return sp.target_port
+    cp = pod.port_named(sp.target_port, sp.protocol)
+    return cp.container_port if cp else None
+
+
+def _pod_ports(svc: Service, pod: Pod) -> tuple[EndpointPort, ...]:
+    out = []
+    for sp in svc.ports:
+        num = _find_port(pod, sp)
+        if num is not None:
+            out.append(EndpointPort(sp.name, num, sp.protocol, sp.app_protocol))
+    return tuple(out)
+
+
+def _slice_labels(svc: Service, controller: str) -> dict[str, str]:
+    labels = {k: v for k, v in svc.labels.items() if k not in (LABEL_SERVICE_NAME, LABEL_MANAGED_BY, LABEL_HEADLESS)}
+    if not svc.cluster_ip or svc.cluster_ip == "None":
+        labels[LABEL_HEADLESS] = ""
+    labels[LABEL_SERVICE_NAME] = svc.name
+    labels[LABEL_MANAGED_BY] = controller
+    return labels
+
+
+def _format_selector(selector: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>"
+
+
+def _warn_unresolved(svc: Service, chosen: list[Pod], warnings: list[str]) -> None:
+    for sp in svc.ports:
+        if not isinstance(sp.target_port, str):
+            continue
+        missing = [p.key for p in chosen if _find_port(p, sp) is None]
+        if not missing:
+            continue
+        label = f'port "{sp.name}"' if sp.name else f"port {sp.port}/{sp.protocol}"
+        what = f'{sp.protocol} container port named "{sp.target_port}"'
+        if len(missing) == len(chosen):
+            warnings.append(f"Service {svc.key}: no selected pod declares a {what}; {label} has no endpoints")
+        else:
+            warnings.append(f"Service {svc.key}: pod {', '.join(missing)} declares no {what}; "
+                            f"it is left out of {label}")
+
+
+def controller_slices(
+    svc: Service,
+    pods: Iterable[Pod],
+    *,
+    node_names: Iterable[str] | None = None,
+    node_zones: Mapping[str, str] | None = None,
+    warnings: list[str] | None = None,
+) -> list[EndpointSlice]:
+    """The slices the EndpointSlice controller keeps for ``svc`` (none for ExternalName or no selector)."""
+    if svc.type == "ExternalName" or svc.selector is None:
+        return []
+    nodes = None if node_names is None else set(node_names)
+    zones = node_zones or {}
+    chosen = [p for p in pods if p.namespace == svc.namespace and selects(svc.selector, p.labels)]
+    included = [p for p in chosen if _should_be_in_endpoints(p, include_terminating=True)]
+    if warnings is not None:
+        if not chosen:
+            warnings.append(f"Service {svc.key}: selector {_format_selector(svc.selector)} matches no pods; "
+                            "the Service has no endpoints")
+        _warn_unresolved(svc, included, warnings)
+    groups: dict[tuple[EndpointPort, ...], list[Endpoint]] = {}
+    for pod in included:
+        if nodes is not None and pod.node_name not in nodes and not svc.publish_not_ready_addresses:
+            continue  # the controller skips a pod whose Node does not exist (and requeues)
+        serving = pod.ready
+        ready = svc.publish_not_ready_addresses or (serving and not pod.terminating)
+        groups.setdefault(_pod_ports(svc, pod), []).append(Endpoint(
+            addresses=[str(pod.ip)],
+            conditions=EndpointConditions(ready=ready, serving=serving, terminating=pod.terminating),
+            hostname=pod.hostname if _sets_hostname(pod, svc) else None,
+            node_name=pod.node_name or None,
+            zone=zones.get(pod.node_name),
+            target_ref=TargetRef("Pod", pod.name, pod.namespace),
+        ))
+    if not groups:
+        groups[()] = []  # the placeholder slice: no ports, no endpoints
+    labels = _slice_labels(svc, CONTROLLER_NAME)
+    slices = []
+    for ports, endpoints in groups.items():
+        chunks = [endpoints[i:i + MAX_ENDPOINTS_PER_SLICE]
+                  for i in range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE)] or [[]]
+        for chunk in chunks:
+            name = generated_name(f"{svc.name}-", f"{svc.key}/{len(slices)}")
+            slices.append(EndpointSlice(svc.namespace, name, "IPv4", list(ports), chunk, dict(labels)))
+    return slices
+
+
+def _repack(entries: list[tuple[EndpointAddress, bool, EndpointPort | None]]) -> list[EndpointSubset]:
+    """endpoints.RepackSubsets: one subset per set of addresses that offer the same ports.
+
+    The API server orders ports and subsets by a hash; here ports keep the Service's order and
+    subsets are ordered by their first address. Addresses are sorted by IP as text, as Go sorts them.
+    """
+    by_port: dict[EndpointPort | None, dict[str, tuple[EndpointAddress, bool]]] = {}
+    for addr, ready, port in entries:
+        by_port.setdefault(port, {})[addr.ip] = (addr, ready)
+    groups: dict[frozenset[tuple[str, bool]], tuple[dict[str, tuple[EndpointAddress, bool]], list[EndpointPort]]] = {}
+    for port, addrs in by_port.items():
+        key = frozenset((ip, ready) for ip, (_, ready) in addrs.items())
+        _, ports = groups.setdefault(key, (addrs, []))
+        if port is not None:
+            ports.append(port)
+    subsets = []
+    for addrs, ports in groups.values():
+        ready = sorted((a for a, r in addrs.values() if r), key=lambda a: a.ip)
+        not_ready = sorted((a for a, r in addrs.values() if not r), key=lambda a: a.ip)
+        subsets.append(EndpointSubset(ready, not_ready, ports))
+    return sorted(subsets, key=lambda s: (s.addresses or s.not_ready_addresses)[0].ip)
+
+
+def controller_endpoints(svc: Service, pods: Iterable[Pod]) -> Endpoints | None:
+    """The Endpoints object the (legacy) Endpoints controller writes; ``None`` where it writes none.
+
+    Unlike slices, a terminating pod is left out unless ``publishNotReadyAddresses`` is set.
+    """
+    if svc.type == "ExternalName" or svc.selector is None:
+        return None
+    entries: list[tuple[EndpointAddress, bool, EndpointPort | None]] = []
+    for pod in pods:
+        if pod.namespace != svc.namespace or not selects(svc.selector, pod.labels):
+            continue
+        if not _should_be_in_endpoints(pod, include_terminating=svc.publish_not_ready_addresses):
+            continue
+        addr = EndpointAddress(str(pod.ip), pod.hostname if _sets_hostname(pod, svc) else None,
+                               pod.node_name or None, TargetRef("Pod", pod.name, pod.namespace))
+        ready = svc.publish_not_ready_addresses or pod.ready
+        if not svc.ports:
+            if svc.headless:
+                entries.append((addr, ready, None))
+            continue
+        for sp in svc.ports:
+            num = _find_port(pod, sp)
+            if num is not None:
+                entries.append((addr, ready, EndpointPort(sp.name, num, sp.protocol, sp.app_protocol)))
+    labels = {k: v for k, v in svc.labels.items() if k != LABEL_HEADLESS}
+    if not svc.cluster_ip or svc.cluster_ip == "None":
+        labels[LABEL_HEADLESS] = ""
+    return Endpoints(svc.namespace, svc.name, _repack(entries), labels)
+
+
+# --- hand-written objects ----------------------------------------------------------------------------
+
+
+def _target_ref(raw: Any) -> TargetRef | None:
+    if not raw:
+        return None
+    return TargetRef(str(raw.get("kind", "")), str(raw.get("name", "")), raw.get("namespace"))
+
+
+def _endpoint_ip_errors(path: str, address: str, family: int) -> list[FieldError]:
+    """What ``ValidateEndpointIP`` refuses besides malformed addresses."""
+    try:
+        addr = ip_address(address)
+    except ValueError:
+        addr = None
+    if addr is None or addr.version != family:
+        kind = "IPv4" if family == 4 else "IPv6"
+        return [FieldError.invalid(path, address, f"must be a valid {kind} address")]
+    if addr.is_unspecified:
+        return [FieldError.invalid(path, address, f"may not be unspecified ({addr})")]
+    if addr.is_loopback:
+        return [FieldError.invalid(path, address, "may not be in the loopback range (127.0.0.0/8, ::1/128)")]
+    if addr.is_link_local:
+        return [FieldError.invalid(path, address, "may not be in the link-local range (169.254.0.0/16, fe80::/10)")]
+    return []
+
+
+def _ports_errors(raw_ports: list[Any], path: str) -> tuple[list[EndpointPort], list[FieldError]]:
+    ports, errs, names = [], [], set()
+    for i, rp in enumerate(raw_ports):
+        rp = rp or {}
+        p = f"{path}[{i}]"
+        name = rp.get("name")
+        name = None if name is None else str(name)
+        if name:
+            errs += [FieldError.invalid(f"{p}.name", name, m) for m in dns1123_label_errors(name)]
+        if name is not None and name in names:
+            errs.append(FieldError.duplicate(f"{p}.name", name))
+        names.add(name)
+        proto = str(rp.get("protocol") or "TCP")
+        if proto not in PROTOCOLS:
+            errs.append(FieldError.not_supported(f"{p}.protocol", proto, PROTOCOLS))
+        num = rp.get("port")
+        if num is not None and not (isinstance(num, int) and 1 <= num <= 65535):
+            errs.append(FieldError.invalid(f"{p}.port", num, PORT_NUM_ERROR))
+        ports.append(EndpointPort(name, num, proto, rp.get("appProtocol")))
+    return ports, errs
+
+
+def parse_endpoint_slice(manifest: dict[str, Any]) -> EndpointSlice:
+    """A hand-written EndpointSlice, checked as ``ValidateEndpointSlice`` checks it."""
+    md = manifest.get("metadata") or {}
+    name = str(md.get("name") or "")
+    errs: list[FieldError] = []
+    if not name:
+        errs.append(FieldError.required("metadata.name", "name or generateName is required"))
+    atype = manifest.get("addressType")
+    if not atype:
+        errs.append(FieldError.required("addressType"))
+    elif atype not in ADDRESS_TYPES:
+        errs.append(FieldError.not_supported("addressType", atype, ADDRESS_TYPES))
+    endpoints = []
+    for i, raw in enumerate(manifest.get("endpoints") or []):
+        raw = raw or {}
+        path = f"endpoints[{i}].addresses"
+        addresses = [str(a) for a in raw.get("addresses") or []]
+        if not addresses:
+            errs.append(FieldError.required(path, "must contain at least 1 address"))
+        for j, a in enumerate(addresses):
+            if atype in ("IPv4", "IPv6"):
+                errs += _endpoint_ip_errors(f"{path}[{j}]", a, 4 if atype == "IPv4" else 6)
+        cond = raw.get("conditions") or {}
+        endpoints.append(Endpoint(
+            addresses=addresses,
+            conditions=EndpointConditions(cond.get("ready"), cond.get("serving"), cond.get("terminating")),
+            hostname=raw.get("hostname"), node_name=raw.get("nodeName"), zone=raw.get("zone"),
+            target_ref=_target_ref(raw.get("targetRef")),
+        ))
+    ports, port_errs = _ports_errors(manifest.get("ports") or [], "ports")
+    errs += port_errs
+    if errs:
+        raise InvalidObject("EndpointSlice", name, errs)
+    return EndpointSlice(str(md.get("namespace") or "default"), name, str(atype), ports, endpoints,
+                         {str(k): str(v) for k, v in (md.get("labels") or {}).items()})
+
+
+def parse_endpoints(manifest: dict[str, Any]) -> Endpoints:
+    """A hand-written Endpoints object (``subsets`` of ``addresses``, ``notReadyAddresses``, ``ports``)."""
+    md = manifest.get("metadata") or {}
+    name = str(md.get("name") or "")
+    errs: list[FieldError] = []
+    if not name:
+        errs.append(FieldError.required("metadata.name", "name or generateName is required"))
+    subsets = []
+    for i, raw in enumerate(manifest.get("subsets") or []):
+        raw = raw or {}
+        lists: dict[str, list[EndpointAddress]] = {}
+        for key in ("addresses", "notReadyAddresses"):
+            lists[key] = []
+            for j, ra in enumerate(raw.get(key) or []):
+                ip = str((ra or {}).get("ip") or "")
+                path = f"subsets[{i}].{key}[{j}].ip"
+                try:
+                    ip_address(ip)
+                except ValueError:
+                    errs.append(FieldError.invalid(path, ip, "must be a valid IP address, (e.g. 10.9.8.7 or "
+                                                             "2001:db8::ffff)"))
+                lists[key].append(EndpointAddress(ip, ra.get("hostname"), ra.get("nodeName"),
+                                                  _target_ref(ra.get("targetRef"))))
+        ports, port_errs = _ports_errors(raw.get("ports") or [], f"subsets[{i}].ports")
+        errs += port_errs
+        subsets.append(EndpointSubset(lists["addresses"], lists["notReadyAddresses"], ports))
+    if errs:
+        raise InvalidObject("Endpoints", name, errs)
+    return Endpoints(str(md.get("namespace") or "default"), name, subsets,
+                     {str(k): str(v) for k, v in (md.get("labels") or {}).items()})
+
+
+def mirror_endpoints(ep: Endpoints, svc: Service) -> list[EndpointSlice]:
+    """The EndpointSlice mirroring controller: a selector-less Service's Endpoints copied into slices.
+
+    Subsets with the same ports share a slice; ``notReadyAddresses`` become endpoints with
+    ``ready: false``.
+    """
+    if svc.selector is not None or ep.labels.get(LABEL_SKIP_MIRROR) == "true":
+        return []
+    groups: dict[tuple[EndpointPort, ...], list[Endpoint]] = {}
+    for ss in ep.subsets:
+        eps = groups.setdefault(tuple(ss.ports), [])
+        for addrs, ready in ((ss.addresses, True), (ss.not_ready_addresses, False)):
+            for a in addrs:
+                eps.append(Endpoint([a.ip], EndpointConditions(ready=ready), a.hostname, a.node_name, None,
+                                    a.target_ref))
+    labels = {k: v for k, v in ep.labels.items() if k not in (LABEL_SERVICE_NAME, LABEL_MANAGED_BY)}
+    labels[LABEL_SERVICE_NAME] = svc.name
+    labels[LABEL_MANAGED_BY] = MIRRORING_CONTROLLER_NAME
+    out = []
+    for ports, eps in groups.items():
+        name = generated_name(f"{ep.name}-", f"{svc.key}/mirror/{len(out)}")
+        out.append(EndpointSlice(ep.namespace, name, "IPv4", list(ports), eps, dict(labels)))
+    return out
+
+
+# --- everything at once ------------------------------------------------------------------------------
+
+
+def build_endpoint_slices(
+    services: Iterable[Service],
+    pods: Iterable[Pod],
+    slice_manifests: Iterable[dict[str, Any]] = (),
+    endpoints_manifests: Iterable[dict[str, Any]] = (),
+    *,
+    node_names: Iterable[str] | None = None,
+    node_zones: Mapping[str, str] | None = None,
+    warnings: list[str] | None = None,
+) -> list[EndpointSlice]:
+    """Every EndpointSlice in the cluster: the controller's, the hand-written ones, the mirrored ones.
+
+    The result is ordered by namespace and name, as ``kubectl get endpointslices`` lists them.
+    """
+    services = list(services)
+    pods = list(pods)
+    nodes = None if node_names is None else list(node_names)
+    by_key = {s.key: s for s in services}
+    out: list[EndpointSlice] = []
+    for svc in services:
+        out += controller_slices(svc, pods, node_names=nodes, node_zones=node_zones, warnings=warnings)
+    for m in slice_manifests:
+        es = parse_endpoint_slice(m)
+        if warnings is not None and not es.service_name:
+            warnings.append(f"EndpointSlice {es.key} has no label {LABEL_SERVICE_NAME}; no Service uses it")
+        out.append(es)
+    for m in endpoints_manifests:
+        ep = parse_endpoints(m)
+        svc = by_key.get(f"{ep.namespace}/{ep.name}")
+        if svc is not None and svc.type != "ExternalName":
+            out += mirror_endpoints(ep, svc)
+    seen: set[str] = set()
+    for es in out:
+        if es.key in seen:
+            raise InvalidObject("EndpointSlice", es.name, [FieldError.duplicate("metadata.name", es.name)])
+        seen.add(es.key)
+    return sorted(out, key=lambda s: (s.namespace, s.name))
+
+
+def build_endpoints(
+    services: Iterable[Service],
+    pods: Iterable[Pod],
+    endpoints_manifests: Iterable[dict[str, Any]] = (),
+) -> list[Endpoints]:
+    """Every Endpoints object: the controller's for selector Services, hand-written ones for the rest.
+
+    The controller overwrites a hand-written Endpoints of a Service that has a selector.
+    """
+    pods = list(pods)
+    out: dict[str, Endpoints] = {}
+    for m in endpoints_manifests:
+        ep = parse_endpoints(m)
+        out[f"{ep.namespace}/{ep.name}"] = ep
+    for svc in services:
+        ep = controller_endpoints(svc, pods)
+        if ep is not None:
+            out[svc.key] = ep
+    return [out[k] for k in sorted(out, key=lambda k: tuple(k.split("/", 1)))]
+
+
+def slices_for(slices: Iterable[EndpointSlice], svc: Service) -> list[EndpointSlice]:
+    """The slices that belong to ``svc``: same namespace, label ``kubernetes.io/service-name``."""
+    return [s for s in slices if s.namespace == svc.namespace and s.service_name == svc.name]
