@@ -136,10 +136,11 @@ class RoutingTable:
         return best
 
     def sorted(self) -> list[Route]:
-        """Rows in the order ``ip route`` lists them: default first, then by destination."""
+        """Rows in the order the kernel dumps them: by destination address, the longer prefix first
+        (``10.244.0.0/24`` before ``10.244.0.0/16``), so the default route comes first."""
         return sorted(
             self.routes,
-            key=lambda r: (not r.is_default, int(r.dst.network_address), r.dst.prefixlen, r.metric or 0),
+            key=lambda r: (int(r.dst.network_address), -r.dst.prefixlen, r.metric or 0),
         )
 
     def __iter__(self):

@@ -69,6 +69,27 @@ class CNIModel:
                             why=f"podCIDR of {peer.name} via its node IP ({self.route_author})"))
 
     route_author = "added by the cluster's routing"
+    masq_chain = "IP-MASQ-AGENT"
+    masq_author = "ip-masq-agent"
+
+    # --- the node's iptables rules ------------------------------------------------------------
+    def netfilter_rules(self, node: Node) -> list[tuple[str, str, list[str]]]:
+        """(table, chain, rule) the networking add-on installs on the node, in order; a rule of ``[]``
+        creates the chain. The default: an ip-masq-agent-style chain that masquerades traffic leaving the
+        pod network (so that pods reach the outside world with their node's address) and leaves
+        pod-to-pod traffic alone."""
+        who, chain = self.masq_author, self.masq_chain
+        return [
+            ("nat", chain, []),
+            ("nat", "POSTROUTING", ["-m", "addrtype", "!", "--dst-type", "LOCAL", "-m", "comment", "--comment",
+                                    f"{who}: ensure nat POSTROUTING directs all non-LOCAL destination traffic to "
+                                    f"our custom {chain} chain", "-j", chain]),
+            ("nat", chain, ["-d", str(self.pod_subnet), "-m", "comment", "--comment",
+                            f"{who}: local traffic is not subject to MASQUERADE", "-j", "RETURN"]),
+            ("nat", chain, ["-m", "comment", "--comment",
+                            f"{who}: outbound traffic is subject to MASQUERADE (must be last in chain)",
+                            "-j", "MASQUERADE"]),
+        ]
 
     # --- one pod ------------------------------------------------------------------------------
     def wire_pod(self, node: Node, node_ns: NetNS, pod: Pod, pod_ns: NetNS) -> None:
@@ -131,6 +152,27 @@ class FlannelCNI(BridgeCNI):
         ns.neighbours["flannel.1"][peer_vtep] = mac
         ns.fdb["flannel.1"][mac] = peer.internal_ip
 
+    def netfilter_rules(self, node: Node) -> list[tuple[str, str, list[str]]]:
+        """flanneld's rules: masquerade what leaves the flannel network, and let it be forwarded."""
+        net, local = str(self.pod_subnet), str(node.pod_cidr)
+        c = ["-m", "comment", "--comment", "flanneld masq"]
+        f = ["-m", "comment", "--comment", "flanneld forward"]
+        return [
+            ("nat", "FLANNEL-POSTRTG", []),
+            ("nat", "POSTROUTING", [*c, "-j", "FLANNEL-POSTRTG"]),
+            ("nat", "FLANNEL-POSTRTG", ["-m", "mark", "--mark", "0x4000/0x4000", *c, "-j", "RETURN"]),
+            ("nat", "FLANNEL-POSTRTG", ["-s", local, "-d", net, *c, "-j", "RETURN"]),
+            ("nat", "FLANNEL-POSTRTG", ["-s", net, "-d", local, *c, "-j", "RETURN"]),
+            ("nat", "FLANNEL-POSTRTG", ["!", "-s", net, "-d", local, *c, "-j", "RETURN"]),
+            ("nat", "FLANNEL-POSTRTG", ["-s", net, "!", "-d", "224.0.0.0/4", *c, "-j", "MASQUERADE",
+                                        "--random-fully"]),
+            ("nat", "FLANNEL-POSTRTG", ["!", "-s", net, "-d", net, *c, "-j", "MASQUERADE", "--random-fully"]),
+            ("filter", "FLANNEL-FWD", []),
+            ("filter", "FORWARD", [*f, "-j", "FLANNEL-FWD"]),
+            ("filter", "FLANNEL-FWD", ["-s", net, *f, "-j", "ACCEPT"]),
+            ("filter", "FLANNEL-FWD", ["-d", net, *f, "-j", "ACCEPT"]),
+        ]
+
     def pod_routes(self, node: Node, pod: Pod, ns: NetNS, gw: IPv4Address) -> None:
         super().pod_routes(node, pod, ns, gw)
         # flannel's CNI plugin adds a route to the whole cluster network via the bridge.
@@ -141,6 +183,8 @@ class KindnetCNI(CNIModel):
     name = "kindnet"
     plugin = "ptp"
     route_author = "kindnetd"
+    masq_chain = "KIND-MASQ-AGENT"
+    masq_author = "kind-masq-agent"
 
     def pod_routes(self, node: Node, pod: Pod, ns: NetNS, gw: IPv4Address) -> None:
         # ptp replaces the connected subnet route with a route via the gateway, reached by a link route.
