@@ -929,6 +929,9 @@ def parse_rule(table: str, chain: str, args: Sequence[str] | str) -> Rule:
                     mod, opts = modules[-1]
                 else:
                     raise RulesetError(f'unknown option "{tok}"')
+            if mod == "multiport" and (proto not in _PORT_PROTOS or proto_neg):
+                # libxt_multiport checks the protocol while parsing, so -p must come first.
+                raise RulesetError("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'")
             count = _MODULE_OPTIONS[mod][tok]
         else:
             raise RulesetError(f"Bad argument `{tok}'")
