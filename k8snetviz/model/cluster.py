@@ -25,7 +25,6 @@ from k8snetviz.model.build import (
 )
 from k8snetviz.model.cni import CNIModel, mac_for
 from k8snetviz.model.objects import ExternalClient, Namespace, Node, Pod
-from k8snetviz.model.packet import Packet
 from k8snetviz.scenario.config import ClusterConfig, read_config
 from k8snetviz.scenario.loader import QUIET_KINDS, Scenario
 
@@ -57,6 +56,16 @@ class Cluster:
             if m.kind not in KNOWN_KINDS and m.kind not in QUIET_KINDS:
                 self.warnings.append(f'{m.where}: unknown kind "{m.kind}" (apiVersion "{m.api_version}"): ignored')
         self._index_addresses()
+        self._build_rulesets()
+
+    def _build_rulesets(self) -> None:
+        from k8snetviz.model.noderules import node_ruleset
+
+        for node in self.nodes.values():
+            self.netns[f"node/{node.name}"].ruleset = node_ruleset(node, self.cni, self._kube_proxy())
+
+    def _kube_proxy(self) -> Any:
+        return None
 
     # --- building helpers -------------------------------------------------------------------------
     def _index_addresses(self) -> None:
@@ -155,10 +164,6 @@ class Cluster:
             return dest.addr
         raise UsageError(f'destination "{dest.text}": {dest.kind} destinations are not modelled in this scenario')
 
-    def run_netfilter(self, walker: Walker, ns: NetNS, hook: str, pkt: Packet, in_dev: str | None,
-                      out_dev: str | None) -> Packet:
-        return pkt
-
     # --- questions -------------------------------------------------------------------------------
     def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:
         """Walk one packet from ``src`` to ``dst``; see DESIGN.md for the forms they take."""
@@ -189,6 +194,12 @@ class Cluster:
         from k8snetviz.questions.resolve import resolve
 
         return resolve(self, pod, name, qtype=qtype)
+
+    def iptables(self, node: str) -> Any:
+        """A node's iptables rules (kube-proxy's and the CNI add-on's), printed like ``iptables-save``."""
+        ruleset = self.netns[f"node/{self.node(node).name}"].ruleset
+        assert ruleset is not None
+        return ruleset.save()
 
     def routes(self, target: str) -> Any:
         """The routing table of a node or pod, as ``ip route`` prints it."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+from k8snetviz.errors import UsageError
+from k8snetviz.model import netfilter as nf
 from k8snetviz.model.addressing import NetNS, Route
 from k8snetviz.model.cni import FLANNEL_PORT
 from k8snetviz.model.packet import Packet
@@ -41,6 +43,7 @@ class Hop:
     src: str
     dst: str
     rule: str = ""  # the routing-table row or iptables-save line that decided this hop
+    rules: list[str] = field(default_factory=list)  # every iptables rule that matched, in order
     table: str = ""  # "route" or a netfilter table/chain, e.g. "nat/KUBE-SERVICES"
     outer: str = ""  # the outer header, while the packet is encapsulated
     changed: tuple[str, ...] = ()  # header fields this hop changed: src, dst, outer
@@ -52,6 +55,8 @@ class Hop:
              "detail": self.detail, "src": self.src, "dst": self.dst}
         if self.rule:
             d["rule"] = self.rule
+        if self.rules:
+            d["rules"] = self.rules
         if self.outer:
             d["outer"] = self.outer
         if self.reply:
@@ -118,13 +123,15 @@ class Walker:
         self.final: dict[str, Any] | None = None
         self.candidates: list[dict[str, Any]] = []
         self.outer: Packet | None = None
+        self.nat: list[tuple[str, str, str, Packet, Packet]] = []  # where NAT rewrote the packet: the conntrack entries
 
     # --- recording --------------------------------------------------------------------------
     def hop(self, at: str, device: str, action: str, detail: str, pkt: Packet, *, rule: str = "",
-            table: str = "", changed: tuple[str, ...] = (), reply: bool = False, peer: str = "") -> Hop:
+            table: str = "", changed: tuple[str, ...] = (), reply: bool = False, peer: str = "",
+            rules: list[str] | None = None) -> Hop:
         h = Hop(len(self.hops) + 1, at, device, action, detail, pkt.source, pkt.destination, rule=rule,
                 table=table, outer=str(self.outer) if self.outer else "", changed=changed, reply=reply,
-                peer=peer)
+                peer=peer, rules=list(rules or []))
         self.hops.append(h)
         if len(self.hops) > MAX_HOPS:
             raise _Stop("dropped", "the packet looped: more than 64 hops (a routing loop; the TTL would expire)")
@@ -132,8 +139,66 @@ class Walker:
 
     # --- hooks extensions override --------------------------------------------------------------
     def netfilter(self, ns: NetNS, hook: str, pkt: Packet, in_dev: str | None, out_dev: str | None) -> Packet:
-        """Run the namespace's iptables rules for one hook; return the packet as NAT left it."""
-        return self.cluster.run_netfilter(self, ns, hook, pkt, in_dev, out_dev)
+        """Run the namespace's iptables rules at one hook; record what rewrote or stopped the packet."""
+        ruleset = ns.ruleset
+        if ruleset is None or self.outer is not None:
+            return pkt
+        out_addr = None
+        if out_dev is not None and out_dev in ns.interfaces:
+            out_addr = ns.interfaces[out_dev].primary
+        ctx = nf.HookContext(in_iface=in_dev, out_iface=out_dev, local_addresses=frozenset(ns.local_addresses()),
+                             out_address=out_addr)
+        traversal = nf.traverse_hook(ruleset, hook, _to_nf(pkt), ctx)  # type: ignore[arg-type]
+        outcome = self.choose(ns, traversal)
+        after = _from_nf(outcome.packet, pkt)
+        lines = [str(r) for r in outcome.matched]
+        device = (out_dev if hook == "POSTROUTING" else in_dev or out_dev) or "-"
+        if outcome.verdict in ("DROP", "REJECT"):
+            rule = outcome.deciding_rule
+            action = outcome.verdict.lower()
+            how = "answers with " + (outcome.reject_with or "icmp-port-unreachable") if action == "reject" else \
+                "drops it silently"
+            self.hop(ns.name, device, action, f"{hook}: {rule or outcome.policy_chain + ' policy'} {how}", pkt,
+                     rule=str(rule or ""), table=f"{hook}", rules=lines)
+            raise _Stop("rejected" if action == "reject" else "dropped",
+                        f"iptables on {ns.name} {'rejected' if action == 'reject' else 'dropped'} the packet "
+                        f"at {hook}: {rule}")
+        if after.dst != pkt.dst or after.dport != pkt.dport:
+            rule = outcome.nat_rules[-1] if outcome.nat_rules else None
+            self.nat.append((ns.name, device, "dnat", pkt, after))
+            self.hop(ns.name, device, "dnat", f"{hook}: DNAT {pkt.destination} → {after.destination} "
+                     f"({' → '.join(_chains(outcome.matched))})", after, rule=str(rule or ""), table=hook,
+                     changed=("dst",), rules=lines)
+        if after.src != pkt.src or after.sport != pkt.sport:
+            rule = outcome.nat_rules[-1] if outcome.nat_rules else None
+            self.nat.append((ns.name, device, "snat", pkt, after))
+            self.hop(ns.name, device, "snat", f"{hook}: {rule.target_name if rule else 'SNAT'} {pkt.source} → "
+                     f"{after.source} ({' → '.join(_chains(outcome.matched))})", after, rule=str(rule or ""),
+                     table=hook, changed=("src",), rules=lines)
+        return after
+
+    def choose(self, ns: NetNS, traversal: nf.Traversal) -> nf.Outcome:
+        """Pick the outcome kube-proxy's random choice would give: the ``--endpoint`` pod's if asked, else the
+        first in rule order. Records the candidates when there is a choice."""
+        outcomes = list(traversal)
+        if len(outcomes) == 1:
+            return outcomes[0]
+        self.candidates = []
+        for o in outcomes:
+            owner = self.cluster.owner_of(o.packet.dst)
+            name = owner[4:] if owner and owner.startswith("pod/") else (owner or str(o.packet.dst))
+            self.candidates.append({"pod": name, "probability": float(o.probability),
+                                    "endpoint": f"{o.packet.dst}:{o.packet.dport}" if o.packet.dport else
+                                    str(o.packet.dst)})
+        if self.endpoint is None:
+            return outcomes[0]
+        pod = self.cluster.pod(self.endpoint)
+        for o in outcomes:
+            if o.packet.dst == pod.ip:
+                return o
+        names = ", ".join(c["pod"] for c in self.candidates)
+        raise UsageError(f"--endpoint {self.endpoint}: pod {pod.key} is not one of the endpoints kube-proxy "
+                         f"can pick here ({names})")
 
     # --- the walk -----------------------------------------------------------------------------
     def route(self, ns: NetNS, pkt: Packet, device_hint: str = "") -> Route:
@@ -285,7 +350,17 @@ class Walker:
         self.hop("internet", "-", "deliver", f"the packet leaves the cluster; {pkt.dst} sees the source {pkt.source}",
                  pkt)
         self.final = {"src": pkt.source, "dst": pkt.destination, "pod": None}
+        self.replies()
         raise _Stop("delivered", f"left the cluster through the gateway {cfg.gateway} with source {pkt.source}")
+
+    def replies(self) -> None:
+        """The reply's way back through every NAT on the path: conntrack reverses each rewrite, newest first."""
+        for at, dev, kind, before, after in reversed(self.nat):
+            back_in, back_out = after.reply(), before.reply()
+            what = "source" if kind == "dnat" else "destination"
+            self.hop(at, dev, "un-nat", f"reply: conntrack knows this connection and rewrites the reply's {what} "
+                     f"back: {back_in.source} → {back_in.destination} becomes {back_out.source} → "
+                     f"{back_out.destination}", back_out, reply=True, changed=("src",) if kind == "dnat" else ("dst",))
 
     def deliver(self, ns: NetNS, dev: str, pkt: Packet) -> None:
         who = self.cluster.describe_netns(ns.name)
@@ -298,7 +373,24 @@ class Walker:
         self.hop(ns.name, dev, "deliver", f"{pkt.dst} is an address of {who}: the packet is delivered to the "
                  f"socket on port {pkt.dport}; the receiver sees the client {pkt.source}{note}", pkt)
         self.final = {"src": pkt.source, "dst": pkt.destination, "pod": pod.key if pod else None}
+        self.replies()
         raise _Stop("delivered", f"delivered to {who} at {pkt.destination}, from {pkt.source}")
+
+
+def _to_nf(pkt: Packet) -> nf.Packet:
+    return nf.Packet(pkt.src, pkt.dst, pkt.proto.lower(), pkt.sport, pkt.dport, pkt.mark)
+
+
+def _from_nf(p: nf.Packet, like: Packet) -> Packet:
+    return Packet(p.src, p.dst, like.proto, p.sport, p.dport, p.mark, like.inner)
+
+
+def _chains(rules: tuple[nf.Rule, ...]) -> list[str]:
+    seen: list[str] = []
+    for r in rules:
+        if r.chain not in seen:
+            seen.append(r.chain)
+    return seen
 
 
 def _vxlan_sport(pkt: Packet) -> int:
