@@ -137,6 +137,12 @@ class Cluster:
                 return None  # a hostNetwork pod shares its node's address; the node is the receiver
         return None
 
+    def pod_at(self, addr: IPv4Address) -> Pod | None:
+        """The pod (not hostNetwork) whose address is ``addr``."""
+        if not hasattr(self, "_pod_ips"):
+            self._pod_ips = {p.ip: p for p in self.pods.values() if p.ip is not None and not p.host_network}
+        return self._pod_ips.get(addr)
+
     def describe_netns(self, name: str) -> str:
         return name
 

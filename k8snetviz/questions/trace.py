@@ -123,6 +123,7 @@ class Walker:
         self.final: dict[str, Any] | None = None
         self.candidates: list[dict[str, Any]] = []
         self.outer: Packet | None = None
+        self.egress_checked = False
         self.nat: list[tuple[str, str, str, Packet, Packet]] = []  # where NAT rewrote the packet: the conntrack entries
 
     # --- recording --------------------------------------------------------------------------
@@ -230,7 +231,11 @@ class Walker:
         self.transmit(ns, r, pkt)
 
     def receive(self, ns: NetNS, dev: str, pkt: Packet) -> None:
+        if ns.kind == "pod":
+            self.policy_ingress(ns, dev, pkt)
         pkt = self.netfilter(ns, "PREROUTING", pkt, dev, None)
+        if ns.kind == "node" and not self.egress_checked:
+            self.policy_egress(ns, dev, pkt)
         if pkt.dst in ns.local_addresses():
             if self.outer is None and pkt.proto == "UDP" and pkt.dport == FLANNEL_PORT and "flannel.1" in ns.interfaces:
                 raise _Stop("dropped", "a VXLAN packet without an inner packet")
@@ -352,6 +357,42 @@ class Walker:
         self.final = {"src": pkt.source, "dst": pkt.destination, "pod": None}
         self.replies()
         raise _Stop("delivered", f"left the cluster through the gateway {cfg.gateway} with source {pkt.source}")
+
+    # --- NetworkPolicy, enforced where the packet leaves and enters a pod ----------------------------
+    def _policy_applies(self, pkt: Packet) -> bool:
+        from k8snetviz.questions.policy import has_policies
+
+        return pkt.proto in ("TCP", "UDP", "SCTP") and pkt.dport is not None and has_policies(self.cluster)
+
+    def policy_egress(self, ns: NetNS, dev: str, pkt: Packet) -> None:
+        """The source pod's egress, judged on its node after kube-proxy's DNAT chose the destination."""
+        self.egress_checked = True
+        src = self.cluster.pod_at(pkt.src)
+        if src is None or not self._policy_applies(pkt):
+            return
+        from k8snetviz.questions.policy import egress_verdict
+
+        v = egress_verdict(self.cluster, src.key, pkt.dst, pkt.dport or 0, pkt.proto)
+        self._policy_hop(ns, dev, pkt, v)
+
+    def policy_ingress(self, ns: NetNS, dev: str, pkt: Packet) -> None:
+        """The destination pod's ingress, judged as the packet enters it (the source as it arrives, after SNAT)."""
+        pod = self.cluster.pods.get(ns.name[4:])
+        if pod is None or not self._policy_applies(pkt):
+            return
+        from k8snetviz.questions.policy import ingress_verdict
+
+        v = ingress_verdict(self.cluster, pkt.src, pod.key, pkt.dport or 0, pkt.proto)
+        self._policy_hop(ns, dev, pkt, v)
+
+    def _policy_hop(self, ns: NetNS, dev: str, pkt: Packet, v: Any) -> None:
+        rule = v.allowed_by.path if v.allowed_by is not None else ""
+        if v.allowed_by is not None:
+            rule = f"NetworkPolicy {v.allowed_by.policy}: {rule}"
+        self.hop(ns.name, dev, "policy" if v.allowed else "drop", f"NetworkPolicy {v.direction.lower()}: {v.reason}",
+                 pkt, rule=rule, table="networkpolicy")
+        if not v.allowed:
+            raise _Stop("dropped", v.reason)
 
     def replies(self) -> None:
         """The reply's way back through every NAT on the path: conntrack reverses each rewrite, newest first."""

@@ -1,0 +1,88 @@
+"""NetworkPolicy questions: the reachability matrix, and the verdict the walk shows at a pod's edge.
+
+The engine (:mod:`k8snetviz.model.networkpolicy`) judges addresses as the CNI plugin sees them:
+after kube-proxy's DNAT (the chosen endpoint pod) and after any SNAT (a masqueraded client is
+its node's address).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from k8snetviz.model.networkpolicy import (
+    DirectionVerdict,
+    PodPort,
+    PolicyEngine,
+    PolicyNamespace,
+    PolicyPod,
+    Reachability,
+)
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+
+__all__ = ["engine", "matrix", "has_policies", "egress_verdict", "ingress_verdict", "PolicyMatrix"]
+
+
+def has_policies(cluster: Cluster) -> bool:
+    return bool(cluster.scenario.of_kind("NetworkPolicy"))
+
+
+def _pods(cluster: Cluster) -> list[PolicyPod]:
+    out = []
+    for p in cluster.pods.values():
+        node = cluster.nodes[p.node_name]
+        out.append(PolicyPod(p.namespace, p.name, dict(p.labels), str(p.ip) if p.ip else None,
+                             tuple(PodPort(cp.container_port, cp.name, cp.protocol) for cp in p.ports),
+                             node_ip=str(node.internal_ip), host_network=p.host_network))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _engine(cluster: Cluster) -> PolicyEngine:
+    namespaces = [PolicyNamespace(n.name, dict(n.labels)) for n in cluster.namespaces.values()]
+    return PolicyEngine(_pods(cluster), namespaces, [m.body for m in cluster.scenario.of_kind("NetworkPolicy")])
+
+
+def engine(cluster: Cluster) -> PolicyEngine:
+    """The cluster's policy engine (built once per cluster; invalid policies raise InvalidObject)."""
+    return _engine(cluster)
+
+
+class PolicyMatrix:
+    """``policy --json``: which pod may open a connection to which, on one port and protocol."""
+
+    def __init__(self, cluster: Cluster, result: Reachability) -> None:
+        self.cluster = cluster
+        self.result = result
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.result.to_dict()
+
+    def text(self) -> str:
+        from k8snetviz.views.policytext import summary, truth_table
+
+        return truth_table(self.result, aligned=True) + "\n" + summary(self.result)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from k8snetviz.views.policygrid import grid_html
+
+        return {"text/plain": self.text(), "text/html": grid_html(self.result)}
+
+
+def matrix(cluster: Cluster, port: int = 80, protocol: str = "TCP") -> PolicyMatrix:
+    """The pods × pods reachability matrix for ``port``/``protocol``."""
+    return PolicyMatrix(cluster, engine(cluster).reachability(port, protocol))
+
+
+def egress_verdict(cluster: Cluster, src_pod: str, dst: IPv4Address, port: int, protocol: str) -> DirectionVerdict:
+    return engine(cluster).check(src_pod, str(dst), port, protocol).egress
+
+
+def ingress_verdict(cluster: Cluster, src: IPv4Address, dst_pod: str, port: int, protocol: str) -> DirectionVerdict:
+    return engine(cluster).check(str(src), dst_pod, port, protocol).ingress
