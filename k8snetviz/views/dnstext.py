@@ -87,35 +87,38 @@ def _name_size(name: str, table: dict[str, int], offset: int, compress: bool = T
     return size + 1
 
 
-def _rdata_size(record: Record, table: dict[str, int], offset: int) -> int:
+def _rdata_size(record: Record, table: dict[str, int], offset: int, compress: bool) -> int:
     if record.type == "A":
         return 4
     if record.type == "AAAA":
         return 16
     if record.type in ("CNAME", "PTR", "NS"):
-        return _name_size(record.data, table, offset)
+        return _name_size(record.data, table, offset, compress)
     if record.type == "SRV":
+        # SRV targets are never compressed (RFC 2782), but miekg/dns remembers them for later names.
         return 6 + _name_size(record.data.split()[-1], table, offset + 6, compress=False)
     if record.type == "SOA":
         mname, rname = record.data.split()[:2]
-        first = _name_size(mname, table, offset)
-        return first + _name_size(rname, table, offset + first) + 20
+        first = _name_size(mname, table, offset, compress)
+        return first + _name_size(rname, table, offset + first, compress) + 20
     if record.type == "TXT":
         return sum(1 + len(s) for s in record.data.strip('"').split('" "'))
     return len(record.data)
 
 
-def message_size(answer: Answer, edns_option_bytes: int = 12) -> int:
-    """The response's size on the wire (dig's ``MSG SIZE rcvd``), names compressed.
+def message_size(answer: Answer, *, compress: bool = False, edns_option_bytes: int = 12) -> int:
+    """The response's size on the wire (dig's ``MSG SIZE rcvd``).
 
-    ``edns_option_bytes``: the OPT record's options (an echoed 8-byte client cookie: 12).
+    CoreDNS leaves UDP answers uncompressed unless they would pass 1480 bytes (request.Scrub), so
+    names are written in full by default. ``edns_option_bytes``: the OPT record's options (an
+    echoed 8-byte client cookie takes 12).
     """
     table: dict[str, int] = {}
     size = 12
-    size += _name_size(answer.name, table, size) + 4
+    size += _name_size(answer.name, table, size, compress) + 4
     for record in (*answer.records, *answer.authority, *answer.additional):
-        size += _name_size(record.name, table, size) + 10
-        size += _rdata_size(record, table, size)
+        size += _name_size(record.name, table, size, compress) + 10
+        size += _rdata_size(record, table, size, compress)
     return size + 11 + edns_option_bytes
 
 
