@@ -29,7 +29,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from k8snetviz.errors import FieldError, UsageError
@@ -454,8 +454,11 @@ class Zone:
         self.endpoint_slices = list(endpoint_slices)
         self.pods = list(pods)
         self.options = options or KubernetesOptions()
-        self.options = KubernetesOptions(
-            **{**self.options.__dict__, "zones": tuple(fqdn(z) for z in self.options.zones)}
+        fall = self.options.fallthrough
+        self.options = replace(
+            self.options,
+            zones=tuple(fqdn(z) for z in self.options.zones),
+            fallthrough=None if fall is None else tuple(fqdn(z) for z in fall),
         )
         self.upstream = upstream
         self.dns_service_ips = tuple(dns_service_ips)

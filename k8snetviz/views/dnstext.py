@@ -218,7 +218,8 @@ def nslookup_text(lookups: Sequence[Resolution], *, server: str = "10.96.0.10", 
     and "*** Can't find NAME: No answer" only when neither type had records.
     """
     types = [r.queries[-1].type for r in lookups if r.queries]
-    default = types == ["A", "AAAA"] or types == ["A"] and len(lookups) == 1 and lookups[0].error is None
+    # Without -type nslookup asks A, then AAAA for the name found (a failed A lookup ends it).
+    default = types == ["A", "AAAA"]
     out = [f"Server:\t\t{server}", f"Address:\t{server}#{port}", ""]
     a_noanswer = False
     for res in lookups:
