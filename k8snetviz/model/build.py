@@ -108,6 +108,9 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig) -> dict[str, Node]:
             taints = [dict(CONTROL_PLANE_TAINT)] if role == "control-plane" and has_workers else []
         if role == "control-plane":
             labels.setdefault("node-role.kubernetes.io/control-plane", "")
+            if m is None:
+                # kubeadm labels control-plane nodes so that cloud load balancers leave them out.
+                labels.setdefault("node.kubernetes.io/exclude-from-external-load-balancers", "")
         nodes[name] = Node(name, role, ips[name], cidrs[name], labels, taints, m.body if m else {})
     return nodes
 

@@ -24,12 +24,13 @@ from k8snetviz.model.build import (
     wire,
 )
 from k8snetviz.model.cni import CNIModel, mac_for
+from k8snetviz.model.endpointslices import EndpointSlice
 from k8snetviz.model.objects import ExternalClient, Namespace, Node, Pod
+from k8snetviz.model.services import Service
 from k8snetviz.scenario.config import ClusterConfig, read_config
 from k8snetviz.scenario.loader import QUIET_KINDS, Scenario
 
 if TYPE_CHECKING:
-    from k8snetviz.questions.targets import Destination, Source
     from k8snetviz.questions.trace import TraceResult, Walker
 
 __all__ = ["Cluster"]
@@ -52,26 +53,78 @@ class Cluster:
         self.netns: dict[str, NetNS]
         self.cni: CNIModel
         self.netns, self.cni = wire(cfg, self.nodes, self.pods, self.externals)
+        self._build_services()
         for m in scenario.manifests:
             if m.kind not in KNOWN_KINDS and m.kind not in QUIET_KINDS:
                 self.warnings.append(f'{m.where}: unknown kind "{m.kind}" (apiVersion "{m.api_version}"): ignored')
         self._index_addresses()
         self._build_rulesets()
 
+    def _build_services(self) -> None:
+        from k8snetviz.model.endpointslices import build_endpoint_slices, build_endpoints
+        from k8snetviz.model.services import build_services
+
+        cfg = self.config
+        system = [m.body for m in self.system]
+        pool = [str(a) for a in cfg.load_balancer_pool.hosts()] or [str(cfg.load_balancer_pool.network_address)]
+        services = build_services(
+            [b for b in system if b["kind"] == "Service"] + [m.body for m in self.scenario.of_kind("Service")],
+            service_cidr=cfg.service_subnet, load_balancer_pool=pool, warnings=self.warnings)
+        self.services: dict[str, Service] = {s.key: s for s in services}
+        pods = list(self.pods.values())
+        slice_docs = [b for b in system if b["kind"] == "EndpointSlice"] + \
+            [m.body for m in self.scenario.of_kind("EndpointSlice")]
+        endpoint_docs = [m.body for m in self.scenario.of_kind("Endpoints")]
+        self.endpointslices: list[EndpointSlice] = build_endpoint_slices(
+            services, pods, slice_docs, endpoint_docs, node_names=list(self.nodes), warnings=self.warnings)
+        self.endpoints = build_endpoints(services, pods, endpoint_docs)
+        self.load_balancers: dict[IPv4Address, Service] = {}
+        for svc in services:
+            for ing in svc.load_balancer_ingress:
+                if ing.ip:
+                    self.load_balancers[IPv4Address(ing.ip)] = svc
+        for addr, svc in self.load_balancers.items():
+            ns = NetNS(f"loadbalancer/{svc.key}", "loadbalancer")
+            ns.add_interface(Interface("eth0", "ether", 2, mac_for(f"lb/{svc.key}"),
+                                       [IPv4Interface(f"{addr}/{cfg.node_network.prefixlen}")]))
+            self.netns[ns.name] = ns
+
     def _build_rulesets(self) -> None:
+        from k8snetviz.model.kubeproxy import Proxier
         from k8snetviz.model.noderules import node_ruleset
+        from k8snetviz.model.services import kubeproxy_inputs
+
+        cfg = self.config
+        inputs = kubeproxy_inputs(self.services.values(), self.endpointslices)
+        if cfg.kube_proxy_mode != "iptables":
+            self.warnings.append(f"kube-proxy mode {cfg.kube_proxy_mode} is not modelled: no service rules are "
+                                 "installed (use iptables)")
+
+        def kube_proxy(node: Node) -> Any:
+            if cfg.kube_proxy_mode != "iptables":
+                return None
+            return Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
 
         for node in self.nodes.values():
-            self.netns[f"node/{node.name}"].ruleset = node_ruleset(node, self.cni, self._kube_proxy())
+            self.netns[f"node/{node.name}"].ruleset = node_ruleset(node, self.cni, kube_proxy(node))
 
-    def _kube_proxy(self) -> Any:
-        return None
+    def service(self, ref: str) -> Service:
+        """A Service by ``svc/NS/NAME``, ``NS/NAME`` or ``NAME`` (in ``default``)."""
+        text = ref.split("/", 1)[1] if ref.startswith(("svc/", "service/")) else ref
+        ns, _, name = text.rpartition("/")
+        key = f"{ns or 'default'}/{name}"
+        if key not in self.services:
+            raise NotFound("services", name, ns or "default")
+        return self.services[key]
+
+    def service_destinations(self) -> list[tuple[str, int]]:
+        return [(s.key, p.port) for s in self.services.values() for p in s.ports]
 
     # --- building helpers -------------------------------------------------------------------------
     def _index_addresses(self) -> None:
         self._lan: dict[IPv4Address, str] = {}
         for ns in self.netns.values():
-            if ns.kind in ("node", "external") and "eth0" in ns.interfaces:
+            if ns.kind in ("node", "external", "loadbalancer") and "eth0" in ns.interfaces:
                 for a in ns.interfaces["eth0"].addrs:
                     self._lan[a.ip] = ns.name
 
@@ -147,7 +200,12 @@ class Cluster:
         return name
 
     def owner_of(self, addr: IPv4Address) -> str | None:
-        """Who holds an address: ``pod/NS/NAME``, ``node/NAME`` or ``external/NAME``."""
+        """Who holds an address: ``pod/NS/NAME``, ``node/NAME``, ``external/NAME`` or ``svc/NS/NAME``."""
+        for svc in self.services.values():
+            if svc.cluster_ip == str(addr):
+                return f"svc/{svc.key}"
+        if addr in self.load_balancers:
+            return f"loadbalancer/{self.load_balancers[addr].key}"
         for p in self.pods.values():
             if p.ip == addr and not p.host_network:
                 return f"pod/{p.key}"
@@ -164,11 +222,6 @@ class Cluster:
         from k8snetviz.questions.trace import Walker
 
         return Walker(self, endpoint)
-
-    def destination_address(self, walker: Walker, source: Source, dest: Destination, proto: str) -> IPv4Address:
-        if dest.addr is not None:
-            return dest.addr
-        raise UsageError(f'destination "{dest.text}": {dest.kind} destinations are not modelled in this scenario')
 
     # --- questions -------------------------------------------------------------------------------
     def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:

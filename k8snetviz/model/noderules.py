@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from k8snetviz.model.cni import CNIModel
@@ -12,9 +12,9 @@ from k8snetviz.model.objects import Node
 __all__ = ["node_ruleset"]
 
 
-def node_ruleset(node: Node, cni: CNIModel, kube_proxy: Callable[[Node], Ruleset] | None = None) -> Ruleset:
+def node_ruleset(node: Node, cni: CNIModel, kube_proxy: Ruleset | None = None) -> Ruleset:
     """kube-proxy writes its chains first (its jumps are prepended); the CNI's rules are appended after."""
-    rs = kube_proxy(node) if kube_proxy is not None else Ruleset(("filter", "nat"))
+    rs = kube_proxy if kube_proxy is not None else Ruleset(("filter", "nat"))
     _append(rs, cni.netfilter_rules(node))
     return rs
 

@@ -201,6 +201,26 @@ class Walker:
         raise UsageError(f"--endpoint {self.endpoint}: pod {pod.key} is not one of the endpoints kube-proxy "
                          f"can pick here ({names})")
 
+    def destination_address(self, source: Any, dest: Any, proto: str) -> IPv4Address:
+        """The address the client sends to; a service without a virtual IP ends the walk here."""
+        if dest.addr is not None:
+            return dest.addr
+        if dest.kind == "svc":
+            svc = self.cluster.service(dest.name)
+            if svc.type == "ExternalName":
+                raise _Stop("unresolved", f"svc/{svc.key} is an ExternalName service: it has no cluster IP and "
+                            f"kube-proxy installs nothing for it; cluster DNS answers its name with a CNAME to "
+                            f"{svc.external_name}")
+            if svc.headless:
+                raise _Stop("unresolved", f"svc/{svc.key} is headless (clusterIP: None): there is no virtual IP "
+                            "to send to; cluster DNS answers its name with the ready pods' own addresses")
+            if not any(p.port == dest.port and p.protocol == proto for p in svc.ports):
+                ports = ", ".join(f"{p.port}/{p.protocol}" for p in svc.ports)
+                raise UsageError(f"destination {dest.text}: svc/{svc.key} has no port {dest.port}/{proto} "
+                                 f"(its ports: {ports})")
+            return IPv4Address(svc.cluster_ip)
+        raise UsageError(f'destination "{dest.text}": {dest.kind} destinations are not modelled yet')
+
     # --- the walk -----------------------------------------------------------------------------
     def route(self, ns: NetNS, pkt: Packet, device_hint: str = "") -> Route:
         r = ns.routes.lookup(pkt.dst)
@@ -231,6 +251,9 @@ class Walker:
         self.transmit(ns, r, pkt)
 
     def receive(self, ns: NetNS, dev: str, pkt: Packet) -> None:
+        if ns.kind == "loadbalancer":
+            self.load_balance(ns, pkt)
+            return
         if ns.kind == "pod":
             self.policy_ingress(ns, dev, pkt)
         pkt = self.netfilter(ns, "PREROUTING", pkt, dev, None)
@@ -328,6 +351,12 @@ class Walker:
         carried = self.outer or pkt
         if target is None:
             if nexthop == self.cluster.config.gateway:
+                inside = self.cluster.lan_host(carried.dst)
+                if inside is not None and ns.kind == "external":
+                    self.hop("gateway", "-", "forward", f"the gateway {nexthop} routes {carried.dst} into the node "
+                             f"network, to {inside}", pkt, peer=f"{inside}#eth0")
+                    self.receive(self.cluster.netns[inside], "eth0", pkt)
+                    return
                 self.leave(ns, dev_name, pkt)
                 return
             self.hop(ns.name, dev_name, "drop", f"no host on the node network answers ARP for {nexthop}", pkt)
@@ -344,6 +373,27 @@ class Walker:
                 return
             raise _Stop("dropped", f"the VXLAN packet reached {peer_ns.name}, which has no VXLAN device")
         self.receive(peer_ns, "eth0", pkt)
+
+    def load_balance(self, ns: NetNS, pkt: Packet) -> None:
+        """A network load balancer outside the cluster: it picks a healthy node and passes the packet on unchanged."""
+        from k8snetviz.questions.services import load_balancer_targets
+
+        svc = self.cluster.load_balancers[pkt.dst]
+        listener = next((p for p in svc.ports if p.port == pkt.dport and p.protocol == pkt.proto), None)
+        if listener is None:
+            self.hop(ns.name, "eth0", "drop", f"the load balancer of svc/{svc.key} has no listener on "
+                     f"{pkt.proto} {pkt.dport}", pkt)
+            raise _Stop("dropped", f"the load balancer {pkt.dst} does not listen on {pkt.proto} {pkt.dport}")
+        checks, chosen = load_balancer_targets(self.cluster, svc, self.endpoint)
+        summary = "; ".join(f"{n}: {why}" for n, _, why in checks)
+        if chosen is None:
+            self.hop(ns.name, "eth0", "drop", f"no node passes the health check ({summary})", pkt)
+            raise _Stop("dropped", f"the load balancer of svc/{svc.key} has no healthy node")
+        node = self.cluster.nodes[chosen]
+        self.hop(ns.name, "eth0", "forward", f"the load balancer of svc/{svc.key} (EXTERNAL-IP {pkt.dst}) checks the "
+                 f"nodes ({summary}) and sends the packet, unchanged, to node {node.name} ({node.internal_ip})",
+                 pkt, peer=f"node/{node.name}#eth0")
+        self.receive(self.cluster.netns[f"node/{node.name}"], "eth0", pkt)
 
     def leave(self, ns: NetNS, dev_name: str, pkt: Packet) -> None:
         cfg = self.cluster.config
@@ -447,10 +497,12 @@ def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, 
     source = parse_source(cluster, src)
     dest = parse_destination(cluster, dst)
     proto = protocol.upper()
+    if proto not in ("TCP", "UDP", "SCTP", "ICMP"):
+        raise UsageError(f'protocol "{protocol}": must be TCP, UDP, SCTP or ICMP')
     walker = cluster.walker(endpoint)
     ns = cluster.netns[source.netns]
     try:
-        addr = cluster.destination_address(walker, source, dest, proto)
+        addr = walker.destination_address(source, dest, proto)
         pkt = Packet(source.addr or IPv4Address("0.0.0.0"), addr, proto,
                      None if proto == "ICMP" else EPHEMERAL_PORT, None if proto == "ICMP" else dest.port)
         walker.originate(ns, pkt)

@@ -87,3 +87,30 @@ def get(cluster: Cluster, resource: str, *, namespace: str | None = None, all_na
     if namespace is not None and namespace not in cluster.namespaces and not all_namespaces:
         return f"No resources found in {namespace} namespace."
     return RESOURCES[name](cluster, namespace=namespace, all_namespaces=all_namespaces, wide=wide)
+
+
+@register("services", "service", "svc")
+def _get_services(cluster: Cluster, *, namespace: str | None = None, all_namespaces: bool = False,
+                  wide: bool = False) -> str:
+    from k8snetviz.views.kubectl_services import get_services
+
+    return get_services(cluster.services.values(), namespace=namespace or "default",
+                        all_namespaces=all_namespaces, wide=wide, age=AGE)
+
+
+@register("endpoints", "ep")
+def _get_endpoints(cluster: Cluster, *, namespace: str | None = None, all_namespaces: bool = False,
+                   **_: object) -> str:
+    from k8snetviz.views.kubectl_services import get_endpoints
+
+    return get_endpoints(cluster.endpoints, namespace=namespace or "default", all_namespaces=all_namespaces,
+                         age=AGE)
+
+
+@register("endpointslices", "endpointslice", "endpointslices.discovery.k8s.io")
+def _get_endpointslices(cluster: Cluster, *, namespace: str | None = None, all_namespaces: bool = False,
+                        **_: object) -> str:
+    from k8snetviz.views.kubectl_services import get_endpointslices
+
+    return get_endpointslices(cluster.endpointslices, namespace=namespace or "default",
+                              all_namespaces=all_namespaces, age=AGE)

@@ -1,0 +1,140 @@
+"""The Graphviz view: DOT text, deterministic, with stable ids a widget can restyle."""
+
+from __future__ import annotations
+
+import re
+import html
+import shutil
+import subprocess
+
+import pytest
+
+import k8snetviz
+from k8snetviz.views.dot import PALETTE, cluster_dot, describe, element_id, hop_ids
+
+
+@pytest.fixture(scope="module")
+def bridge():
+    c = k8snetviz.load("two-node-bridge")
+    return c, c.trace("default/client", "default/web:80")
+
+
+def ids(dot: str) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', dot)) | set(re.findall(r'\bID="([^"]+)"', dot))
+
+
+def test_same_input_same_text(bridge) -> None:
+    c, t = bridge
+    again = k8snetviz.load("two-node-bridge")
+    assert cluster_dot(c) == cluster_dot(again)
+    assert cluster_dot(c, t) == cluster_dot(again, again.trace("default/client", "default/web:80"))
+
+
+def test_element_ids_are_dot_and_svg_safe() -> None:
+    assert element_id("dev", "pod/default/web", "eth0") == "dev--pod_default_web--eth0"
+    assert re.fullmatch(r"[A-Za-z0-9_.:-]+", element_id("route", "node/a b", "0"))
+
+
+def test_every_device_route_row_and_veth_pair_has_an_id(bridge) -> None:
+    c, _ = bridge
+    found = ids(cluster_dot(c))
+    for name, ns in c.netns.items():
+        if ns.kind == "node":
+            for dev, i in ns.interfaces.items():
+                if i.kind != "loopback":
+                    assert element_id("dev", name, dev) in found
+            for n in range(len(ns.routes)):
+                assert element_id("route", name, str(n)) in found
+        if ns.kind == "pod":
+            assert element_id("dev", name, "eth0") in found
+            peer = ns.interfaces["eth0"].peer
+            assert peer is not None
+            assert element_id("veth", *sorted([f"{name}#eth0", f"{peer[0]}#{peer[1]}"])) in found
+    assert {"lan", "gateway"} <= found
+
+
+def test_ids_are_unique(bridge) -> None:
+    c, t = bridge
+    dot = cluster_dot(c, t)
+    declared = re.findall(r'\bid="([^"]+)"', dot) + re.findall(r'\bID="([^"]+)"', dot)
+    assert len(declared) == len(set(declared))
+
+
+def route_row(dot: str, ident: str) -> str:
+    m = re.search(rf'<TD ALIGN="LEFT" ID="{re.escape(ident)}"[^>]*>', dot)
+    assert m, ident
+    return m.group(0)
+
+
+def test_a_trace_highlights_the_route_rows_it_used(bridge) -> None:
+    c, t = bridge
+    dot = cluster_dot(c, t)
+    for nsn, rule in [("node/node-a", "10.244.2.0/24 via 172.18.0.3 dev eth0"),
+                      ("node/node-b", "10.244.2.0/24 dev cni0 proto kernel scope link src 10.244.2.1")]:
+        rows = [str(r) for r in c.netns[nsn].routes.sorted()]
+        used = rows.index(rule)
+        for i in range(len(rows)):
+            td = route_row(dot, element_id("route", nsn, str(i)))
+            assert ("BGCOLOR" in td) == (i == used), (nsn, rows[i])
+    assert "BGCOLOR=\"#" not in "".join(route_row(cluster_dot(c), element_id("route", "node/node-a", str(i)))
+                                       for i in range(len(c.netns["node/node-a"].routes)))
+
+
+def test_the_current_step_has_its_own_colour_and_later_steps_are_not_drawn(bridge) -> None:
+    c, t = bridge
+    step = next(h.step for h in t.hops if h.at == "node/node-a" and h.action == "route")
+    rows = [str(r) for r in c.netns["node/node-a"].routes.sorted()]
+    ident = element_id("route", "node/node-a", str(rows.index(t.hops[step - 1].rule)))
+    assert PALETTE["current"] in route_row(cluster_dot(c, t, step=step), ident)
+    assert PALETTE["path"] in route_row(cluster_dot(c, t, step=step + 1), ident)
+    # node-b's row is not lit before the packet gets there
+    b_rows = [str(r) for r in c.netns["node/node-b"].routes.sorted()]
+    b_ident = element_id("route", "node/node-b", str(b_rows.index(
+        "10.244.2.0/24 dev cni0 proto kernel scope link src 10.244.2.1")))
+    assert "BGCOLOR" not in route_row(cluster_dot(c, t, step=step), b_ident)
+
+
+def test_hop_ids_name_the_device_link_and_row(bridge) -> None:
+    c, t = bridge
+    by_action = {h.action: h for h in t.hops}
+    veth_hop = t.hops[1]
+    assert veth_hop.action == "veth"
+    peer = c.netns["pod/default/client"].interfaces["eth0"].peer
+    assert peer is not None
+    assert element_id("veth", *sorted(["pod/default/client#eth0", f"{peer[0]}#{peer[1]}"])) in hop_ids(c, veth_hop)
+    assert element_id("wire", "node/node-a") in hop_ids(c, by_action["forward"])
+    assert element_id("wire", "node/node-b") in hop_ids(c, by_action["forward"])
+    lit = hop_ids(c, t.hops[3])
+    assert element_id("dev", "node/node-a", "eth0") in lit
+    assert any(i.startswith("route--node_node-a--") for i in lit)
+
+
+def test_steps_are_numbered_on_the_links(bridge) -> None:
+    c, t = bridge
+    dot = cluster_dot(c, t)
+    wire = re.search(r'\[id="wire--node_node-a"[^\]]*\]', dot)
+    assert wire and 'label="5"' in wire.group(0)
+
+
+def test_pods_filter_keeps_the_traced_pods(bridge) -> None:
+    c, t = bridge
+    dot = cluster_dot(c, t, pods=[])
+    assert element_id("box", "pod/default/client") in dot and element_id("box", "pod/default/web") in dot
+    assert element_id("box", "pod/default/cache") not in dot
+
+
+def test_text_description_for_screen_readers(bridge) -> None:
+    c, t = bridge
+    text = describe(c, t)
+    assert "2 nodes" in text and "CNI bridge" in text
+    assert "Node node-a (172.18.0.2, podCIDR 10.244.1.0/24)" in text
+    assert f"takes {len(t.hops)} steps and is delivered" in text
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_graphviz_accepts_the_text(bridge) -> None:
+    c, t = bridge
+    out = subprocess.run(["dot", "-Tsvg"], input=cluster_dot(c, t), capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    # Graphviz writes "-" in ids as the entity &#45;; the browser's DOM sees the decoded id.
+    assert 'id="dev--pod_default_client--eth0"' in html.unescape(out.stdout)
