@@ -17,10 +17,10 @@ Typical use (the fixtures in ``tests/ui/conftest.py`` do the first two lines)::
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -373,6 +373,7 @@ def chromium_missing() -> str | None:
     """Why the UI layer cannot run here (a reason for pytest.skip), or None when it can."""
     if not Path(CHROMIUM).exists():
         return f"{CHROMIUM} is missing: apt-get install chromium"
-    if shutil.which("jupyter", path=str(Path(sys.executable).parent)) is None:
-        return "jupyterlab is not installed in this environment: pip install -e '.[test]'"
+    for module in ("jupyterlab", "playwright"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed in this environment: pip install -e '.[test]'"
     return None
