@@ -200,19 +200,27 @@ class Cluster:
         return name
 
     def owner_of(self, addr: IPv4Address) -> str | None:
-        """Who holds an address: ``pod/NS/NAME``, ``node/NAME``, ``external/NAME`` or ``svc/NS/NAME``."""
-        for svc in self.services.values():
-            if svc.cluster_ip == str(addr):
-                return f"svc/{svc.key}"
-        if addr in self.load_balancers:
-            return f"loadbalancer/{self.load_balancers[addr].key}"
-        for p in self.pods.values():
-            if p.ip == addr and not p.host_network:
-                return f"pod/{p.key}"
-        for n in self.nodes.values():
-            if n.internal_ip == addr:
-                return f"node/{n.name}"
-        for e in self.externals.values():
+        """Who holds an address: ``pod/NS/NAME``, ``node/NAME``, ``external/NAME``, ``svc/NS/NAME``
+        (a cluster IP) or ``loadbalancer/NS/NAME`` (an EXTERNAL-IP)."""
+        if not hasattr(self, "_owners"):
+            owners: dict[IPv4Address, str] = {}
+            for e in self.externals.values():
+                owners[e.ip] = f"external/{e.name}"
+            for n in self.nodes.values():
+                owners[n.internal_ip] = f"node/{n.name}"
+            for p in self.pods.values():
+                if p.ip is not None and not p.host_network:
+                    owners[p.ip] = f"pod/{p.key}"
+            for svc in self.services.values():
+                for ip in svc.cluster_ips:
+                    if ip and ip != "None":
+                        owners[IPv4Address(ip)] = f"svc/{svc.key}"
+            for a, svc in self.load_balancers.items():
+                owners[a] = f"loadbalancer/{svc.key}"
+            self._owners = owners
+        if addr in self._owners:
+            return self._owners[addr]
+        for e in self.externals.values():  # clients added after the index was built
             if e.ip == addr:
                 return f"external/{e.name}"
         return None
