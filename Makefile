@@ -26,7 +26,8 @@ NOTEBOOK := notebooks/00-start-here.ipynb
 DEBS_LAB := dot=graphviz
 DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	/usr/share/fonts/truetype/liberation=fonts-liberation \
-	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins
+	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
+	ping=iputils-ping
 
 .PHONY: help lab test bench setup debs-lab debs-test \
 	test-lint test-unit test-notebooks test-ui test-lab clean distclean
