@@ -25,7 +25,7 @@ from k8snetviz.scenario.loader import parse_text, read_scenario
 
 __all__ = [
     "BRIDGE", "BROKEN_ROUTE", "IP_FORWARD_OFF", "KINDNET", "FLANNEL",
-    "route_checker", "fix_checker",
+    "route_checker", "fix_checker", "task_warm_up",
     "predict_node_to_node", "predict_outside", "predict_longest_prefix", "predict_ip_forward",
     "predict_forward_to_self", "task_internal_ip", "task_longest_prefix", "task_ip_forward",
     "predict_same_node", "predict_source_address", "predict_pod_gateway", "predict_kindnet_same_node",
@@ -141,6 +141,31 @@ def fix_checker(scenario: str, flows: Sequence[tuple[str, str]], keep: Sequence[
         return CheckResult.ok(f"every packet is delivered again ({said}).", proof=proof)
 
     return check
+
+
+# --- notebook 00: the warm-up -----------------------------------------------------------------------
+
+def _warm_up_check(answer: str) -> CheckResult:
+    c = k8snetviz.load(BRIDGE)
+    name = answer.strip().removeprefix("node/")
+    web = c.pod("default/web")
+    if name == web.node_name:
+        return CheckResult.ok(f"web runs on {web.node_name}: the NODE column of `kubectl get pods -o wide`.")
+    if name in c.nodes:
+        here = sorted(p.name for p in c.pods.values() if p.node_name == name and p.namespace == "default")
+        return CheckResult.fail(f"{name} holds {', '.join(here) or 'no pods of the default namespace'}, "
+                                "but not web")
+    return CheckResult.fail(f'there is no node "{name}": the nodes are {", ".join(c.nodes)}')
+
+
+def task_warm_up() -> Task:
+    return Task(
+        "Where does web run?",
+        "Write the name of the node that runs the pod web, as a string: `answer = \"…\"`.",
+        _warm_up_check,
+        Solution("node-b", "`kubectl get pods -o wide` shows it in the NODE column.", language="text"),
+        hints=["`print(cluster.get(\"pods\", wide=True))` lists the pods with their nodes."],
+    )
 
 
 # --- notebook 01: node networking ---------------------------------------------------------------------
