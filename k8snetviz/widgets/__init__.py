@@ -8,6 +8,7 @@ from __future__ import annotations
 from k8snetviz.widgets.diagram import Diagram
 from k8snetviz.widgets.inspector import NodeInspector
 from k8snetviz.widgets.packetwalk import PacketWalk
+from k8snetviz.widgets.serviceexplorer import ServiceExplorer
 from k8snetviz.widgets.urltester import URLTester
 
-__all__ = ["Diagram", "NodeInspector", "PacketWalk", "URLTester"]
+__all__ = ["Diagram", "NodeInspector", "PacketWalk", "ServiceExplorer", "URLTester"]
