@@ -15,7 +15,8 @@ _STATIC = Path(__file__).parent / "static"
 class Diagram(anywidget.AnyWidget):
     """Shows ``svg``; lights the element ids of ``steps[:step]``, the last one as the current hop.
 
-    Changing ``step`` sends one integer to the browser, which moves CSS classes: no layout runs.
+    Changing ``step`` sends one integer to the browser, which moves CSS classes: no layout runs. With
+    ``navigation`` on, back/next buttons step in the browser itself, with no round trip to the kernel.
     """
 
     _esm = _STATIC / "diagram.js"
@@ -27,3 +28,4 @@ class Diagram(anywidget.AnyWidget):
     step_texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     step = traitlets.Int(0).tag(sync=True)
     dropped = traitlets.Bool(False).tag(sync=True)
+    navigation = traitlets.Bool(False).tag(sync=True)  # show the back/next buttons, handled in the browser

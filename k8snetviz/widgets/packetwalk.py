@@ -95,26 +95,25 @@ class PacketWalk(w.VBox):
                               placeholder="pod/NS/NAME:PORT, IP:PORT, …", ensure_option=False,
                               layout=w.Layout(width="330px"))
         self.go = w.Button(description="Trace", button_style="primary", icon="play")
-        self.prev = w.Button(description="◀ back", layout=w.Layout(width="90px"))
-        self.next = w.Button(description="next ▶", layout=w.Layout(width="90px"))
         self.step = w.IntSlider(value=0, min=0, max=0, description="step", continuous_update=True)
         self.play = w.Play(value=0, min=0, max=0, interval=900, description="play")
         w.jslink((self.play, "value"), (self.step, "value"))
         self.error = w.HTML()
         self.info = w.HTML()
         svg, description = cluster_svg(cluster)
-        self.diagram = Diagram(svg=svg, description=description)
+        self.diagram = Diagram(svg=svg, description=description, navigation=True)
+        # Linked in the browser: the slider, the play button and the diagram's own back/next buttons
+        # repaint the diagram without waiting for the kernel; the kernel then fills in the hop's details.
+        w.jslink((self.step, "value"), (self.diagram, "step"))
         for widget, cls in ((self.src, "knv-src"), (self.dst, "knv-dst"), (self.go, "knv-trace"),
-                            (self.prev, "knv-prev"), (self.next, "knv-next"), (self.step, "knv-step"),
-                            (self.error, "knv-error"), (self.info, "knv-info")):
+                            (self.step, "knv-step"), (self.error, "knv-error"), (self.info, "knv-info")):
             widget.add_class(cls)
         self.go.on_click(lambda _: self.trace())
-        self.prev.on_click(lambda _: self._move(-1))
-        self.next.on_click(lambda _: self._move(+1))
         self.step.observe(self._on_step, names="value")
+        self.diagram.observe(self._on_diagram_step, names="step")
         super().__init__([
             w.HBox([self.src, self.dst, self.go]),
-            w.HBox([self.prev, self.play, self.step, self.next]),
+            w.HBox([self.play, self.step]),
             self.error, self.diagram, self.info,
         ])
         self.add_class("knv-packetwalk")
@@ -140,8 +139,17 @@ class PacketWalk(w.VBox):
         self._on_step()
         return result
 
-    def _move(self, delta: int) -> None:
-        self.step.value = max(self.step.min, min(self.step.max, self.step.value + delta))
+    def next(self) -> None:
+        """One hop forward (what the diagram's "next ▶" button does in the browser)."""
+        self.step.value = min(self.step.max, self.step.value + 1)
+
+    def back(self) -> None:
+        """One hop back."""
+        self.step.value = max(self.step.min, self.step.value - 1)
+
+    def _on_diagram_step(self, change: dict) -> None:
+        if change["new"] != self.step.value and self.step.min <= change["new"] <= self.step.max:
+            self.step.value = change["new"]
 
     def _on_step(self, change: object = None) -> None:
         # Only the step travels to the browser: the SVG stays, classes move.

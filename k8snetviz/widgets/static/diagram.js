@@ -8,6 +8,25 @@ function byId(root, id) {
 function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "knv-diagram";
+  // Stepping happens here, in the browser: the new step paints at once and syncs to the kernel after.
+  const nav = document.createElement("div");
+  nav.className = "knv-nav";
+  const prev = document.createElement("button");
+  prev.className = "knv-prev jupyter-button";
+  prev.textContent = "◀ back";
+  const next = document.createElement("button");
+  next.className = "knv-next jupyter-button";
+  next.textContent = "next ▶";
+  nav.append(prev, next);
+  const move = (delta) => {
+    const n = model.get("steps").length;
+    const step = Math.max(n ? 1 : 0, Math.min(n, model.get("step") + delta));
+    if (step === model.get("step")) return;
+    model.set("step", step);
+    model.save_changes();
+  };
+  prev.addEventListener("click", () => move(-1));
+  next.addEventListener("click", () => move(+1));
   const figure = document.createElement("div");
   figure.className = "knv-svg";
   figure.setAttribute("role", "img");
@@ -16,7 +35,7 @@ function render({ model, el }) {
   const live = document.createElement("p");
   live.className = "knv-live";
   live.setAttribute("aria-live", "polite");
-  root.append(figure, caption, live);
+  root.append(nav, figure, caption, live);
   el.append(root);
 
   let lit = [];
@@ -45,6 +64,9 @@ function render({ model, el }) {
         lit.push(node);
       }
     }
+    prev.disabled = step <= 1;
+    next.disabled = step >= steps.length;
+    nav.style.display = model.get("navigation") ? "" : "none";
     const texts = model.get("step_texts");
     live.textContent = step > 0 && step <= texts.length ? texts[step - 1] : "";
     root.dataset.paintedStep = String(step);
@@ -58,6 +80,7 @@ function render({ model, el }) {
   model.on("change:steps", paintStep);
   model.on("change:step", paintStep);
   model.on("change:dropped", paintStep);
+  model.on("change:navigation", paintStep);
 }
 
 export default { render };
