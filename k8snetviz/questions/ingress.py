@@ -431,9 +431,10 @@ def proxy_walk(
         walk.facts.append(f"Service {walk.proxy_service} has externalTrafficPolicy: Local: nodes send outside "
                           "traffic only to local proxy pods and do not masquerade, so the proxy sees the client.")
     elif proxy_service is not None and proxy_service.type in ("LoadBalancer", "NodePort"):
-        walk.facts.append(f"Service {walk.proxy_service} has externalTrafficPolicy: Cluster: a node that forwards "
-                          "the packet to a proxy pod elsewhere masquerades it, and the proxy sees that node's "
-                          "address instead of the client's.")
+        # kube-proxy (iptables): KUBE-EXT-* marks every external packet of a Cluster-policy Service for
+        # masquerade, whether the chosen endpoint is local or not.
+        walk.facts.append(f"Service {walk.proxy_service} has externalTrafficPolicy: Cluster: kube-proxy masquerades "
+                          "traffic from outside to it, so the proxy sees a node's address instead of the client's.")
     if status is not None:
         walk.facts.append(f"{proxy} answers {status} itself: no second connection is opened.")
         return walk
