@@ -108,12 +108,8 @@ def _ip(ns: NetNS, args: list[str]) -> str:
         return ip_br_addr(ns)
     elif obj in ("l", "link"):
         if not sub or sub == ["show"]:
-            text = ip_br_link(ns) if brief else ip_link(ns)
-            return text if detail else _without_details(text)
-        dev = _dev_arg(ns, sub)
-        text = ip_link(ns)
-        block = _device_block(text, dev)
-        return block if detail else _without_details(block)
+            return ip_br_link(ns) if brief else _link_blocks(ns, None, detail)
+        return _link_blocks(ns, _dev_arg(ns, sub), detail)
     elif obj in ("n", "neigh", "neighbour", "neighbor"):
         dev = _dev_arg(ns, sub)
         return "\n".join(f"{addr} lladdr {mac} PERMANENT" for addr, mac in ns.neighbours.get(dev, {}).items())
@@ -148,16 +144,19 @@ def _blocks(text: str) -> list[list[str]]:
     return blocks
 
 
-def _device_block(text: str, dev: str) -> str:
-    for block in _blocks(text):
-        if block[0].split(": ")[1].split("@")[0] == dev:
-            return "\n".join(block)
-    raise UsageError(f'Device "{dev}" does not exist.')
-
-
-def _without_details(text: str) -> str:
-    # `ip link` shows a VXLAN device's parameters only with -d (--details).
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("vxlan id "))
+def _link_blocks(ns: NetNS, dev: str | None, detail: bool) -> str:
+    """``ip link [show DEV]``; with ``-d`` a VXLAN device also shows its VNI, local address and port."""
+    out = []
+    for block in _blocks(ip_link(ns)):
+        name = block[0].split(": ")[1].split("@")[0]
+        if dev is not None and name != dev:
+            continue
+        out += [line for line in block if not line.lstrip().startswith("vxlan id ")]
+        vx = ns.interfaces[name].vxlan
+        if detail and vx:
+            out.append(f"    vxlan id {vx['id']} local {vx['local']} dev {vx['dev']} srcport 0 0 "
+                       f"dstport {vx['dstport']}" + (" nolearning" if not vx.get("learning", True) else ""))
+    return "\n".join(out)
 
 
 def _kubectl(cluster: Cluster, args: list[str]) -> str:
