@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SERVICES", "INFLUXDB", "LAPTOP", "INFLUXDB_YAML", "NODEPORT_SOLUTION", "API_SOLUTION", "LOCAL_SOLUTION",
-    "iptables_grep", "describe", "chain_of", "service_checker",
+    "iptables_grep", "describe", "get_svc", "chain_of", "service_checker",
     "predict_icmp", "predict_target_port", "predict_second_probability", "predict_no_endpoints",
     "predict_headless", "predict_external_name", "task_fix_selector",
     "predict_nodeport_anywhere", "predict_lb_has_nodeport", "predict_cluster_client_ip", "predict_local_drop",
@@ -76,7 +76,8 @@ def chain_of(cluster: Cluster, service: str) -> str:
     raise LookupError(f"no KUBE-SVC chain for {svc.key}")
 
 
-def _get_svc(cluster: Cluster, *names: str) -> CommandOutput:
+def get_svc(cluster: Cluster, *names: str) -> CommandOutput:
+    """``kubectl get svc NAME …``, as kubectl prints it."""
     svcs = [cluster.service(n) for n in names]
     return CommandOutput("$", "kubectl get svc " + " ".join(s.name for s in svcs), get_services(svcs))
 
@@ -175,7 +176,7 @@ def predict_external_name() -> Predict:
         answer="a DNS alias: looking up db returns a CNAME to db.example.com; nothing proxies the traffic",
         explanation="ExternalName exists only in DNS: no cluster IP, no endpoints, no kube-proxy rules. The client "
                     "resolves the CNAME and connects straight to the outside name's address.",
-        reveal=lambda: (_get_svc(c, "db"), c.trace("default/client", "svc/default/db:80")),
+        reveal=lambda: (get_svc(c, "db"), c.trace("default/client", "svc/default/db:80")),
     )
 
 
@@ -317,7 +318,7 @@ def predict_lb_has_nodeport() -> Predict:
         explanation="PORT(S) reads 8086:3xxxx/TCP: the second number is the node port, allocated from 30000-32767 "
                     "as for a NodePort (unless `allocateLoadBalancerNodePorts: false`). A LoadBalancer is also a "
                     "ClusterIP Service: all three ways in lead to the same KUBE-SVC chain.",
-        reveal=lambda: _get_svc(c, "influxdb"),
+        reveal=lambda: get_svc(c, "influxdb"),
     )
 
 
