@@ -11,7 +11,8 @@ receiver sees). Then it takes the lab down.
 
 Run as root: ``python3 -m k8snetviz.lab.groundtruth /tmp/lab-facts [bridge kindnet flannel]``.
 
-The conflists are the real ones: kindnetd's template (kind ``images/kindnetd/cmd/kindnetd/cni.go``)
+The conflists come from :mod:`k8snetviz.model.cniconfig` (their one source), the real ones:
+kindnetd's template (kind ``images/kindnetd/cmd/kindnetd/cni.go``)
 and the bridge configuration flannel's CNI plugin hands to its delegate (flannel-io/cni-plugin
 ``flannel_linux.go``: ``name``/``cniVersion`` from the list, ``isGateway`` true, ``mtu`` and
 ``ipMasq`` from ``/run/flannel/subnet.env``, host-local ranges = ``FLANNEL_SUBNET``, routes =
@@ -22,7 +23,6 @@ The only change from the originals: host-local's ``dataDir`` points into the lab
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -43,6 +43,13 @@ from k8snetviz.lab.topology import (
     add_node,
     add_pod,
     add_route,
+)
+from k8snetviz.model.cniconfig import (
+    bridge_conflist,
+    flannel_conflist,
+    flannel_delegate,
+    flannel_subnet_env,
+    kindnet_conflist,
 )
 
 __all__ = [
@@ -70,88 +77,6 @@ NODES = (
 PODS = {"kind-control-plane": ("a0", "a1"), "kind-worker": ("b0", "b1")}
 MODELS = ("bridge", "kindnet", "flannel")
 TCP_PORT, UDP_PORT = 8080, 5353
-
-
-def bridge_conflist(pod_cidr: str, data_dir: str) -> dict[str, Any]:
-    """The classic bridge set-up: ``cni0`` holds the gateway, pods default-route through it."""
-    return {
-        "cniVersion": "1.0.0",
-        "name": "k8s-pod-network",
-        "plugins": [
-            {
-                "type": "bridge",
-                "bridge": "cni0",
-                "isGateway": True,
-                "isDefaultGateway": True,
-                "ipMasq": False,
-                "hairpinMode": True,
-                "ipam": {"type": "host-local", "dataDir": data_dir, "ranges": [[{"subnet": pod_cidr}]]},
-            },
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }
-
-
-def kindnet_conflist(pod_cidr: str, data_dir: str, mtu: int = 1500) -> dict[str, Any]:
-    """kindnetd's ``/etc/cni/net.d/10-kindnet.conflist`` (dataDir moved into the lab)."""
-    return {
-        "cniVersion": "0.3.1",
-        "name": "kindnet",
-        "plugins": [
-            {
-                "type": "ptp",
-                "ipMasq": False,
-                "ipam": {
-                    "type": "host-local",
-                    "dataDir": data_dir,  # kindnetd: /run/cni-ipam-state
-                    "routes": [{"dst": "0.0.0.0/0"}],
-                    "ranges": [[{"subnet": pod_cidr}]],
-                },
-                "mtu": mtu,
-            },
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }
-
-
-def flannel_conflist() -> dict[str, Any]:
-    """kube-flannel.yml's ``/etc/cni/net.d/10-flannel.conflist`` (what the node holds)."""
-    return {
-        "name": "cbr0",
-        "cniVersion": "0.3.1",
-        "plugins": [
-            {"type": "flannel", "delegate": {"hairpinMode": True, "isDefaultGateway": True}},
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }
-
-
-def flannel_subnet_env(pod_cidr: str, mtu: int = 1450) -> str:
-    """``/run/flannel/subnet.env`` as flanneld writes it (FLANNEL_SUBNET is the .1 of the lease)."""
-    gw = ipaddress.IPv4Network(pod_cidr).network_address + 1
-    prefix = ipaddress.IPv4Network(pod_cidr).prefixlen
-    return f"FLANNEL_NETWORK={CLUSTER_CIDR}\nFLANNEL_SUBNET={gw}/{prefix}\nFLANNEL_MTU={mtu}\nFLANNEL_IPMASQ=true\n"
-
-
-def flannel_delegate(pod_cidr: str, data_dir: str, mtu: int = 1450) -> dict[str, Any]:
-    """The conflist the lab runs for flannel: the list with the flannel plugin replaced by the
-    bridge configuration it would delegate to (``ipMasq`` = not FLANNEL_IPMASQ)."""
-    base = flannel_conflist()
-    delegate = {
-        "type": "bridge",
-        "hairpinMode": True,
-        "isDefaultGateway": True,
-        "ipMasq": False,
-        "mtu": mtu,
-        "isGateway": True,
-        "ipam": {
-            "type": "host-local",
-            "dataDir": data_dir,
-            "ranges": [[{"subnet": pod_cidr}]],
-            "routes": [{"dst": CLUSTER_CIDR}],
-        },
-    }
-    return {"name": base["name"], "cniVersion": base["cniVersion"], "plugins": [delegate, base["plugins"][1]]}
 
 
 # -- building -------------------------------------------------------------------------------------

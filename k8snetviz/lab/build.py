@@ -1,0 +1,286 @@
+"""Scenario -> kernel: build a scenario's cluster in network namespaces (``lab up``).
+
+One namespace per node on a LAN (a bridge in its own namespace), a gateway namespace at the
+scenario's gateway (it stands for "outside"), one namespace per pod attached by running the real
+CNI plugins with the model's conflists (:mod:`k8snetviz.model.cniconfig`) inside the node's
+namespace, the node routes the model has, flannel's VXLAN device with its neighbour and FDB
+entries, each node's iptables rules from the model (``iptables-restore``), ``net.ipv4.ip_forward``
+as the model says, a namespace per outside client, and a pod server in every pod (and a
+kubelet-port server in every node) that names the peer it sees.
+
+host-local must hand out exactly the model's addresses: on a node where no pod has a fixed
+``status.podIP`` the plugins allocate in the model's order (host-local's own sequence); where one
+has, every pod of that node asks for its address through host-local's ``ips`` capability. Either
+way the address host-local returns is checked against the model, and a difference stops the build.
+
+What was built is written to ``layout.json`` in the lab's work directory, for ``verify``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from k8snetviz.lab import podserver
+from k8snetviz.lab.cniexec import add_network_list, k8s_cni_args, save_result
+from k8snetviz.lab.errors import LabError
+from k8snetviz.lab.netns import Lab
+from k8snetviz.lab.preflight import preflight
+from k8snetviz.lab.state import RUN_DIR
+from k8snetviz.lab.topology import Node as TopoNode
+from k8snetviz.lab.topology import add_flannel_peer, add_flannel_vxlan, add_lan, add_node
+from k8snetviz.model.cni import host_veth_name
+from k8snetviz.model.cniconfig import container_id, runtime_conflist
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+
+__all__ = [
+    "MAX_NODES",
+    "MAX_PODS",
+    "NODE_PORT",
+    "Layout",
+    "lab_id_for",
+    "check_size",
+    "node_iptables",
+    "build",
+    "load_layout",
+]
+
+MAX_NODES = 12
+MAX_PODS = 60
+NODE_PORT = 10250  # the kubelet's port: what answers on every node in the lab
+LAYOUT = "layout.json"
+
+
+@dataclass
+class Layout:
+    """What ``lab up`` built: the model's namespaces mapped to the lab's, and the real device names."""
+
+    lab: str
+    scenario: str
+    cni_path: str
+    netns: dict[str, str] = field(default_factory=dict)  # model name (node/X, pod/NS/N, external/N) -> lab netns
+    devices: dict[str, dict[str, str]] = field(default_factory=dict)  # model netns -> {model dev: real dev}
+    servers: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # model netns -> {tcp: [...], udp: [...]}
+    gateway: str = ""
+    lan: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def real_dev(self, model_ns: str, dev: str) -> str:
+        return self.devices.get(model_ns, {}).get(dev, dev)
+
+    def model_dev(self, model_ns: str, dev: str) -> str:
+        for m, r in self.devices.get(model_ns, {}).items():
+            if r == dev:
+                return m
+        return dev
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def lab_id_for(scenario: str) -> str:
+    """The lab id of a scenario: its name (or file stem), as lower-case letters, digits and dashes.
+
+    >>> lab_id_for("data/scenarios/Kind_Default.yaml")
+    'kind-default'
+    """
+    stem = Path(scenario).name
+    for ext in (".yaml", ".yml", ".json"):
+        if stem.endswith(ext):
+            stem = stem[: -len(ext)]
+    ident = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:20].strip("-")
+    return ident or "lab"
+
+
+def _role(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "x"
+
+
+def check_size(cluster: Cluster) -> None:
+    """Refuse a scenario too large for one machine's lab, before anything is created."""
+    pods = [p for p in cluster.pods.values() if not p.host_network]
+    if len(cluster.nodes) > MAX_NODES or len(pods) > MAX_PODS:
+        raise LabError(
+            f"scenario too large for the lab: {len(cluster.nodes)} nodes and {len(pods)} pods "
+            f"(the lab builds at most {MAX_NODES} nodes and {MAX_PODS} pods); use the simulator alone"
+        )
+
+
+def node_iptables(cluster: Cluster, node: str) -> str:
+    """The node's rules as ``iptables-save`` text: the Cluster's (kube-proxy + CNI) when it has them."""
+    if hasattr(cluster, "iptables"):
+        return str(cluster.iptables(node))
+    from k8snetviz.model.noderules import node_ruleset
+
+    return node_ruleset(cluster.node(node), cluster.cni).save()
+
+
+def _ports(pod: Any) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {"tcp": [], "udp": []}
+    for p in pod.ports:
+        proto = p.protocol.lower()
+        if proto in out and p.container_port not in out[proto]:
+            out[proto].append(p.container_port)
+    return out
+
+
+def _ip_route(route: Any, dev: str) -> list[str]:
+    words = str(route).split()
+    i = words.index("dev")
+    words[i + 1] = dev
+    return ["ip", "route", "replace", *words]
+
+
+def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
+    """Build ``cluster`` inside ``lab`` (an open :class:`Lab`); return the layout, also saved for verify."""
+    check_size(cluster)
+    cfg = cluster.config
+    lay = Layout(lab.lab_id, scenario, cni_path)
+    prefix = cfg.node_network.prefixlen
+    lay.lan = add_lan(lab)
+
+    # the gateway: the docker host in kind, "outside" here; it routes only to outside clients
+    gw = add_node(lab, lay.lan, "gateway", f"{cfg.gateway}/{prefix}", "0.0.0.0/32", port="gw")
+    lay.gateway = gw.netns
+    lab.sysctl(gw.netns, "net.ipv4.ip_forward", "0")
+
+    nodes: dict[str, TopoNode] = {}
+    for i, n in enumerate(cluster.nodes.values()):
+        tn = add_node(lab, lay.lan, _role(f"node-{n.name}"), f"{n.internal_ip}/{prefix}", str(n.pod_cidr),
+                      port=f"n{i}")
+        nodes[n.name] = TopoNode(n.name, tn.netns, tn.ip, tn.prefixlen, tn.pod_cidr)
+        lay.netns[f"node/{n.name}"] = tn.netns
+
+    if cfg.cni == "flannel":
+        macs = {name: add_flannel_vxlan(lab, tn) for name, tn in nodes.items()}
+        for name, tn in nodes.items():
+            for peer, ptn in nodes.items():
+                if peer != name:
+                    add_flannel_peer(lab, tn, ptn, macs[peer])
+
+    _add_pods(lab, cluster, nodes, lay)
+
+    for name, tn in nodes.items():
+        model = cluster.netns[f"node/{name}"]
+        for r in model.routes.sorted():
+            # the kernel and the plugins make their own rows; the rest is the node's routing set-up
+            if r.proto == "kernel" or r.dev.startswith("veth") or r.scope == "host":
+                continue
+            lab.run_in(tn.netns, _ip_route(r, lay.real_dev(model.name, r.dev)))
+    _apply_overrides(lab, cluster, lay)
+
+    # the plugins turn ip_forward on in the node; the model's value goes last
+    for model_name, ns in lay.netns.items():
+        if model_name.startswith(("node/", "pod/")):
+            lab.sysctl(ns, "net.ipv4.ip_forward", "1" if cluster.netns[model_name].ip_forward else "0")
+
+    for name, tn in nodes.items():
+        lab.run_in(tn.netns, ["iptables-restore"], input=node_iptables(cluster, name))
+        podserver.start(lab, tn.netns, f"node/{name}", [NODE_PORT], [])
+        lay.servers[f"node/{name}"] = {"tcp": [NODE_PORT], "udp": []}
+
+    _add_externals(lab, cluster, lay, gw.netns)
+    lay.notes.append(f"built {len(nodes)} nodes and {sum(k.startswith('pod/') for k in lay.netns)} pods "
+                     f"with CNI {cfg.cni} ({cni_path})")
+    (lab.workdir / LAYOUT).write_text(json.dumps(lay.to_dict(), indent=1))
+    return lay
+
+
+def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layout) -> None:
+    index = 0
+    for name, tn in nodes.items():
+        pods = [p for p in cluster.pods.values() if p.node_name == name and not p.host_network]
+        if not pods:
+            continue
+        conf = runtime_conflist(cluster, name, str(lab.ipam_dir / _role(name)))
+        fixed = any((p.raw.get("status") or {}).get("podIP") for p in pods)
+        if fixed:
+            lay.notes.append(f"{name}: a pod has a fixed status.podIP, so every pod asks host-local for its "
+                             f"model address (runtimeConfig ips)")
+        prefixlen = cluster.nodes[name].pod_cidr.prefixlen
+        model_node = cluster.netns[f"node/{name}"].name
+        for pod in pods:
+            index += 1
+            ns = lab.add_netns(_role(f"p{index}-{pod.name}"))
+            want = f"{pod.ip}/{prefixlen}"
+            run_conf = conf
+            if fixed:
+                run_conf = {**conf, "plugins": [{**conf["plugins"][0], "runtimeConfig": {"ips": [want]}},
+                                                *conf["plugins"][1:]]}
+            cid = container_id(pod)
+            result = add_network_list(run_conf, run_in=tn.netns, container_id=cid, netns=ns, ifname="eth0",
+                                      cni_path=lay.cni_path, cni_args=k8s_cni_args(pod.namespace, pod.name, cid))
+            save_result(lab.workdir / "cni-results", conf["name"], cid, "eth0", result)
+            got = result.addresses()
+            if got != [want]:
+                raise LabError(f"host-local gave pod {pod.key} {', '.join(got) or 'no address'} on {name}, "
+                               f"the model says {want}: the lab and the simulator disagree on IPAM")
+            host = [i["name"] for i in result.host_interfaces() if i["name"].startswith("veth")]
+            lay.netns[f"pod/{pod.key}"] = ns
+            if host:
+                lay.devices.setdefault(model_node, {})[host_veth_name(pod)] = host[0]
+                lay.devices.setdefault(f"pod/{pod.key}", {})["eth0"] = "eth0"
+            ports = _ports(pod)
+            if ports["tcp"] or ports["udp"]:
+                podserver.start(lab, ns, pod.key, ports["tcp"], ports["udp"])
+                lay.servers[f"pod/{pod.key}"] = ports
+
+
+def _apply_overrides(lab: Lab, cluster: Cluster, lay: Layout) -> None:
+    """The scenario's troubleshooting changes, made in the kernel as an admin would make them."""
+    from k8snetviz.model.addressing import Route
+
+    for o in cluster.config.overrides:
+        ns = lay.netns.get(o.target)
+        if ns is None:
+            continue
+        for dst in o.delete_routes:
+            # the node's own set-up above already left the route out; a kernel or plugin row goes here
+            lab.run_in(ns, ["ip", "route", "del", dst], check=False)
+        for text in o.add_routes:
+            r = Route.parse(text)
+            lab.run_in(ns, _ip_route(r, lay.real_dev(o.target, r.dev)))
+
+
+def _add_externals(lab: Lab, cluster: Cluster, lay: Layout, gateway_ns: str) -> None:
+    cfg = cluster.config
+    forward = False
+    for i, ext in enumerate(cluster.externals.values()):
+        in_lan = ext.ip in cfg.node_network
+        prefix = cfg.node_network.prefixlen if in_lan else 32
+        tn = add_node(lab, lay.lan, _role(f"ext-{ext.name}"), f"{ext.ip}/{prefix}", "0.0.0.0/32", port=f"x{i}")
+        lab.sysctl(tn.netns, "net.ipv4.ip_forward", "0")
+        route = ["ip", "route", "replace", "default", "via", str(cfg.gateway), "dev", "eth0"]
+        lab.run_in(tn.netns, [*route, "onlink"] if not in_lan else route)
+        if not in_lan:
+            lab.run_in(gateway_ns, ["ip", "route", "replace", str(ext.ip), "dev", "eth0"])
+            forward = True
+        lay.netns[f"external/{ext.name}"] = tn.netns
+    if forward:
+        lab.sysctl(gateway_ns, "net.ipv4.ip_forward", "1")
+
+
+def up(scenario: str, *, lab_id: str | None = None, run_dir: Path = RUN_DIR) -> Layout:
+    """``lab up``: check, then build; on any failure or signal everything is removed again."""
+    import k8snetviz
+
+    cluster = k8snetviz.load(scenario)
+    check_size(cluster)
+    cni_path = preflight()
+    ident = lab_id or lab_id_for(scenario)
+    with Lab(ident, keep=True, run_dir=run_dir) as lab:
+        return build(lab, cluster, scenario, cni_path)
+
+
+def load_layout(lab_id: str, run_dir: Path = RUN_DIR) -> Layout:
+    """The layout ``lab up`` saved; a clear error when the lab is not up."""
+    path = run_dir / lab_id / LAYOUT
+    if not path.exists():
+        raise LabError(f"lab {lab_id!r} is not up (no {path}); run: k8snetviz lab up SCENARIO")
+    data = json.loads(path.read_text())
+    return Layout(**data)

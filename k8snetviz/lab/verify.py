@@ -1,0 +1,307 @@
+"""``lab verify``: run a suite of traces for real and with the simulator, and compare.
+
+For each case (pod to pod on the same node and across nodes, pod to node, node to pod, and for
+every Service: pod to its ClusterIP, hairpin, outside client to each NodePort and to the
+LoadBalancer IP) the lab asks the pod server for real and the simulator walks the same packet:
+
+- delivered or not;
+- which pod (or node) answered - for a Service with several endpoints the simulator is told
+  (``endpoint=``) the pod that really answered, which must be among its ``candidates``;
+- the client address the receiver saw (the simulator's ``final.src``);
+- at every hop where the simulated walk consults a routing table, ``ip route get DST`` in that
+  namespace: the kernel's device and gateway against the simulated row's.
+
+Each namespace's whole ``ip route`` is also compared with the model's (the plugins' random veth
+names mapped to the model's). The table ends with ``N agree, M disagree``.
+
+A LoadBalancer is a load balancer outside the cluster that passes packets on unchanged to a node;
+the lab plays it with a permanent neighbour entry in the client: the LB IP at the MAC of the node
+the simulator's load balancer picked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from k8snetviz.lab import podserver
+from k8snetviz.lab.build import NODE_PORT, Layout, load_layout
+from k8snetviz.lab.command import in_netns, run
+from k8snetviz.lab.state import RUN_DIR
+from k8snetviz.model.addressing import Route
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.questions.trace import TraceResult
+
+__all__ = ["Case", "Check", "Report", "cases", "verify", "kernel_routes", "route_get"]
+
+ASK_TIMEOUT = 1.0
+_OUTER_DST = re.compile(r"→ (\d+\.\d+\.\d+\.\d+):")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One packet to send: from ``src`` (a model reference) to ``ip:port``."""
+
+    label: str
+    src: str
+    ip: str
+    port: int
+    proto: str = "TCP"
+    via_lb: bool = False
+
+    @property
+    def dst(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+
+@dataclass
+class Check:
+    """One comparison: what the kernel did, what the simulator said, and whether they agree."""
+
+    what: str
+    real: str
+    sim: str
+    agree: bool
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def agreed(self) -> int:
+        return sum(c.agree for c in self.checks)
+
+    @property
+    def disagreed(self) -> int:
+        return len(self.checks) - self.agreed
+
+    @property
+    def all_agree(self) -> bool:
+        return bool(self.checks) and self.disagreed == 0
+
+    def total(self) -> str:
+        return f"{self.agreed} agree, {self.disagreed} disagree"
+
+    def table(self) -> str:
+        rows = [("", "check", "kernel", "simulator")]
+        for c in self.checks:
+            rows.append(("ok" if c.agree else "DIFF", c.what, c.real, c.sim))
+        w = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{a:<{w[0]}}  {b:<{w[1]}}  {c:<{w[2]}}  {d}".rstrip() for a, b, c, d in rows]
+        for c in self.checks:
+            if not c.agree and c.detail:
+                lines.append(f"  DIFF {c.what}: {c.detail}")
+        lines.append(self.total())
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"agree": self.agreed, "disagree": self.disagreed,
+                "checks": [c.__dict__ for c in self.checks]}
+
+
+# -- the suite --------------------------------------------------------------------------------------
+def _targets(cluster: Cluster, layout: Layout) -> list[tuple[Any, str, int]]:
+    """(pod, proto, port) for every pod with a pod server, its first port."""
+    out = []
+    for p in cluster.pods.values():
+        ports = layout.servers.get(f"pod/{p.key}")
+        if not ports:
+            continue
+        proto, port = ("TCP", ports["tcp"][0]) if ports["tcp"] else ("UDP", ports["udp"][0])
+        out.append((p, proto, port))
+    return out
+
+
+def cases(cluster: Cluster, layout: Layout) -> list[Case]:
+    """The verify suite for this scenario, derived from its pods, nodes and Services."""
+    pods = [p for p in cluster.pods.values() if not p.host_network]
+    out: list[Case] = []
+    for dst, proto, port in _targets(cluster, layout):
+        same = next((p for p in pods if p.node_name == dst.node_name and p.key != dst.key), None)
+        other = next((p for p in pods if p.node_name != dst.node_name), None)
+        for src, how in ((same, "same node"), (other, "cross node")):
+            if src is not None:
+                out.append(Case(f"pod->pod {how}", f"pod/{src.key}", str(dst.ip), port, proto))
+    nodes = list(cluster.nodes.values())
+    for n in nodes:
+        src = next((p for p in pods if p.node_name == n.name), None)
+        if src is not None:
+            out.append(Case("pod->own node", f"pod/{src.key}", str(n.internal_ip), NODE_PORT))
+        remote = next((m for m in nodes if m.name != (src.node_name if src else n.name)), None)
+        if src is not None and remote is not None:
+            out.append(Case("pod->other node", f"pod/{src.key}", str(remote.internal_ip), NODE_PORT))
+    for dst, proto, port in _targets(cluster, layout):
+        for n in nodes:
+            kind = "own" if n.name == dst.node_name else "other"
+            out.append(Case(f"node->pod ({kind})", f"node/{n.name}", str(dst.ip), port, proto))
+    out += _service_cases(cluster, pods)
+    return _dedupe(out)
+
+
+def _dedupe(items: list[Case]) -> list[Case]:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for c in items:
+        key = (c.src, c.dst, c.proto)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def _service_cases(cluster: Cluster, pods: list[Any]) -> list[Case]:
+    services = getattr(cluster, "services", None) or {}
+    out: list[Case] = []
+    externals = [f"external/{e}" for e in cluster.externals]
+    for svc in services.values():
+        if svc.ip is None or not svc.ports or svc.selector is None:
+            continue
+        backends = [p for p in pods if p.namespace == svc.namespace
+                    and all(p.labels.get(k) == v for k, v in svc.selector.items())]
+        if not backends:
+            continue
+        sp = next((p for p in svc.ports if p.protocol in ("TCP", "UDP")), None)
+        if sp is None:
+            continue
+        client = next((p for p in pods if p not in backends), None)
+        if client is not None:
+            out.append(Case(f"pod->ClusterIP {svc.key}", f"pod/{client.key}", str(svc.ip), sp.port, sp.protocol))
+        out.append(Case(f"hairpin {svc.key}", f"pod/{backends[0].key}", str(svc.ip), sp.port, sp.protocol))
+        if not externals:
+            continue
+        if svc.type in ("NodePort", "LoadBalancer") and sp.node_port:
+            etp = svc.external_traffic_policy or "Cluster"
+            for n in cluster.nodes.values():
+                out.append(Case(f"external->NodePort {svc.key} ({etp})", externals[0], str(n.internal_ip),
+                                sp.node_port, sp.protocol))
+        for lb in svc.load_balancer_ips:
+            etp = svc.external_traffic_policy or "Cluster"
+            out.append(Case(f"external->LoadBalancer {svc.key} ({etp})", externals[0], lb, sp.port, sp.protocol,
+                            via_lb=True))
+    return out
+
+
+# -- the kernel's side ------------------------------------------------------------------------------
+def route_get(netns: str, addr: str) -> dict[str, Any]:
+    """``ip -j route get ADDR`` in ``netns``: dst, gateway, dev, prefsrc (or ``error``)."""
+    done = run(in_netns(netns, ["ip", "-j", "route", "get", addr]), check=False)
+    if done.returncode != 0:
+        return {"error": (done.stderr or done.stdout).strip()}
+    data = json.loads(done.stdout or "[]")
+    return data[0] if data else {"error": "no answer"}
+
+
+def kernel_routes(netns: str) -> list[str]:
+    """``ip route`` in ``netns``, each row without the kernel's trailing space."""
+    return [line.rstrip() for line in run(in_netns(netns, ["ip", "route"])).stdout.splitlines() if line.strip()]
+
+
+def _rename(line: str, names: dict[str, str]) -> str:
+    words = line.split()
+    return " ".join(names.get(w, w) for w in words)
+
+
+def _node_mac(netns: str) -> str:
+    return run(in_netns(netns, ["ip", "-br", "link", "show", "dev", "eth0"])).stdout.split()[2]
+
+
+# -- comparing ----------------------------------------------------------------------------------------
+def _receiver(t: TraceResult) -> str:
+    if t.final and t.final.get("pod"):
+        return str(t.final["pod"])
+    for h in reversed(t.hops):
+        if h.action == "deliver":
+            return h.at
+    return ""
+
+
+def _ip_of(endpoint: str) -> str:
+    return endpoint.rsplit(":", 1)[0] if endpoint else ""
+
+
+def _run_case(cluster: Cluster, layout: Layout, case: Case, report: Report, seen_routes: set[tuple[str, str]]) -> None:
+    src_ns_model = cluster.netns_of(case.src).name
+    src_ns = layout.netns[src_ns_model]
+    sim = cluster.trace(case.src, case.dst, protocol=case.proto)
+    neigh: list[str] | None = None
+    if case.via_lb:
+        node = next((h.at for h in sim.hops if h.at.startswith("node/")), None)
+        if node is not None:
+            mac = _node_mac(layout.netns[node])
+            neigh = ["ip", "neigh", "replace", case.ip, "lladdr", mac, "dev", "eth0", "nud", "permanent"]
+            run(in_netns(src_ns, neigh))
+    try:
+        ans = podserver.ask(src_ns, case.proto.lower(), case.ip, case.port, timeout=ASK_TIMEOUT)
+    finally:
+        if neigh is not None:
+            run(in_netns(src_ns, ["ip", "neigh", "del", case.ip, "dev", "eth0"]), check=False)
+    what = f"{case.label}: {case.src} -> {case.dst}/{case.proto}"
+    detail = ""
+    if ans.ok and sim.candidates:
+        picked = [c["pod"] for c in sim.candidates]
+        if ans.pod in picked:
+            sim = cluster.trace(case.src, case.dst, protocol=case.proto, endpoint=ans.pod)
+        else:
+            detail = f"the kernel's pick {ans.pod} is not among the simulator's candidates {picked}; "
+    real = f"answered by {ans.pod}, saw {_ip_of(ans.peer)}" if ans.ok else f"not delivered ({ans.error})"
+    if sim.delivered:
+        simulated = f"answered by {_receiver(sim)}, saw {_ip_of(str(sim.final['src']))}" if sim.final else "delivered"
+    else:
+        simulated = f"not delivered ({sim.verdict})"
+    agree = (real == simulated) if ans.ok and sim.delivered else (ans.ok == sim.delivered)
+    if not agree:
+        detail += f"simulator: {sim.reason}"
+    report.checks.append(Check(what, real, simulated, agree and not detail, detail))
+    _route_checks(layout, sim, report, seen_routes)
+
+
+def _route_checks(layout: Layout, sim: TraceResult, report: Report, seen: set[tuple[str, str]]) -> None:
+    for h in sim.hops:
+        if h.action != "route" or not h.rule or h.reply or h.at not in layout.netns:
+            continue
+        m = _OUTER_DST.search(h.outer) if h.outer else None
+        addr = m.group(1) if m else _ip_of(h.dst)
+        if (h.at, addr) in seen:
+            continue
+        seen.add((h.at, addr))
+        r = Route.parse(h.rule)
+        got = route_get(layout.netns[h.at], addr)
+        real_dev = layout.model_dev(h.at, str(got.get("dev", "")))
+        real = f"dev {real_dev}" + (f" via {got['gateway']}" if got.get("gateway") else "") \
+            if "error" not in got else got["error"]
+        simulated = f"dev {r.dev}" + (f" via {r.via}" if r.via else "")
+        detail = "" if real == simulated else f"kernel route get: {json.dumps(got)}; simulated row: {h.rule}"
+        report.checks.append(Check(f"ip route get {addr} in {h.at}", real, simulated, real == simulated, detail))
+
+
+def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
+    """Run the suite against the lab ``lab_id`` (built from ``cluster`` by ``lab up``)."""
+    layout = load_layout(lab_id, run_dir)
+    report = Report()
+    for model_ns, lab_ns in layout.netns.items():
+        names = {layout.real_dev(model_ns, m): m for m in layout.devices.get(model_ns, {})}
+        real = [_rename(line, names) for line in kernel_routes(lab_ns)]
+        sim = str(cluster.netns[model_ns].routes).splitlines()
+        diff = [f"-{x}" for x in sim if x not in real] + [f"+{x}" for x in real if x not in sim]
+        report.checks.append(Check(f"ip route in {model_ns}", f"{len(real)} rows", f"{len(sim)} rows",
+                                   real == sim, "; ".join(diff) or "same rows, other order"))
+    seen: set[tuple[str, str]] = set()
+    for case in cases(cluster, layout):
+        _run_case(cluster, layout, case, report, seen)
+    return report
+
+
+def _ipv4(text: str) -> bool:
+    try:
+        IPv4Address(text)
+    except ValueError:
+        return False
+    return True
