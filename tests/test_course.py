@@ -262,7 +262,8 @@ def test_ip_forward_fix_messages() -> None:
     same_name = t.check(_override("  - target: node/node-b\n    ipForward: true\n", name="ip-forward-off"))
     assert 'named "ip-forward-off", like the scenario\'s own, so it replaces it' in same_name.messages[0]
     unknown = t.check(_override("  - target: node/node-c\n    ipForward: true\n"))
-    assert unknown.messages == ['network namespace "node/node-c" not found']
+    # The message names the learner's own document and the field, API-server style.
+    assert unknown.messages[0].startswith('Scenario "fix": spec.overrides[0].target: Not found: "node/node-c"')
 
 
 def test_moving_a_pod_is_not_a_repair() -> None:
@@ -279,7 +280,11 @@ def test_bad_yaml_gives_the_package_message_not_a_traceback() -> None:
     assert result.messages[0].startswith("<your YAML>:") and "YAML does not parse" in result.messages[0]
     half_route = _override("  - target: node/node-a\n    addRoutes: ['10.244.2.0/24 via']\n")
     invalid = pn.task_missing_route().check(half_route)
-    assert invalid.messages[0].endswith('.addRoutes[0]: cannot read route "10.244.2.0/24 via"')
+    assert invalid.messages[0].startswith('Scenario "fix": spec.overrides[0].addRoutes[0]: '
+                                          'cannot read route "10.244.2.0/24 via"')
+    garbage = _override("  - target: node/node-a\n    addRoutes: ['10.244.2.0/24 vai 172.18.0.3 dev eth0']\n")
+    assert pn.task_missing_route().check(garbage).messages[0].endswith(
+        'either "to" is duplicate, or "vai" is a garbage.')
     assert pn.task_missing_route().check("# just a comment\n").messages[0].startswith("your YAML holds no document")
 
 

@@ -21,7 +21,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import UsageError
-from k8snetviz.views.iproute import ip_br_addr, ip_br_link, ip_link, ip_route
+from k8snetviz.views.iproute import bridge_fdb, ip_br_addr, ip_br_link, ip_link, ip_neigh, ip_route
 
 if TYPE_CHECKING:
     from k8snetviz.model.addressing import NetNS
@@ -108,19 +108,17 @@ def _ip(ns: NetNS, args: list[str]) -> str:
         return ip_br_addr(ns)
     elif obj in ("l", "link"):
         if not sub or sub == ["show"]:
-            return ip_br_link(ns) if brief else _link_blocks(ns, None, detail)
-        return _link_blocks(ns, _dev_arg(ns, sub), detail)
+            return ip_br_link(ns) if brief else ip_link(ns, details=detail)
+        return ip_link(ns, _dev_arg(ns, sub), details=detail)
     elif obj in ("n", "neigh", "neighbour", "neighbor"):
-        dev = _dev_arg(ns, sub)
-        return "\n".join(f"{addr} lladdr {mac} PERMANENT" for addr, mac in ns.neighbours.get(dev, {}).items())
+        return ip_neigh(ns, _dev_arg(ns, sub))
     raise _unknown("ip " + " ".join(args))
 
 
 def _bridge(ns: NetNS, args: list[str]) -> str:
     if args[:1] != ["fdb"]:
         raise _unknown("bridge " + " ".join(args))
-    dev = _dev_arg(ns, args[1:])
-    return "\n".join(f"{mac} dst {remote} self permanent" for mac, remote in ns.fdb.get(dev, {}).items())
+    return bridge_fdb(ns, _dev_arg(ns, args[1:]))
 
 
 def _route_get(ns: NetNS, addr: str) -> str:
@@ -133,30 +131,6 @@ def _route_get(ns: NetNS, addr: str) -> str:
     src = ns.source_address(route)
     via = f" via {route.via}" if route.via else ""
     return f"{addr}{via} dev {route.dev} src {src} uid 0\n    cache"
-
-
-def _blocks(text: str) -> list[list[str]]:
-    blocks: list[list[str]] = []
-    for line in text.splitlines():
-        if not line.startswith(" "):
-            blocks.append([])
-        blocks[-1].append(line)
-    return blocks
-
-
-def _link_blocks(ns: NetNS, dev: str | None, detail: bool) -> str:
-    """``ip link [show DEV]``; with ``-d`` a VXLAN device also shows its VNI, local address and port."""
-    out = []
-    for block in _blocks(ip_link(ns)):
-        name = block[0].split(": ")[1].split("@")[0]
-        if dev is not None and name != dev:
-            continue
-        out += [line for line in block if not line.lstrip().startswith("vxlan id ")]
-        vx = ns.interfaces[name].vxlan
-        if detail and vx:
-            out.append(f"    vxlan id {vx['id']} local {vx['local']} dev {vx['dev']} srcport 0 0 "
-                       f"dstport {vx['dstport']}" + (" nolearning" if not vx.get("learning", True) else ""))
-    return "\n".join(out)
 
 
 def _kubectl(cluster: Cluster, args: list[str]) -> str:

@@ -20,6 +20,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 __all__ = ["Route", "RoutingTable", "Interface", "NetNS", "ip", "net", "DEFAULT_ROUTE"]
 
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
+_ROUTE_KEYS = ("via", "dev", "proto", "scope", "src", "metric")
 
 
 def ip(value: str | IPv4Address) -> IPv4Address:
@@ -52,6 +53,8 @@ class Route:
     def parse(cls, text: str, why: str = "") -> Route:
         """Read a row in ``ip route`` syntax (the subset this project prints)."""
         words = text.split()
+        if not words:
+            raise ValueError("a route needs a destination")
         dst = net(words[0])
         opts: dict[str, str] = {}
         flags = set()
@@ -60,9 +63,14 @@ class Route:
             if words[i] == "onlink":
                 flags.add("onlink")
                 i += 1
-            else:
+            elif words[i] in _ROUTE_KEYS and i + 1 < len(words):
                 opts[words[i]] = words[i + 1]
                 i += 2
+            else:
+                # iproute2's own words for a word it does not know
+                raise ValueError(f'either "to" is duplicate, or "{words[i]}" is a garbage.')
+        if "dev" not in opts:
+            raise ValueError(f'"{text}": the model needs the device (dev NAME)')
         return cls(
             dst=dst,
             dev=opts["dev"],

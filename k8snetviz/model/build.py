@@ -11,7 +11,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
-from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError, NotFound, ScenarioError
+from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError, ScenarioError
 from k8snetviz.model.addressing import Interface, NetNS, Route, net
 from k8snetviz.model.cni import CNIModel, cni_model, mac_for
 from k8snetviz.model.ipam import HostLocal
@@ -342,20 +342,20 @@ def wire(cfg: ClusterConfig, nodes: dict[str, Node], pods: dict[str, Pod],
 
 
 def _apply_overrides(cfg: ClusterConfig, spaces: dict[str, NetNS]) -> None:
-    for i, o in enumerate(cfg.overrides):
-        target = o.target if o.target in spaces else None
-        if target is None:
-            raise NotFound("network namespace", o.target)
-        ns = spaces[target]
+    for o in cfg.overrides:
+        if o.target not in spaces:
+            known = ", ".join(n for n in spaces if not n.startswith("external/"))
+            raise ScenarioError(f'{o.where}.target: Not found: "{o.target}" (use node/NAME or pod/NS/NAME: {known})')
+        ns = spaces[o.target]
         if o.ip_forward is not None:
             ns.ip_forward = bool(o.ip_forward)
         for j, r in enumerate(o.delete_routes):
             try:
                 ns.routes.remove(r)
             except (KeyError, ValueError):
-                raise ScenarioError(f"spec.overrides[{i}].deleteRoutes[{j}]: {o.target} has no route to {r}") from None
+                raise ScenarioError(f"{o.where}.deleteRoutes[{j}]: {o.target} has no route to {r}") from None
         for j, r in enumerate(o.add_routes):
             try:
                 ns.routes.add(Route.parse(r, why="added by the scenario (spec.overrides)"))
-            except (KeyError, ValueError, IndexError):
-                raise ScenarioError(f'spec.overrides[{i}].addRoutes[{j}]: cannot read route "{r}"') from None
+            except (KeyError, ValueError, IndexError) as e:
+                raise ScenarioError(f'{o.where}.addRoutes[{j}]: cannot read route "{r}": {e}') from None

@@ -22,6 +22,7 @@ class Override:
     """A change to one namespace's network state, for troubleshooting scenarios."""
 
     target: str
+    where: str = "spec.overrides[0]"  # for messages: which Scenario document and index
     ip_forward: bool | None = None
     add_routes: list[str] = field(default_factory=list)
     delete_routes: list[str] = field(default_factory=list)
@@ -130,6 +131,7 @@ def _scenario_doc(m: Manifest, cfg: ClusterConfig) -> None:
             raise InvalidObject("Scenario", name, [FieldError.required(f"spec.overrides[{i}].target")])
         cfg.overrides.append(Override(
             target=str(o["target"]),
+            where=f'Scenario "{name}": spec.overrides[{i}]',
             ip_forward=o.get("ipForward"),
             add_routes=[str(r) for r in o.get("addRoutes") or []],
             delete_routes=[str(r) for r in o.get("deleteRoutes") or []],

@@ -9,7 +9,7 @@ from k8snetviz.model.addressing import Interface, NetNS
 if TYPE_CHECKING:
     from k8snetviz.model.cluster import Cluster
 
-__all__ = ["ip_route", "ip_br_addr", "ip_br_link", "ip_link", "link_name", "RoutesView"]
+__all__ = ["ip_route", "ip_br_addr", "ip_br_link", "ip_link", "ip_neigh", "bridge_fdb", "link_name", "RoutesView"]
 
 
 def ip_route(ns: NetNS) -> str:
@@ -41,9 +41,8 @@ def _interfaces(ns: NetNS) -> list[Interface]:
 def ip_br_addr(ns: NetNS) -> str:
     """``ip -br addr``: name, state, addresses (IPv4 only: the model has no IPv6)."""
     return "\n".join(
-        f"{link_name(i):<16} {_state(i):<14} " + " ".join(str(a) for a in i.addrs)
-        for i in _interfaces(ns)
-    ).replace(" \n", "\n").rstrip()
+        f"{link_name(i):<16} {_state(i):<14} {' '.join(str(a) for a in i.addrs)}".rstrip() for i in _interfaces(ns)
+    )
 
 
 def ip_br_link(ns: NetNS) -> str:
@@ -51,25 +50,36 @@ def ip_br_link(ns: NetNS) -> str:
     return "\n".join(f"{link_name(i):<16} {_state(i):<14} {i.mac} {_flags(i)}" for i in _interfaces(ns))
 
 
-def ip_link(ns: NetNS) -> str:
-    """``ip link``: the two-line form, with ``master`` for bridge ports and the veth peer's index."""
+def ip_link(ns: NetNS, dev: str | None = None, *, details: bool = False) -> str:
+    """``ip link [show DEV]``: two lines per device, with ``master`` for bridge ports and the veth peer's
+    index; ``ip -d link`` (``details``) adds the VXLAN parameters of a VXLAN device."""
     out = []
     for i in _interfaces(ns):
-        qdisc = "noqueue"
+        if dev is not None and i.name != dev:
+            continue
         master = f" master {i.master}" if i.master else ""
-        state = _state(i)
-        out.append(f"{i.ifindex}: {link_name(i)}: {_flags(i)} mtu {i.mtu} qdisc {qdisc}{master} state {state} "
-                   "mode DEFAULT group default" + (" qlen 1000" if i.kind == "loopback" else ""))
+        out.append(f"{i.ifindex}: {link_name(i)}: {_flags(i)} mtu {i.mtu} qdisc noqueue{master} state {_state(i)} "
+                   "mode DEFAULT group default" + (" qlen 1000" if i.kind in ("loopback", "bridge", "vxlan") else ""))
         if i.kind == "loopback":
             out.append("    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00")
         else:
             extra = " link-netnsid 0" if i.kind == "veth" else ""
             out.append(f"    link/ether {i.mac} brd ff:ff:ff:ff:ff:ff{extra}")
-        if i.vxlan:
+        if details and i.vxlan:
             v = i.vxlan
             out.append(f"    vxlan id {v['id']} local {v['local']} dev {v['dev']} srcport 0 0 dstport {v['dstport']}"
                        + (" nolearning" if not v.get("learning", True) else ""))
     return "\n".join(out)
+
+
+def ip_neigh(ns: NetNS, dev: str) -> str:
+    """``ip neigh show dev DEV``: the static entries (flanneld's, for the peers' VTEP addresses)."""
+    return "\n".join(f"{addr} lladdr {mac} PERMANENT" for addr, mac in ns.neighbours.get(dev, {}).items())
+
+
+def bridge_fdb(ns: NetNS, dev: str) -> str:
+    """``bridge fdb show dev DEV``: for a VXLAN device, which node IP each peer VTEP's MAC lives behind."""
+    return "\n".join(f"{mac} dst {remote} self permanent" for mac, remote in ns.fdb.get(dev, {}).items())
 
 
 class RoutesView:
