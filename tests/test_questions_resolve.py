@@ -364,3 +364,19 @@ def test_query_plan_for_the_walk(cluster):
     assert plan.queries[-1].addresses == ("93.184.216.34",) and plan.addresses == ("93.184.216.34",)
     hosts = query_plan(cluster, "app/worker", "worker-1")
     assert hosts.queries == () and hosts.nameserver is None and hosts.source == "/etc/hosts"
+
+
+# --- the resolver widget -----------------------------------------------------------------------------
+
+
+def test_resolver_widget_counts_ndots_and_keeps_text_on_error(cluster):
+    from k8snetviz.widgets import Resolver
+
+    r = Resolver(cluster, pod="app/client", name="example.com", compare_with="app/legacy")
+    assert "4 queries sent; 3 before the answer" in r.cost.value and "example.com. needs 1" in r.cost.value
+    assert r.queries.value.count("NXDOMAIN") == 3 and r.other_result.queries[0].name == "example.com."
+    r.name.value = "we b"
+    assert "invalid DNS name" in r.error.value and r.name.value == "we b"
+    assert r.result.name == "example.com"  # the last good answer stays on screen
+    r.name.value = "db.data"
+    assert r.error.value == "" and r.result.addresses == (ip_of(cluster, "data/db"),)
