@@ -484,7 +484,13 @@ def ingress_walk(cluster: Cluster, answer: IngressAnswer, *, client: str = "exte
     when the scenario runs no controller for the answer's IngressClass.
     """
     classes = _bodies(cluster, "IngressClass")
-    found = _find_controller(cluster, classes, answer.route.ingress_class)
+    class_name = answer.route.ingress_class
+    if class_name is None and classes:
+        # Nothing matched: the request still reaches a controller, the default class's, which answers 404.
+        from k8snetviz.model.ingress import default_ingress_class
+
+        class_name = default_ingress_class(classes)
+    found = _find_controller(cluster, classes, class_name)
     if found is None:
         cls = answer.route.ingress_class
         raise UsageError(f'no ingress controller pod in the scenario serves IngressClass "{cls}": '

@@ -496,6 +496,10 @@ def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, 
 
     source = parse_source(cluster, src)
     dest = parse_destination(cluster, dst)
+    if dest.kind == "http":
+        from k8snetviz.questions.http import trace_http
+
+        return trace_http(cluster, source.label, dest.text, endpoint)
     proto = protocol.upper()
     if proto not in ("TCP", "UDP", "SCTP", "ICMP"):
         raise UsageError(f'protocol "{protocol}": must be TCP, UDP, SCTP or ICMP')

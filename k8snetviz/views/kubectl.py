@@ -78,9 +78,15 @@ def get_namespaces(cluster: Cluster, **_: object) -> str:
     return columns(["NAME", "STATUS", "AGE"], [[n, "Active", AGE] for n in cluster.namespaces])
 
 
+def _register_other_views() -> None:
+    # Views that register their own resources (ingress, gateway API) when imported.
+    import k8snetviz.views.ingresstext  # noqa: F401
+
+
 def get(cluster: Cluster, resource: str, *, namespace: str | None = None, all_namespaces: bool = False,
         wide: bool = False) -> str:
     """``kubectl get RESOURCE [-n NS | -A] [-o wide]``."""
+    _register_other_views()
     name = ALIASES.get(resource.lower())
     if name is None:
         raise UsageError(f'error: the server doesn\'t have a resource type "{resource}"')

@@ -1,0 +1,69 @@
+"""``trace --to http://HOST/PATH``: the request through the Ingress controller or the Gateway's proxy.
+
+Two TCP connections, traced one after the other: the client to the proxy (through its Service,
+so kube-proxy's NAT applies), then, after the proxy matched host and path, a new connection from
+the proxy pod to the backend. The backend's peer is the proxy pod; the client's address travels
+only in the ``X-Forwarded-For`` header, and is the one the proxy saw on the first connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from k8snetviz.questions.trace import Hop, TraceResult
+
+if TYPE_CHECKING:
+    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.questions.ingress import ProxyWalk
+
+__all__ = ["trace_http"]
+
+
+def _walk(cluster: Cluster, source: str, url: str) -> tuple[ProxyWalk, str]:
+    from k8snetviz.questions.ingress import ingress, ingress_walk, parse_url
+
+    scheme, host, port, path = parse_url(url)
+    if cluster.scenario.of_kind("Ingress") or not cluster.scenario.of_kind("HTTPRoute"):
+        answer = ingress(cluster, host, path, scheme=scheme, port=port)
+        return ingress_walk(cluster, answer, client=source), answer.text().splitlines()[0]
+    from k8snetviz.questions.gateway import gateway_walk, http_route
+
+    ganswer = http_route(cluster, host, path, scheme=scheme, port=port)
+    return gateway_walk(cluster, ganswer, client=source), ganswer.text().splitlines()[0]
+
+
+def trace_http(cluster: Cluster, source: str, url: str, endpoint: str | None = None) -> TraceResult:
+    """Trace an HTTP request: both connections, joined by the proxy's routing decision."""
+    walk, decision = _walk(cluster, source, url)
+    first = cluster.trace(source, walk.entry.dst)
+    hops = list(first.hops)
+    if not first.delivered:
+        return replace(first, destination=url, hops=hops)
+    seen = first.final["src"] if first.final else ""
+    at_proxy = (seen, first.final["dst"] if first.final else "")
+    headers = walk.forwarded_headers(seen)
+    proxy_at = f"pod/{walk.proxy_pod.removeprefix('pod/')}"
+    step = len(hops) + 1
+    detail = (f"{walk.proxy} ends the client's connection (it saw the peer {seen}) and reads the request: "
+              f"{decision}")
+    if walk.upstream is None:
+        hops.append(Hop(step, proxy_at, "eth0", "reject", f"{detail}; it answers HTTP {walk.status} itself",
+                        *at_proxy))
+        return TraceResult(first.source, url, "rejected", f"{walk.proxy} answered HTTP {walk.status}: "
+                           + "; ".join(walk.facts[-1:]), hops, first.final, [], "TCP", cluster)
+    leg = walk.choose(endpoint) if endpoint else walk.upstream
+    hops.append(Hop(step, proxy_at, "eth0", "proxy",
+                    f"{detail}; {leg.note}; it adds X-Forwarded-For: {headers['X-Forwarded-For']}",
+                    *at_proxy,
+                    rule=f"X-Forwarded-For: {headers['X-Forwarded-For']}"))
+    second = cluster.trace(leg.src, leg.dst)
+    for h in second.hops:
+        hops.append(replace(h, step=len(hops) + 1))
+    candidates = [{"pod": c["pod"], "probability": c["probability"]} for c in walk.candidates if c.get("pod")]
+    reason = second.reason
+    if second.delivered:
+        reason += ("; the backend sees the proxy pod as its client, X-Forwarded-For carries "
+                   f"{headers['X-Forwarded-For']}")
+    return TraceResult(first.source, url, second.verdict, reason, hops, second.final,
+                       candidates or second.candidates, "TCP", cluster)
