@@ -380,3 +380,68 @@ def test_resolver_widget_counts_ndots_and_keeps_text_on_error(cluster):
     assert r.result.name == "example.com"  # the last good answer stays on screen
     r.name.value = "db.data"
     assert r.error.value == "" and r.result.addresses == (ip_of(cluster, "data/db"),)
+
+
+# --- notebook 06's predictions and tasks ---------------------------------------------------------------
+
+
+def test_predictions_match_the_model(cluster):
+    from k8snetviz.course import dns_tasks as d
+
+    assert d.predict_short_name().is_correct("** server can't find db: NXDOMAIN")
+    assert "** server can't find db: NXDOMAIN" in str(d.nslookup(cluster, "app/client", "db"))
+    assert d.predict_ndots().answer == "4"
+    assert d.predict_default_policy().is_correct(1)
+    assert not resolve(cluster, "app/legacy", "web.app.svc.cluster.local").ok
+    assert len(resolve(cluster, "app/client", "db-headless.data").addresses) == 2
+    ext = str(d.nslookup(cluster, "app/client", "payments"))
+    assert "canonical name = api.example.com." in ext and "Address: 203.0.113.10" in ext
+    source = resolve(cluster, "app/client", "intranet.corp.example.").queries[0].answer.source
+    assert source.startswith("server block corp.example:53") and "DNS server 10.150.0.10" in source
+    assert len(d.dns_predictions()) == 6
+
+
+def test_debug_pod_nslookup(cluster):
+    from k8snetviz.course import dns_tasks as d
+
+    out = str(d.debug_nslookup(cluster))
+    assert "nslookup kubernetes.default\nServer:\t\t10.96.0.10" in out
+    assert "Name:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1" in out
+    assert out.endswith('pod "dnsutils" deleted')
+
+
+def test_short_name_task():
+    from k8snetviz.course import dns_tasks as d
+
+    t = d.task_short_name()
+    assert t.check("db.data").passed and t.check(d.SHORT_NAME_SOLUTION).passed
+    assert not t.check("db.data.svc.cluster.local").passed  # it works, but it is not short
+    assert "every answer is NXDOMAIN" in str(t.check("db"))
+    none_policy = d.SHORT_NAME_SOLUTION.replace("  dnsConfig:", "  dnsPolicy: None\n  dnsConfig:\n"
+                                                "    nameservers: [10.96.0.10]")
+    assert "web (in client's own namespace) no longer resolves" in str(t.check(none_policy))
+    other_pod = d.SHORT_NAME_SOLUTION.replace("name: client", "name: other")
+    assert "change the pod client in namespace app" in str(t.check(other_pod))
+
+
+def test_stub_domain_task():
+    from k8snetviz.course import dns_tasks as d
+
+    t = d.task_stub_domain()
+    assert t.check(d.STUB_DOMAIN_SOLUTION).passed
+    everything = d.STUB_DOMAIN_SOLUTION.replace("forward . /etc/resolv.conf", "forward . 10.160.0.10")
+    assert "example.com. gives NXDOMAIN" in str(t.check(everything))
+    assert "partner.example" in str(t.check(d.STUB_DOMAIN_SOLUTION.split("    partner.example")[0]))
+    broken = d.STUB_DOMAIN_SOLUTION.replace("errors\n        cache 30\n        forward . 10.160.0.10",
+                                            "errors\n        forwrd . 10.160.0.10")
+    assert "Unknown directive 'forwrd'" in str(t.check(broken))
+
+
+def test_pod_name_task(cluster):
+    from k8snetviz.course import dns_tasks as d
+
+    t = d.task_pod_name()
+    assert t.check(t.solution().answer).passed
+    assert t.check("db-0.db-headless.data.svc.cluster.local.").passed
+    assert "nothing else" in str(t.check("db-headless.data"))
+    assert not t.check("db-0.db.data").passed  # the subdomain is the headless Service, not db
