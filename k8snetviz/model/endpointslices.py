@@ -515,6 +515,27 @@ def mirror_endpoints(ep: Endpoints, svc: Service) -> list[EndpointSlice]:
 # --- everything at once ------------------------------------------------------------------------------
 
 
+class _PodIndex:
+    """Pods by namespace and label, so that 10,000 selectors do not each scan every pod."""
+
+    def __init__(self, pods: Iterable[Pod]) -> None:
+        self.pods = list(pods)
+        self.by_ns: dict[str, list[int]] = {}
+        self.by_label: dict[tuple[str, str, str], list[int]] = {}
+        for i, p in enumerate(self.pods):
+            self.by_ns.setdefault(p.namespace, []).append(i)
+            for k, v in p.labels.items():
+                self.by_label.setdefault((p.namespace, k, v), []).append(i)
+
+    def candidates(self, svc: Service) -> list[Pod]:
+        """Pods of the Service's namespace carrying its selector's labels, in the order given."""
+        if not svc.selector:
+            return [self.pods[i] for i in self.by_ns.get(svc.namespace, [])]
+        lists = [self.by_label.get((svc.namespace, k, v), []) for k, v in svc.selector.items()]
+        shortest = min(lists, key=len)
+        return [self.pods[i] for i in shortest if selects(svc.selector, self.pods[i].labels)]
+
+
 def build_endpoint_slices(
     services: Iterable[Service],
     pods: Iterable[Pod],
@@ -530,12 +551,13 @@ def build_endpoint_slices(
     The result is ordered by namespace and name, as ``kubectl get endpointslices`` lists them.
     """
     services = list(services)
-    pods = list(pods)
-    nodes = None if node_names is None else list(node_names)
+    index = _PodIndex(pods)
+    nodes = None if node_names is None else set(node_names)
     by_key = {s.key: s for s in services}
     out: list[EndpointSlice] = []
     for svc in services:
-        out += controller_slices(svc, pods, node_names=nodes, node_zones=node_zones, warnings=warnings)
+        out += controller_slices(svc, index.candidates(svc), node_names=nodes, node_zones=node_zones,
+                                 warnings=warnings)
     for m in slice_manifests:
         es = parse_endpoint_slice(m)
         if warnings is not None and not es.service_name:
@@ -563,13 +585,13 @@ def build_endpoints(
 
     The controller overwrites a hand-written Endpoints of a Service that has a selector.
     """
-    pods = list(pods)
+    index = _PodIndex(pods)
     out: dict[str, Endpoints] = {}
     for m in endpoints_manifests:
         ep = parse_endpoints(m)
         out[f"{ep.namespace}/{ep.name}"] = ep
     for svc in services:
-        ep = controller_endpoints(svc, pods)
+        ep = controller_endpoints(svc, index.candidates(svc))
         if ep is not None:
             out[svc.key] = ep
     return [out[k] for k in sorted(out, key=lambda k: tuple(k.split("/", 1)))]
