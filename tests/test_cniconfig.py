@@ -111,3 +111,27 @@ def test_steps(kind: k8snetviz.Cluster, bridge: k8snetviz.Cluster) -> None:
     # libcni refuses CHECK below 0.4.0 (kindnet is 0.3.1); the bridge set-up is 1.0.0
     assert "does not support the CHECK command" in cc.check_steps(kind, "default/client")[0].action
     assert cc.check_steps(bridge, "default/web")[0].plugin == "bridge"
+
+
+def test_lab_demo_skips_cleanly_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    # notebook 07's lab cell on Binder: a message, no error, nothing built
+    from k8snetviz.course import cni_tasks
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    shown = cni_tasks.lab_demo()
+    assert shown.rows == [] and "needs root" in shown.text()
+    assert "needs root" in shown._repr_mimebundle_()["text/html"]
+
+
+def test_course_answers_follow_the_model() -> None:
+    from k8snetviz.course import cni_tasks
+
+    conf, binary, nxt = cni_tasks.cni_tasks()
+    assert conf.check("/etc/cni/net.d/10-kindnet.conflist").passed
+    assert not conf.check("/etc/cni/net.d/10-flannel.conflist").passed
+    assert binary.check("/opt/cni/bin/host-local").passed
+    assert "does not assign addresses" in binary.check("/opt/cni/bin/ptp").messages[0]
+    # two pods on kind-worker (.2, .3): host-local's next is .4, .1 is the gateway
+    assert nxt.check("10.244.1.4").passed
+    assert "gateway" in nxt.check("10.244.1.1").messages[0]
+    assert "taken" in nxt.check("10.244.1.3").messages[0]
