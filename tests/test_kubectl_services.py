@@ -13,8 +13,8 @@ from k8snetviz.views.kubectl_services import (
     get_endpoints,
     get_endpointslices,
     get_services,
-    tabwrite,
 )
+from k8snetviz.views.table import tabwrite
 
 
 def manifests():

@@ -55,9 +55,9 @@ def test_get_nodes() -> None:
     c = k8snetviz.load("kind-default")
     assert c.get("nodes") == (
         "NAME                 STATUS   ROLES           AGE   VERSION\n"
-        "kind-control-plane   Ready    control-plane   5m    v1.31.0\n"
-        "kind-worker          Ready    <none>          5m    v1.31.0\n"
-        "kind-worker2         Ready    <none>          5m    v1.31.0")
+        "kind-control-plane   Ready    control-plane   5m    v1.33.1\n"
+        "kind-worker          Ready    <none>          5m    v1.33.1\n"
+        "kind-worker2         Ready    <none>          5m    v1.33.1")
     assert c.get("no") == c.get("node") == c.get("nodes")
 
 

@@ -13,6 +13,7 @@ The longest matching prefix wins; among rows of equal length, the lowest metric.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -87,6 +88,11 @@ class Route:
     def is_default(self) -> bool:
         return self.dst.prefixlen == 0
 
+    @functools.cached_property
+    def _key(self) -> tuple[int, int]:
+        # Cached on the (shared, immutable) row: a large cluster adds the same rows to many tables.
+        return self.dst.prefixlen, int(self.dst.network_address)
+
     def __str__(self) -> str:
         if self.is_default:
             head = "default"
@@ -112,36 +118,48 @@ class Route:
 
 
 class RoutingTable:
-    """The main routing table of one network namespace."""
+    """The main routing table of one network namespace.
+
+    Rows are also kept by prefix length, so a lookup tries at most 33 prefixes instead of every row:
+    a node of a 1,000-node cluster holds 999 routes to other podCIDRs.
+    """
 
     def __init__(self, routes: list[Route] | None = None) -> None:
         self.routes: list[Route] = []
+        self._by_len: dict[int, dict[int, list[Route]]] = {}
         for r in routes or []:
             self.add(r)
 
     def add(self, route: Route) -> None:
         self.routes.append(route)
+        length, address = route._key
+        bucket = self._by_len.get(length)
+        if bucket is None:
+            bucket = self._by_len[length] = {}
+        rows = bucket.get(address)
+        if rows is None:
+            bucket[address] = [route]
+        else:
+            rows.append(route)
 
     def remove(self, dst: str | IPv4Network) -> Route:
         d = net(dst)
         for r in self.routes:
             if r.dst == d:
                 self.routes.remove(r)
+                self._by_len[d.prefixlen][int(d.network_address)].remove(r)
                 return r
         raise KeyError(str(d))
 
     def lookup(self, addr: str | IPv4Address) -> Route | None:
         """The row the kernel picks: longest prefix first, then the lowest metric."""
-        a = ip(addr)
-        best: Route | None = None
-        for r in self.routes:
-            if a in r.dst and (
-                best is None
-                or r.dst.prefixlen > best.dst.prefixlen
-                or (r.dst.prefixlen == best.dst.prefixlen and (r.metric or 0) < (best.metric or 0))
-            ):
-                best = r
-        return best
+        a = int(ip(addr))
+        for length in sorted(self._by_len, reverse=True):
+            mask = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+            rows = self._by_len[length].get(a & mask)
+            if rows:
+                return min(rows, key=lambda r: r.metric or 0)
+        return None
 
     def sorted(self) -> list[Route]:
         """Rows in the order the kernel dumps them: by destination address, the longer prefix first

@@ -8,6 +8,7 @@ there is none); of those, the one with the fewest pods so far, ties going to the
 
 from __future__ import annotations
 
+import heapq
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
@@ -84,8 +85,9 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig) -> dict[str, Node]:
     _check_overlaps(cidrs)
     used_ips = set(ips.values())
     host = 2
+    written = list(cidrs.values())  # only what the scenario fixed can be in the way of what is handed out
     free_cidrs = (c for c in cfg.pod_subnet.subnets(new_prefix=max(24, cfg.pod_subnet.prefixlen))
-                  if not any(c.overlaps(x) for x in cidrs.values()))
+                  if not any(c.overlaps(x) for x in written))
     nodes: dict[str, Node] = {}
     has_workers = any(r == "worker" for _, r, _ in specs)
     for name, role, m in specs:
@@ -222,7 +224,7 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
             manifests += [(b, m) for b in expand_workload(m, node_names, tolerated)]
     pods: dict[str, Pod] = {}
     where: dict[str, str] = {}
-    load = dict.fromkeys(node_names, 0)
+    place = _Placer(nodes)
     for body, m in manifests:
         md = body.get("metadata") or {}
         name = md.get("name")
@@ -237,15 +239,12 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
         if node is not None and node not in nodes:
             raise InvalidObject("Pod", name, [FieldError.not_found("spec.nodeName", node)])
         if node is None:
-            selector = spec.get("nodeSelector") or {}
-            fits = [n for n in node_names
-                    if all(nodes[n].labels.get(k) == str(v) for k, v in selector.items())
-                    and _tolerates(spec, nodes[n])]
-            if not fits:
+            node = place.choose(spec)
+            if node is None:
                 raise InvalidObject("Pod", name, [FieldError.invalid(
-                    "spec.nodeSelector", selector, "no node matches the selector and tolerates the pod")])
-            node = min(fits, key=lambda n: (load[n], node_names.index(n)))
-        load[node] += 1
+                    "spec.nodeSelector", spec.get("nodeSelector") or {},
+                    "no node matches the selector and tolerates the pod")])
+        place.count(node)
         owner = None
         if md.get("ownerReferences"):
             o = md["ownerReferences"][0]
@@ -263,6 +262,36 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
         where[key] = m.where
     _assign_ips(pods, nodes)
     return pods
+
+
+class _Placer:
+    """The deterministic scheduler: among the nodes a pod fits, the one with the fewest pods, ties to the
+    node listed first. Pods with the same selector and tolerations share one heap of (load, order, node)."""
+
+    def __init__(self, nodes: dict[str, Node]) -> None:
+        self.nodes = nodes
+        self.order = {n: i for i, n in enumerate(nodes)}
+        self.load = dict.fromkeys(nodes, 0)
+        self.heaps: dict[str, list[tuple[int, int, str]]] = {}
+
+    def choose(self, spec: dict[str, Any]) -> str | None:
+        selector = spec.get("nodeSelector") or {}
+        key = repr((sorted(selector.items()), spec.get("tolerations")))
+        heap = self.heaps.get(key)
+        if heap is None:
+            heap = [(self.load[n], self.order[n], n) for n, node in self.nodes.items()
+                    if all(node.labels.get(k) == str(v) for k, v in selector.items()) and _tolerates(spec, node)]
+            heapq.heapify(heap)
+            self.heaps[key] = heap
+        while heap:
+            load, order, n = heap[0]
+            if load == self.load[n]:
+                return n
+            heapq.heapreplace(heap, (self.load[n], order, n))  # stale: the node got pods from another heap
+        return None
+
+    def count(self, node: str) -> None:
+        self.load[node] += 1
 
 
 def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node]) -> None:
@@ -307,16 +336,19 @@ def wire(cfg: ClusterConfig, nodes: dict[str, Node], pods: dict[str, Pod],
     cni = cni_model(cfg.cni, cfg.pod_subnet)
     spaces: dict[str, NetNS] = {}
     lan_prefix = cfg.node_network.prefixlen
+    with_pods = {p.node_name for p in pods.values() if not p.host_network}
+    all_nodes = list(nodes.values())
     for node in nodes.values():
         ns = NetNS(f"node/{node.name}", "node", ip_forward=True)
         ns.add_interface(Interface("lo", "loopback", 1, addrs=[IPv4Interface("127.0.0.1/8")], mtu=65536))
+        # A kind node's eth0 is the container end of a veth pair whose other end is on docker's bridge.
         ns.add_interface(Interface("eth0", "ether", 2, mac_for(f"{node.name}/eth0"),
-                                   [IPv4Interface(f"{node.internal_ip}/{lan_prefix}")]))
+                                   [IPv4Interface(f"{node.internal_ip}/{lan_prefix}")],
+                                   peer_ifindex=_docker_ifindex(node, cfg)))
         ns.routes.add(Route(net("default"), "eth0", via=cfg.gateway, why="the node's default gateway"))
         ns.routes.add(Route(cfg.node_network, "eth0", proto="kernel", scope="link", src=node.internal_ip,
                             why="the kernel, for the address on eth0"))
-        has_pods = any(p.node_name == node.name and not p.host_network for p in pods.values())
-        cni.wire_node(node, ns, [n for n in nodes.values() if n.name != node.name], has_pods)
+        cni.wire_node(node, ns, [n for n in all_nodes if n is not node], node.name in with_pods)
         spaces[ns.name] = ns
     for pod in pods.values():
         if pod.host_network:
@@ -339,6 +371,11 @@ def wire(cfg: ClusterConfig, nodes: dict[str, Node], pods: dict[str, Pod],
         spaces[ns.name] = ns
     _apply_overrides(cfg, spaces)
     return spaces, cni
+
+
+def _docker_ifindex(node: Node, cfg: ClusterConfig) -> int:
+    # Docker creates one host-side veth per container, in start order; a stable stand-in for its index.
+    return 3 + 2 * (int(node.internal_ip) - int(cfg.node_network.network_address) - 2) % 997
 
 
 def _apply_overrides(cfg: ClusterConfig, spaces: dict[str, NetNS]) -> None:

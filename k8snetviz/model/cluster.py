@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import gc
 from ipaddress import IPv4Address, IPv4Interface
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,16 @@ class Cluster:
     """A scenario, built: nodes, pods, namespaces, every network namespace with its devices and routes."""
 
     def __init__(self, scenario: Scenario) -> None:
+        # A build makes many long-lived objects; the cyclic collector would rescan them again and again.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(scenario)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.warnings: list[str] = []
         self.config: ClusterConfig = read_config(scenario)
@@ -57,6 +68,7 @@ class Cluster:
         for m in scenario.manifests:
             if m.kind not in KNOWN_KINDS and m.kind not in QUIET_KINDS:
                 self.warnings.append(f'{m.where}: unknown kind "{m.kind}" (apiVersion "{m.api_version}"): ignored')
+        self.has_network_policies = bool(scenario.of_kind("NetworkPolicy"))
         self._index_addresses()
         self._build_rulesets()
 
@@ -100,10 +112,20 @@ class Cluster:
             self.warnings.append(f"kube-proxy mode {cfg.kube_proxy_mode} is not modelled: no service rules are "
                                  "installed (use iptables)")
 
+        # kube-proxy writes the same rules on every node unless a service depends on the node: a Local
+        # traffic policy (which endpoints are local) or source ranges (which may include the node's IP).
+        per_node = any(sp.uses_local_endpoints or sp.load_balancer_source_ranges for sp, _ in inputs)
+        shared: list[Any] = []
+
         def kube_proxy(node: Node) -> Any:
             if cfg.kube_proxy_mode != "iptables":
                 return None
-            return Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
+            if per_node or not shared:
+                rules = Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
+                if per_node:
+                    return rules
+                shared.append(rules)
+            return shared[0].copy()
 
         for node in self.nodes.values():
             self.netns[f"node/{node.name}"].ruleset = node_ruleset(node, self.cni, kube_proxy(node))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from k8snetviz.model.addressing import DEFAULT_ROUTE as DEFAULT
 from k8snetviz.model.addressing import Interface, NetNS, Route
 from k8snetviz.model.objects import Node, Pod
 
@@ -65,8 +66,18 @@ class CNIModel:
             self.route_to_peer(node, ns, peer)
 
     def route_to_peer(self, node: Node, ns: NetNS, peer: Node) -> None:
-        ns.routes.add(Route(peer.pod_cidr, "eth0", via=peer.internal_ip,
-                            why=f"podCIDR of {peer.name} via its node IP ({self.route_author})"))
+        ns.routes.add(self._peer_route(peer))
+
+    def _peer_route(self, peer: Node) -> Route:
+        # Every node holds the same row for a given peer: build it once (a 1,000-node cluster has ~1M rows).
+        cache = self.__dict__.setdefault("_peer_routes", {})
+        if peer.name not in cache:
+            cache[peer.name] = self.peer_route(peer)
+        return cache[peer.name]
+
+    def peer_route(self, peer: Node) -> Route:
+        return Route(peer.pod_cidr, "eth0", via=peer.internal_ip,
+                     why=f"podCIDR of {peer.name} via its node IP ({self.route_author})")
 
     route_author = "added by the cluster's routing"
     masq_chain = "IP-MASQ-AGENT"
@@ -119,7 +130,7 @@ class BridgeCNI(CNIModel):
     route_author = "a static route, as in the classic layer-3 set-up"
 
     def pod_routes(self, node: Node, pod: Pod, ns: NetNS, gw: IPv4Address) -> None:
-        ns.routes.add(Route.parse(f"default via {gw} dev eth0", why="isDefaultGateway: the bridge plugin"))
+        ns.routes.add(Route(DEFAULT, "eth0", via=gw, why="isDefaultGateway: the bridge plugin"))
         ns.routes.add(Route(node.pod_cidr, "eth0", proto="kernel", scope="link", src=pod.ip,
                             why="the kernel, for the address on eth0"))
 
@@ -146,8 +157,7 @@ class FlannelCNI(BridgeCNI):
         # flanneld: route the peer's subnet onlink through the VTEP, with a static ARP entry for the
         # peer's VTEP address and an FDB entry mapping that MAC to the peer's node IP.
         peer_vtep = peer.pod_cidr.network_address
-        ns.routes.add(Route(peer.pod_cidr, "flannel.1", via=peer_vtep, onlink=True,
-                            why=f"podCIDR of {peer.name} through the VXLAN device (flanneld)"))
+        ns.routes.add(self._peer_route(peer))
         mac = mac_for(f"{peer.name}/flannel.1")
         ns.neighbours["flannel.1"][peer_vtep] = mac
         ns.fdb["flannel.1"][mac] = peer.internal_ip
@@ -173,6 +183,10 @@ class FlannelCNI(BridgeCNI):
             ("filter", "FLANNEL-FWD", ["-d", net, *f, "-j", "ACCEPT"]),
         ]
 
+    def peer_route(self, peer: Node) -> Route:
+        return Route(peer.pod_cidr, "flannel.1", via=peer.pod_cidr.network_address, onlink=True,
+                     why=f"podCIDR of {peer.name} through the VXLAN device (flanneld)")
+
     def pod_routes(self, node: Node, pod: Pod, ns: NetNS, gw: IPv4Address) -> None:
         super().pod_routes(node, pod, ns, gw)
         # flannel's CNI plugin adds a route to the whole cluster network via the bridge.
@@ -188,7 +202,7 @@ class KindnetCNI(CNIModel):
 
     def pod_routes(self, node: Node, pod: Pod, ns: NetNS, gw: IPv4Address) -> None:
         # ptp replaces the connected subnet route with a route via the gateway, reached by a link route.
-        ns.routes.add(Route.parse(f"default via {gw} dev eth0", why="host-local's route 0.0.0.0/0 (ptp)"))
+        ns.routes.add(Route(DEFAULT, "eth0", via=gw, why="host-local's route 0.0.0.0/0 (ptp)"))
         ns.routes.add(Route(node.pod_cidr, "eth0", via=gw, src=pod.ip, why="ptp: the subnet via the gateway"))
         ns.routes.add(Route(IPv4Network(f"{gw}/32"), "eth0", scope="link", src=pod.ip,
                             why="ptp: the gateway is reached directly over the veth"))

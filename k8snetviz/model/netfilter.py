@@ -1040,6 +1040,18 @@ class Ruleset:
         for name in tables:
             self.table(name)
 
+    def copy(self) -> Ruleset:
+        """An independent copy; rules are immutable, so they are shared, and chains are new."""
+        new = Ruleset(())
+        for table, chains in self._tables.items():
+            copied: dict[str, Chain] = {}
+            for name, chain in chains.items():
+                c = Chain(chain.name, chain.policy)
+                c.rules = list(chain.rules)
+                copied[name] = c
+            new._tables[table] = copied
+        return new
+
     # -- structure ----------------------------------------------------------------------------
 
     def table(self, name: str) -> dict[str, Chain]:

@@ -27,7 +27,7 @@ __all__ = ["engine", "matrix", "has_policies", "egress_verdict", "ingress_verdic
 
 
 def has_policies(cluster: Cluster) -> bool:
-    return bool(cluster.scenario.of_kind("NetworkPolicy"))
+    return cluster.has_network_policies
 
 
 def _pods(cluster: Cluster) -> list[PolicyPod]:

@@ -16,7 +16,7 @@ import yaml
 
 from k8snetviz.errors import NotFound
 from k8snetviz.views.kubectl import AGE, register
-from k8snetviz.views.kubectl_services import no_resources_message, tabwrite
+from k8snetviz.views.table import columns, no_resources_message, tabwrite
 
 if TYPE_CHECKING:
     from k8snetviz.model.cluster import Cluster
@@ -64,10 +64,6 @@ def _pick(objs: list[dict[str, Any]], namespace: str | None, all_namespaces: boo
     ns = namespace or "default"
     chosen = [o for o in objs if all_namespaces or _ns(o) == ns]
     return sorted(chosen, key=lambda o: (_ns(o), _meta(o).get("name", "")))
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    return tabwrite("".join("\t".join(r) + "\n" for r in [header, *rows])).removesuffix("\n")
 
 
 # --- kubectl get / describe ingress ---------------------------------------------------------------------
@@ -158,7 +154,7 @@ def get_ingress(cluster: Cluster, *, namespace: str | None = None, all_namespace
             AGE,
         ]
         rows.append(row)
-    return _table(header, rows)
+    return columns(header, rows)
 
 
 def _backend_string(svc_ref: dict[str, Any]) -> str:
@@ -272,7 +268,7 @@ def get_ingressclass(cluster: Cluster, **_: object) -> str:
             shown = f"{params.get('kind')}.{group}/{params.get('name')}" if group else \
                 f"{params.get('kind')}/{params.get('name')}"
         rows.append([_meta(c).get("name", ""), (c.get("spec") or {}).get("controller", ""), shown, AGE])
-    return _table(["NAME", "CONTROLLER", "PARAMETERS", "AGE"], rows)
+    return columns(["NAME", "CONTROLLER", "PARAMETERS", "AGE"], rows)
 
 
 # --- kubectl get gatewayclass / gateway / httproute -------------------------------------------------------
@@ -285,7 +281,7 @@ def get_gatewayclass(cluster: Cluster, **_: object) -> str:
     if not items:
         return "No resources found"
     rows = [[_meta(c).get("name", ""), (c.get("spec") or {}).get("controllerName", ""), "True", AGE] for c in items]
-    return _table(["NAME", "CONTROLLER", "ACCEPTED", "AGE"], rows)
+    return columns(["NAME", "CONTROLLER", "ACCEPTED", "AGE"], rows)
 
 
 def _gateway_address(cluster: Cluster, gw: dict[str, Any]) -> str:
@@ -318,7 +314,7 @@ def get_gateway(cluster: Cluster, *, namespace: str | None = None, all_namespace
         rows.append(([_ns(gw)] if all_namespaces else []) + [_meta(gw).get("name", ""), cls, address, programmed,
                                                                AGE])
     header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"]
-    return _table(header, rows)
+    return columns(header, rows)
 
 
 @register("httproutes", "httproute")
@@ -334,7 +330,7 @@ def get_httproute(cluster: Cluster, *, namespace: str | None = None, all_namespa
         shown = json.dumps(hostnames, separators=(",", ":")) if hostnames else "<none>"
         rows.append(([_ns(r)] if all_namespaces else []) + [_meta(r).get("name", ""), shown, AGE])
     header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "HOSTNAMES", "AGE"]
-    return _table(header, rows)
+    return columns(header, rows)
 
 
 def httproute_yaml(cluster: Cluster, name: str, namespace: str = "default") -> str:

@@ -19,7 +19,7 @@ def ip_route(ns: NetNS) -> str:
 
 def link_name(i: Interface) -> str:
     """``eth0@if7`` for a veth (the peer's ifindex), the plain name otherwise."""
-    return f"{i.name}@if{i.peer_ifindex}" if i.kind == "veth" and i.peer_ifindex else i.name
+    return f"{i.name}@if{i.peer_ifindex}" if i.peer_ifindex else i.name
 
 
 def _state(i: Interface) -> str:
@@ -63,7 +63,7 @@ def ip_link(ns: NetNS, dev: str | None = None, *, details: bool = False) -> str:
         if i.kind == "loopback":
             out.append("    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00")
         else:
-            extra = " link-netnsid 0" if i.kind == "veth" else ""
+            extra = " link-netnsid 0" if i.peer_ifindex else ""
             out.append(f"    link/ether {i.mac} brd ff:ff:ff:ff:ff:ff{extra}")
         if details and i.vxlan:
             v = i.vxlan

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from k8snetviz.errors import UsageError
-from k8snetviz.views.table import columns
+from k8snetviz.views.table import columns, no_resources_message
 
 if TYPE_CHECKING:
     from k8snetviz.model.cluster import Cluster
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["get", "get_nodes", "get_pods", "RESOURCES", "register", "AGE", "KUBERNETES_VERSION"]
 
 AGE = "5m"
-KUBERNETES_VERSION = "v1.31.0"
+KUBERNETES_VERSION = "v1.33.1"
 OS_IMAGE = "Debian GNU/Linux 12 (bookworm)"
 KERNEL = "6.8.0-45-generic"
 RUNTIME = "containerd://1.7.18"
@@ -58,7 +58,7 @@ def get_pods(cluster: Cluster, *, namespace: str | None = None, all_namespaces: 
     ns = namespace or "default"
     pods = [p for p in cluster.pods.values() if all_namespaces or p.namespace == ns]
     if not pods:
-        return "No resources found." if all_namespaces else f"No resources found in {ns} namespace."
+        return no_resources_message(ns, all_namespaces)
     header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     if wide:
         header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
@@ -91,7 +91,7 @@ def get(cluster: Cluster, resource: str, *, namespace: str | None = None, all_na
     if name is None:
         raise UsageError(f'error: the server doesn\'t have a resource type "{resource}"')
     if namespace is not None and namespace not in cluster.namespaces and not all_namespaces:
-        return f"No resources found in {namespace} namespace."
+        return no_resources_message(namespace)
     return RESOURCES[name](cluster, namespace=namespace, all_namespaces=all_namespaces, wide=wide)
 
 

@@ -16,18 +16,17 @@ influxdb   LoadBalancer   10.96.220.33   172.18.255.200   8086:31909/TCP   5m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from k8snetviz.model.endpointslices import Endpoints, EndpointSlice, slices_for
 from k8snetviz.model.services import Service
+from k8snetviz.views.table import columns, no_resources_message, tabwrite
 
 __all__ = [
-    "tabwrite",
     "get_services",
     "get_endpoints",
     "get_endpointslices",
     "describe_service",
-    "no_resources_message",
     "ENDPOINTS_DEPRECATION_WARNING",
 ]
 
@@ -35,67 +34,6 @@ __all__ = [
 ENDPOINTS_DEPRECATION_WARNING = "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
 LOAD_BALANCER_WIDTH = 16  # the printer cuts EXTERNAL-IP to this many characters unless -o wide
 MAX_ANNOTATION_LEN = 140
-
-
-# --- Go's text/tabwriter -----------------------------------------------------------------------
-
-
-def tabwrite(text: str, *, minwidth: int = 6, padding: int = 3) -> str:
-    """Align tab-separated cells as Go's ``text/tabwriter`` does (padding with spaces).
-
-    A column is aligned over a block of consecutive lines that all have a tab-terminated cell in
-    it; the last cell of a line is not padded. kubectl's ``get`` uses ``minwidth=6, padding=3``,
-    ``describe`` uses ``minwidth=0, padding=2``.
-
-    >>> print(tabwrite("NAME\\tAGE\\nweb\\t5m\\n"), end="")
-    NAME   AGE
-    web    5m
-    """
-    lines = [line.split("\t") for line in text.split("\n")]
-    out: list[str] = []
-    widths: list[int] = []
-
-    def write_lines(line0: int, line1: int) -> None:
-        for i in range(line0, line1):
-            cells = lines[i]
-            parts = []
-            for j, cell in enumerate(cells):
-                parts.append(cell.ljust(widths[j]) if j < len(widths) else cell)
-            out.append("".join(parts))
-
-    def fmt(line0: int, line1: int) -> None:
-        column = len(widths)
-        this = line0
-        while this < line1:
-            if column >= len(lines[this]) - 1:
-                this += 1
-                continue
-            write_lines(line0, this)
-            line0 = this
-            width = minwidth
-            while this < line1 and column < len(lines[this]) - 1:
-                width = max(width, len(lines[this][column]) + padding)
-                this += 1
-            widths.append(width)
-            fmt(line0, this)
-            widths.pop()
-            line0 = this
-        write_lines(line0, line1)
-
-    fmt(0, len(lines))
-    return "\n".join(out)
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    body = "".join("\t".join(r) + "\n" for r in [header, *rows])
-    return tabwrite(body).removesuffix("\n")
-
-
-def no_resources_message(namespace: str | None = "default", all_namespaces: bool = False) -> str:
-    """What kubectl prints (on stderr) instead of an empty table."""
-    if all_namespaces or not namespace:
-        return "No resources found"
-    return f"No resources found in {namespace} namespace."
 
 
 def _pick(items: Iterable, namespace: str | None, all_namespaces: bool) -> list:
@@ -160,7 +98,7 @@ def get_services(
         if wide:
             row.append(_format_labels(s.selector))
         rows.append(([s.namespace] if all_namespaces else []) + row)
-    return _table((["NAMESPACE"] if all_namespaces else []) + header, rows)
+    return columns((["NAMESPACE"] if all_namespaces else []) + header, rows)
 
 
 # --- get endpoints / endpointslices -------------------------------------------------------------
@@ -206,7 +144,7 @@ def get_endpoints(
         return no_resources_message(namespace, all_namespaces)
     rows = [([e.namespace] if all_namespaces else []) + [e.name, _format_endpoints(e), _age(e, age, ages)]
             for e in chosen]
-    return _table((["NAMESPACE"] if all_namespaces else []) + ["NAME", "ENDPOINTS", "AGE"], rows)
+    return columns((["NAMESPACE"] if all_namespaces else []) + ["NAME", "ENDPOINTS", "AGE"], rows)
 
 
 def _list_with_more(items: list[str], more: bool, count: int) -> str:
@@ -256,7 +194,7 @@ def get_endpointslices(
             + [s.name, s.address_type, _slice_ports(s), _slice_endpoints(s), _age(s, age, ages)]
             for s in chosen]
     header = ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
-    return _table((["NAMESPACE"] if all_namespaces else []) + header, rows)
+    return columns((["NAMESPACE"] if all_namespaces else []) + header, rows)
 
 
 # --- describe svc --------------------------------------------------------------------------------
