@@ -500,6 +500,10 @@ def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, 
         from k8snetviz.questions.http import trace_http
 
         return trace_http(cluster, source.label, dest.text, endpoint)
+    if dest.kind == "dns":
+        from k8snetviz.questions.dnswalk import trace_name
+
+        return trace_name(cluster, source.label, dest.name, dest.port or 0, protocol.upper(), endpoint)
     proto = protocol.upper()
     if proto not in ("TCP", "UDP", "SCTP", "ICMP"):
         raise UsageError(f'protocol "{protocol}": must be TCP, UDP, SCTP or ICMP')
