@@ -214,7 +214,7 @@ class Walker:
             if svc.headless:
                 raise _Stop("unresolved", f"svc/{svc.key} is headless (clusterIP: None): there is no virtual IP "
                             "to send to; cluster DNS answers its name with the ready pods' own addresses")
-            if not any(p.port == dest.port and p.protocol == proto for p in svc.ports):
+            if proto != "ICMP" and not any(p.port == dest.port and p.protocol == proto for p in svc.ports):
                 ports = ", ".join(f"{p.port}/{p.protocol}" for p in svc.ports)
                 raise UsageError(f"destination {dest.text}: svc/{svc.key} has no port {dest.port}/{proto} "
                                  f"(its ports: {ports})")
@@ -397,9 +397,22 @@ class Walker:
 
     def leave(self, ns: NetNS, dev_name: str, pkt: Packet) -> None:
         cfg = self.cluster.config
-        if self.outer is None and (pkt.dst in cfg.pod_subnet or pkt.dst in cfg.service_subnet):
+        if self.outer is None and pkt.dst in cfg.service_subnet:
+            owner = self.cluster.owner_of(pkt.dst)
+            what = f"{pkt.dst} is the cluster IP of {owner}" if owner else f"{pkt.dst} is in the service range"
+            ports = ""
+            if owner and owner.startswith("svc/"):
+                svc = self.cluster.services[owner[4:]]
+                ports = " (" + ", ".join(f"{p.protocol} {p.port}" for p in svc.ports) + ")"
+            self.hop("gateway", "-", "drop", f"{what}, but no interface anywhere owns it: kube-proxy only rewrites "
+                     f"the service's own protocol and ports{ports}. This {pkt.proto} packet matched no rule, so it "
+                     f"followed the default route out of the node, and the gateway {cfg.gateway} has no route for it",
+                     pkt)
+            raise _Stop("no-route", f"nothing answers {pkt.proto} to {pkt.destination}: a cluster IP is virtual and "
+                        f"only means something with the service's protocol and port{ports}")
+        if self.outer is None and pkt.dst in cfg.pod_subnet:
             self.hop("gateway", "-", "drop", f"the node network's gateway {cfg.gateway} has no route to {pkt.dst}: "
-                     "pod and service addresses mean nothing outside the cluster", pkt)
+                     "pod addresses mean nothing outside the cluster", pkt)
             raise _Stop("no-route", f"{pkt.dst} is not routable outside the cluster")
         self.hop(ns.name, dev_name, "forward", f"to the gateway {cfg.gateway}, out of the cluster's network", pkt)
         self.hop("internet", "-", "deliver", f"the packet leaves the cluster; {pkt.dst} sees the source {pkt.source}",

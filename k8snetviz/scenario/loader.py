@@ -102,7 +102,8 @@ def resolve_path(scenario: str | os.PathLike[str]) -> Path:
 def parse_text(text: str, source: str = "<scenario>") -> Scenario:
     """Parse multi-document YAML, flattening ``kind: List`` and recording each document's line."""
     scenario = Scenario(source=source, text=text)
-    loader = yaml.SafeLoader(text)
+    # libyaml's loader when PyYAML has it (several times faster); both keep the line marks.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         while loader.check_node():
             node = loader.get_node()
