@@ -8,8 +8,9 @@ from __future__ import annotations
 from k8snetviz.widgets.diagram import Diagram
 from k8snetviz.widgets.inspector import NodeInspector
 from k8snetviz.widgets.packetwalk import PacketWalk
+from k8snetviz.widgets.policyeditor import PolicyEditor
 from k8snetviz.widgets.resolver import Resolver
 from k8snetviz.widgets.serviceexplorer import ServiceExplorer
 from k8snetviz.widgets.urltester import URLTester
 
-__all__ = ["Diagram", "NodeInspector", "PacketWalk", "Resolver", "ServiceExplorer", "URLTester"]
+__all__ = ["Diagram", "NodeInspector", "PacketWalk", "PolicyEditor", "Resolver", "ServiceExplorer", "URLTester"]
