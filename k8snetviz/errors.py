@@ -25,6 +25,7 @@ __all__ = [
     "NotFound",
     "UsageError",
     "format_value",
+    "GoLiteral",
 ]
 
 
@@ -41,6 +42,29 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+@dataclass(frozen=True, repr=False)
+class GoLiteral:
+    """A field error's value that the API server prints with Go's ``%#v``, shown as is (unquoted).
+
+    >>> print(FieldError.invalid("spec.clusterIPs", GoLiteral.strings(["None", "10.96.0.5"]),
+    ...     "'None' must be the first and only value"))
+    spec.clusterIPs: Invalid value: []string{"None", "10.96.0.5"}: 'None' must be the first and only value
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    @classmethod
+    def strings(cls, values: Iterable[str]) -> GoLiteral:
+        """A ``[]string`` value: each element quoted as :func:`format_value` quotes a string."""
+        return cls("[]string{" + ", ".join(format_value(str(v)) for v in values) + "}")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8snetviz.errors import FieldError, InvalidObject
+from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
 
 __all__ = [
     "PATH_TYPES",
@@ -143,16 +143,6 @@ def _is_ip(value: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class _GoValue:
-    """A value the API server prints with Go's ``%#v`` (unquoted) in a field error."""
-
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
-
 def _invalid(fld: str, value: Any, messages: list[str]) -> list[FieldError]:
     return [FieldError.invalid(fld, value, m) for m in messages]
 
@@ -252,7 +242,7 @@ def validate_ingress(obj: dict[str, Any]) -> list[FieldError]:
     rules = spec.get("rules") or []
     if not rules and spec.get("defaultBackend") is None:
         # The API server prints the Go value of the empty list here, not JSON.
-        shown = _GoValue(
+        shown = GoLiteral(
             "[]networking.IngressRule(nil)" if spec.get("rules") is None else "[]networking.IngressRule{}"
         )
         errs.append(FieldError.invalid("spec", shown, "either `defaultBackend` or `rules` must be specified"))

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from k8snetviz.errors import FieldError, InvalidObject
+from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
 from k8snetviz.model.dns import (
     NOERROR,
     NXDOMAIN,
@@ -78,13 +78,6 @@ MAX_DNS_SEARCH_LIST_CHARS = 2048
 KIND_NODE_RESOLV_CONF = "nameserver 172.18.0.1\noptions ndots:0\n"
 
 Lookup = Callable[[str, str], Answer]
-
-
-class _GoStrings(tuple):
-    """A list of strings printed as the API server prints a []string field value (Go's %#v)."""
-
-    def __str__(self) -> str:
-        return "[]string{" + ", ".join('"' + s.replace('"', '\\"') + '"' for s in self) + "}"
 
 
 # ------------------------------------------------------------------------------------ the config
@@ -204,7 +197,7 @@ def validate_pod_dns(dns_policy: str | None, dns_config: PodDNSConfig | None, pa
         errs.append(
             FieldError.invalid(
                 f"{cfg_path}.nameservers",
-                _GoStrings(dns_config.nameservers),
+                GoLiteral.strings(dns_config.nameservers),
                 f"must not have more than {MAX_DNS_NAMESERVERS} nameservers",
             )
         )
@@ -221,7 +214,7 @@ def validate_pod_dns(dns_policy: str | None, dns_config: PodDNSConfig | None, pa
         errs.append(
             FieldError.invalid(
                 f"{cfg_path}.searches",
-                _GoStrings(dns_config.searches),
+                GoLiteral.strings(dns_config.searches),
                 f"must not have more than {MAX_DNS_SEARCH_PATHS} search paths",
             )
         )
@@ -229,7 +222,7 @@ def validate_pod_dns(dns_policy: str | None, dns_config: PodDNSConfig | None, pa
         errs.append(
             FieldError.invalid(
                 f"{cfg_path}.searches",
-                _GoStrings(dns_config.searches),
+                GoLiteral.strings(dns_config.searches),
                 f"must not have more than {MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list",
             )
         )

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError
+from k8snetviz.errors import FieldError, GoLiteral, InvalidObject, K8sNetVizError
 from k8snetviz.model import kubeproxy
 
 if TYPE_CHECKING:
@@ -171,23 +171,6 @@ class Service:
 
 
 # --- the API server's validation messages ---------------------------------------------------------
-
-
-class GoLiteral:
-    """A value printed in an error the way Go's ``%#v`` prints it (``[]string{"10.97.0.5"}``)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
-
-    @classmethod
-    def strings(cls, values: Iterable[str]) -> GoLiteral:
-        return cls("[]string{" + ", ".join(f'"{v}"' for v in values) + "}")
 
 
 def _regex_error(msg: str, fmt: str, *examples: str) -> str:
