@@ -33,6 +33,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from k8snetviz.errors import FieldError, UsageError
+from k8snetviz.model.validation import (
+    DNS1123_SUBDOMAIN_FMT,
+    DNS1123_SUBDOMAIN_MSG,
+    dns1123_subdomain_errors,
+    max_len_error,
+    regex_error,
+)
 
 __all__ = [
     "NOERROR",
@@ -59,8 +66,6 @@ __all__ = [
     "reverse_name",
     "ip_from_reverse",
     "endpoint_hostname",
-    "dns1123_label_errors",
-    "dns1123_subdomain_errors",
     "validate_external_name",
     "validate_query_name",
 ]
@@ -130,48 +135,6 @@ def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
 
 # ---------------------------------------------------------------------------------------- validation
 
-_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_SUBDOMAIN_FMT = _LABEL_FMT + "(\\." + _LABEL_FMT + ")*"
-_LABEL_RE = re.compile("^" + _LABEL_FMT + "$")
-_SUBDOMAIN_RE = re.compile("^" + _SUBDOMAIN_FMT + "$")
-_LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-    "and must start and end with an alphanumeric character"
-)
-_SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    # apimachinery's RegexError: the examples, then the regex, in parentheses.
-    shown = "".join(f"'{e}', " for e in examples[:1]) + "".join(f"or '{e}', " for e in examples[1:])
-    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
-
-
-def dns1123_label_errors(value: str) -> list[str]:
-    """apimachinery IsDNS1123Label: the messages for a bad label (empty list when valid)."""
-    errs = []
-    if len(value) > 63:
-        errs.append("must be no more than 63 characters")
-    if not _LABEL_RE.match(value):
-        if _SUBDOMAIN_RE.match(value):
-            errs.append("must not contain dots")
-        else:
-            errs.append(_regex_error(_LABEL_MSG, _LABEL_FMT, "my-name", "123-abc"))
-    return errs
-
-
-def dns1123_subdomain_errors(value: str) -> list[str]:
-    """apimachinery IsDNS1123Subdomain: the messages for a bad subdomain (empty list when valid)."""
-    errs = []
-    if len(value) > 253:
-        errs.append("must be no more than 253 characters")
-    if not _SUBDOMAIN_RE.match(value):
-        errs.append(_regex_error(_SUBDOMAIN_MSG, _SUBDOMAIN_FMT, "example.com"))
-    return errs
-
 
 def validate_external_name(value: str | None, path: str = "spec.externalName") -> list[FieldError]:
     """The API server's checks on an ExternalName Service's ``spec.externalName``.
@@ -198,14 +161,14 @@ def validate_query_name(name: str) -> str:
     if not body:
         problems.append("must not be empty")
     elif len(body) > 253:
-        problems.append("must be no more than 253 characters")
+        problems.append(max_len_error(253))
     else:
         for label in body.split("."):
             if len(label) > 63:
                 problems.append("each label must be no more than 63 characters")
                 break
             if not _QUERY_LABEL_RE.match(label):
-                problems.append(_regex_error(_SUBDOMAIN_MSG, _SUBDOMAIN_FMT, "example.com"))
+                problems.append(regex_error(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, "example.com"))
                 break
     if problems:
         raise UsageError(f'invalid DNS name "{name}": ' + "; ".join(problems))

@@ -47,7 +47,8 @@ from typing import Any
 
 from k8snetviz.errors import FieldError, InvalidObject
 from k8snetviz.model.objects import Pod
-from k8snetviz.model.services import PORT_NUM_ERROR, PROTOCOLS, Service, dns1123_label_errors
+from k8snetviz.model.services import PROTOCOLS, Service
+from k8snetviz.model.validation import IP_ERROR, PORT_NUM_ERROR, dns1123_label_errors
 
 __all__ = [
     "LABEL_SERVICE_NAME",
@@ -474,8 +475,7 @@ def parse_endpoints(manifest: dict[str, Any]) -> Endpoints:
                 try:
                     ip_address(ip)
                 except ValueError:
-                    errs.append(FieldError.invalid(path, ip, "must be a valid IP address, (e.g. 10.9.8.7 or "
-                                                             "2001:db8::ffff)"))
+                    errs.append(FieldError.invalid(path, ip, IP_ERROR))
                 lists[key].append(EndpointAddress(ip, ra.get("hostname"), ra.get("nodeName"),
                                                   _target_ref(ra.get("targetRef"))))
         ports, port_errs = _ports_errors(raw.get("ports") or [], f"subsets[{i}].ports")

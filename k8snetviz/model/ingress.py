@@ -31,6 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
+from k8snetviz.model.validation import (
+    PORT_NUM_ERROR,
+    dns1035_label_errors,
+    dns1123_subdomain_errors,
+    port_name_errors,
+    wildcard_dns1123_subdomain_errors,
+)
 
 __all__ = [
     "PATH_TYPES",
@@ -59,71 +66,6 @@ INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"  # deprecated, still ho
 
 _INVALID_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
 _INVALID_SUFFIXES = ("/..", "/.")
-
-# apimachinery's regular expressions and messages (util/validation), so errors read the same.
-_DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN = _DNS1123_LABEL + "(\\." + _DNS1123_LABEL + ")*"
-_DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
-_WILDCARD_SUBDOMAIN = "\\*\\." + _DNS1123_SUBDOMAIN
-_SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_DNS1035_MSG = (
-    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-    "alphabetic character, and end with an alphanumeric character"
-)
-_WILDCARD_MSG = (
-    "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must "
-    "consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character"
-)
-
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    shown = " or ".join(f"'{e}', " for e in examples)
-    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
-
-
-def _dns1123_subdomain(value: str) -> list[str]:
-    errs = []
-    if len(value) > 253:
-        errs.append("must be no more than 253 characters")
-    if not re.fullmatch(_DNS1123_SUBDOMAIN, value):
-        errs.append(_regex_error(_SUBDOMAIN_MSG, _DNS1123_SUBDOMAIN, "example.com"))
-    return errs
-
-
-def _wildcard_subdomain(value: str) -> list[str]:
-    errs = []
-    if len(value) > 253:
-        errs.append("must be no more than 253 characters")
-    if not re.fullmatch(_WILDCARD_SUBDOMAIN, value):
-        errs.append(_regex_error(_WILDCARD_MSG, _WILDCARD_SUBDOMAIN, "*.example.com"))
-    return errs
-
-
-def _dns1035_label(value: str) -> list[str]:
-    errs = []
-    if len(value) > 63:
-        errs.append("must be no more than 63 characters")
-    if not re.fullmatch(_DNS1035_LABEL, value):
-        errs.append(_regex_error(_DNS1035_MSG, _DNS1035_LABEL, "my-name", "abc-123"))
-    return errs
-
-
-def _port_name(value: str) -> list[str]:
-    errs = []
-    if len(value) > 15:
-        errs.append("must be no more than 15 characters")
-    if not re.fullmatch("[-a-z0-9]+", value):
-        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
-    if not re.search("[a-z]", value):
-        errs.append("must contain at least one letter (a-z)")
-    if "--" in value:
-        errs.append("must not contain consecutive hyphens")
-    if value and (value[0] == "-" or value[-1] == "-"):
-        errs.append("must not begin or end with a hyphen")
-    return errs
 
 
 def _path_segment_name(value: str) -> list[str]:
@@ -163,7 +105,7 @@ def _validate_name(obj: dict[str, Any]) -> list[FieldError]:
         if meta.get("generateName"):
             return []
         return [FieldError.required("metadata.name", "name or generateName is required")]
-    return [FieldError.invalid("metadata.name", name, m) for m in _dns1123_subdomain(name)]
+    return [FieldError.invalid("metadata.name", name, m) for m in dns1123_subdomain_errors(name)]
 
 
 # --- validation -------------------------------------------------------------------------------------
@@ -179,7 +121,7 @@ def _validate_backend(backend: dict[str, Any] | None, fld: str) -> list[FieldErr
         if resource.get("apiGroup") is not None:
             errs += [
                 FieldError.invalid(f"{fld}.resource.apiGroup", resource["apiGroup"], m)
-                for m in _dns1123_subdomain(resource["apiGroup"])
+                for m in dns1123_subdomain_errors(resource["apiGroup"])
             ]
         for part in ("kind", "name"):
             value = resource.get(part) or ""
@@ -195,17 +137,16 @@ def _validate_backend(backend: dict[str, Any] | None, fld: str) -> list[FieldErr
     else:
         # Service names are DNS-1035 labels (no leading digit) unless the
         # RelaxedServiceNameValidation feature gate is on; it is off by default.
-        errs += [FieldError.invalid(f"{fld}.service.name", name, m) for m in _dns1035_label(name)]
+        errs += [FieldError.invalid(f"{fld}.service.name", name, m) for m in dns1035_label_errors(name)]
     port = service.get("port") or {}
     port_name, port_number = port.get("name") or "", port.get("number") or 0
     if port_name and port_number:
         errs.append(FieldError.invalid(fld, "", "cannot set both port name & port number"))
     elif port_name:
-        errs += [FieldError.invalid(f"{fld}.service.port.name", port_name, m) for m in _port_name(port_name)]
+        errs += [FieldError.invalid(f"{fld}.service.port.name", port_name, m) for m in port_name_errors(port_name)]
     elif port_number:
         if not isinstance(port_number, int) or not 1 <= port_number <= 65535:
-            msg = "must be between 1 and 65535, inclusive"
-            errs.append(FieldError.invalid(f"{fld}.service.port.number", port_number, msg))
+            errs.append(FieldError.invalid(f"{fld}.service.port.number", port_number, PORT_NUM_ERROR))
     else:
         errs.append(FieldError.required(fld, "port name or number is required"))
     return errs
@@ -254,7 +195,7 @@ def validate_ingress(obj: dict[str, Any]) -> list[FieldError]:
         if host:
             if _is_ip(host):
                 errs.append(FieldError.invalid(f"{fld}.host", host, "must be a DNS name, not an IP address"))
-            check = _wildcard_subdomain if "*" in host else _dns1123_subdomain
+            check = wildcard_dns1123_subdomain_errors if "*" in host else dns1123_subdomain_errors
             errs += [FieldError.invalid(f"{fld}.host", host, m) for m in check(host)]
         http = rule.get("http")
         if http is not None:
@@ -265,14 +206,14 @@ def validate_ingress(obj: dict[str, Any]) -> list[FieldError]:
                 errs += _validate_path(p, f"{fld}.http.paths[{j}]")
     for i, tls in enumerate(spec.get("tls") or []):
         for j, host in enumerate(tls.get("hosts") or []):
-            check = _wildcard_subdomain if "*" in host else _dns1123_subdomain
+            check = wildcard_dns1123_subdomain_errors if "*" in host else dns1123_subdomain_errors
             errs += [FieldError.invalid(f"spec.tls[{i}].hosts[{j}]", host, m) for m in check(host)]
         secret = tls.get("secretName") or ""
         if secret:
-            errs += _invalid(f"spec.tls[{i}].secretName", secret, _dns1123_subdomain(secret))
+            errs += _invalid(f"spec.tls[{i}].secretName", secret, dns1123_subdomain_errors(secret))
     class_name = spec.get("ingressClassName")
     if class_name is not None:
-        errs += _invalid("spec.ingressClassName", class_name, _dns1123_subdomain(class_name))
+        errs += _invalid("spec.ingressClassName", class_name, dns1123_subdomain_errors(class_name))
     annotation = (_meta(obj).get("annotations") or {}).get(INGRESS_CLASS_ANNOTATION)
     if annotation is not None and class_name is not None and annotation != class_name:
         errs.append(
@@ -307,7 +248,7 @@ def validate_ingress_class(obj: dict[str, Any]) -> list[FieldError]:
             msg = 'must be a domain-prefixed path (such as "acme.io/foo")'
             errs.append(FieldError.invalid(fld, controller, msg))
         else:
-            errs += [FieldError.invalid(fld, domain, m) for m in _dns1123_subdomain(domain)]
+            errs += [FieldError.invalid(fld, domain, m) for m in dns1123_subdomain_errors(domain)]
     return errs
 
 

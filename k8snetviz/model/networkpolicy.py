@@ -42,6 +42,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8snetviz.errors import FieldError, InvalidObject, NotFound, UsageError, format_value
+from k8snetviz.model.validation import (
+    CIDR_ERROR,
+    PORT_NUM_ERROR,
+    dns1123_subdomain_errors,
+    label_value_errors,
+    port_name_errors,
+    port_number_errors,
+    qualified_name_errors,
+)
 
 __all__ = [
     "PROTOCOLS",
@@ -168,102 +177,6 @@ def _namespace_labels(namespaces: Iterable[Any], pods: Iterable[_Pod]) -> dict[s
     for pod in pods:
         out.setdefault(pod.namespace, {NAMESPACE_NAME_LABEL: pod.namespace})
     return out
-
-
-# --------------------------------------------------------------------------- validation helpers
-# Messages are those of k8s.io/apimachinery/pkg/util/validation (IsQualifiedName,
-# IsValidLabelValue, IsDNS1123Subdomain, IsValidPortNum, IsValidPortName).
-
-_QNAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_QNAME_MSG = (
-    "must consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_LABEL_VALUE_FMT = f"({_QNAME_FMT})?"
-_LABEL_VALUE_MSG = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_CIDR_MSG = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
-
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    # apimachinery's RegexError: "(e.g. 'a',  or 'b', regex used ...)" - the double space is theirs
-    text = msg + " (e.g. "
-    for i, example in enumerate(examples):
-        if i:
-            text += " or "
-        text += f"'{example}', "
-    return text + f"regex used for validation is '{fmt}')"
-
-
-def _dns1123_subdomain_errors(value: str) -> list[str]:
-    errs = []
-    if len(value) > 253:
-        errs.append("must be no more than 253 characters")
-    if not re.fullmatch(_DNS1123_SUBDOMAIN_FMT, value):
-        errs.append(_regex_error(_DNS1123_SUBDOMAIN_MSG, _DNS1123_SUBDOMAIN_FMT, "example.com"))
-    return errs
-
-
-def _qualified_name_errors(value: str) -> list[str]:
-    parts = value.split("/")
-    errs: list[str] = []
-    if len(parts) == 1:
-        name = parts[0]
-    elif len(parts) == 2:
-        prefix, name = parts
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            errs.extend("prefix part " + m for m in _dns1123_subdomain_errors(prefix))
-    else:
-        return [
-            "a qualified name "
-            + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc")
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    if not name:
-        errs.append("name part must be non-empty")
-    elif len(name) > 63:
-        errs.append("name part must be no more than 63 characters")
-    if not re.fullmatch(_QNAME_FMT, name):
-        errs.append("name part " + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc"))
-    return errs
-
-
-def _label_value_errors(value: str) -> list[str]:
-    errs = []
-    if len(value) > 63:
-        errs.append("must be no more than 63 characters")
-    if not re.fullmatch(_LABEL_VALUE_FMT, value):
-        errs.append(_regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
-    return errs
-
-
-def _port_number_errors(port: int) -> list[str]:
-    return [] if 1 <= port <= 65535 else ["must be between 1 and 65535, inclusive"]
-
-
-def _port_name_errors(name: str) -> list[str]:
-    errs = []
-    if len(name) > 15:
-        errs.append("must be no more than 15 characters")
-    if not re.fullmatch("[-a-z0-9]+", name):
-        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
-    if not re.search("[a-z]", name):
-        errs.append("must contain at least one letter (a-z)")
-    if "--" in name:
-        errs.append("must not contain consecutive hyphens")
-    if name and (name[0] == "-" or name[-1] == "-"):
-        errs.append("must not begin or end with a hyphen")
-    return errs
 
 
 def _parse_cidr(value: str) -> IPNetwork | None:
@@ -473,10 +386,10 @@ def _validate_selector(sel: Any, path: str, errs: list[FieldError]) -> None:
         return
     labels = _as_mapping(sel.get("matchLabels"), path + ".matchLabels", errs) or {}
     for key in sorted(labels, key=str):
-        for msg in _qualified_name_errors(str(key)):
+        for msg in qualified_name_errors(str(key)):
             errs.append(FieldError.invalid(path + ".matchLabels", str(key), msg))
         value = labels[key]
-        for msg in _label_value_errors("" if value is None else str(value)):
+        for msg in label_value_errors("" if value is None else str(value)):
             errs.append(FieldError.invalid(path + ".matchLabels", value, msg))
     for i, expr in enumerate(_as_list(sel.get("matchExpressions"), path + ".matchExpressions", errs)):
         epath = f"{path}.matchExpressions[{i}]"
@@ -505,10 +418,10 @@ def _validate_selector(sel: Any, path: str, errs: list[FieldError]) -> None:
                     epath + ".operator", "" if op is None else op, "not a valid selector operator"
                 )
             )
-        for msg in _qualified_name_errors(str(expr.get("key") or "")):
+        for msg in qualified_name_errors(str(expr.get("key") or "")):
             errs.append(FieldError.invalid(epath + ".key", str(expr.get("key") or ""), msg))
         for j, value in enumerate(values):
-            for msg in _label_value_errors(str(value)):
+            for msg in label_value_errors(str(value)):
                 errs.append(FieldError.invalid(f"{epath}.values[{j}]", value, msg))
 
 
@@ -531,20 +444,20 @@ def _validate_port(port: Any, path: str, errs: list[FieldError]) -> None:
                 )
             )
     elif isinstance(number, int) and not isinstance(number, bool):
-        errs.extend(FieldError.invalid(path + ".port", number, m) for m in _port_number_errors(number))
+        errs.extend(FieldError.invalid(path + ".port", number, m) for m in port_number_errors(number))
         if end is not None:
             if end < number:
                 # the API server reports `port`'s value here, not endPort's
                 errs.append(
                     FieldError.invalid(path + ".endPort", number, "must be greater than or equal to `port`")
                 )
-            errs.extend(FieldError.invalid(path + ".endPort", end, m) for m in _port_number_errors(end))
+            errs.extend(FieldError.invalid(path + ".endPort", end, m) for m in port_number_errors(end))
     elif isinstance(number, str):
         if end is not None:
             errs.append(
                 FieldError.invalid(path + ".endPort", end, "may not be specified when `port` is non-numeric")
             )
-        errs.extend(FieldError.invalid(path + ".port", number, m) for m in _port_name_errors(number))
+        errs.extend(FieldError.invalid(path + ".port", number, m) for m in port_name_errors(number))
     else:
         errs.append(_type_error(path + ".port", number, "an integer or a string"))
 
@@ -559,13 +472,13 @@ def _validate_ip_block(block: Any, path: str, errs: list[FieldError]) -> None:
         return
     cidr = _parse_cidr(str(cidr_text))
     if cidr is None:
-        errs.append(FieldError.invalid(path + ".cidr", cidr_text, _CIDR_MSG))
+        errs.append(FieldError.invalid(path + ".cidr", cidr_text, CIDR_ERROR))
         return
     for i, text in enumerate(_as_list(block.get("except"), path + ".except", errs)):
         epath = f"{path}.except[{i}]"
         exc = _parse_cidr(str(text))
         if exc is None:
-            errs.append(FieldError.invalid(epath, text, _CIDR_MSG))
+            errs.append(FieldError.invalid(epath, text, CIDR_ERROR))
             continue
         if exc.version != cidr.version or exc.network_address not in cidr or exc.prefixlen <= cidr.prefixlen:
             errs.append(FieldError.invalid(epath, text, "must be a strict subset of `cidr`"))
@@ -610,7 +523,7 @@ def validate_network_policy(manifest: Mapping[str, Any]) -> list[FieldError]:
         errs.append(FieldError.required("metadata.name", "name or generateName is required"))
     else:
         errs.extend(
-            FieldError.invalid("metadata.name", name, m) for m in _dns1123_subdomain_errors(str(name))
+            FieldError.invalid("metadata.name", name, m) for m in dns1123_subdomain_errors(str(name))
         )
     spec = _as_mapping(manifest.get("spec"), "spec", errs) or {}
     if spec.get("podSelector") is not None:
@@ -850,7 +763,7 @@ def _check_protocol(protocol: str) -> str:
 
 def _check_port(port: int) -> int:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise UsageError(f"invalid port {format_value(port)}: must be between 1 and 65535, inclusive")
+        raise UsageError(f"invalid port {format_value(port)}: {PORT_NUM_ERROR}")
     return port
 
 

@@ -44,10 +44,10 @@ from k8snetviz.model.dns import (
     SERVFAIL,
     Answer,
     Record,
-    dns1123_subdomain_errors,
     fqdn,
     reverse_name,
 )
+from k8snetviz.model.validation import IP_ERROR, dns1123_subdomain_errors
 
 __all__ = [
     "DNS_POLICIES",
@@ -205,11 +205,7 @@ def validate_pod_dns(dns_policy: str | None, dns_config: PodDNSConfig | None, pa
         try:
             ipaddress.ip_address(ns)
         except ValueError:
-            errs.append(
-                FieldError.invalid(
-                    f"{cfg_path}.nameservers[{i}]", ns, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
-                )
-            )
+            errs.append(FieldError.invalid(f"{cfg_path}.nameservers[{i}]", ns, IP_ERROR))
     if len(dns_config.searches) > MAX_DNS_SEARCH_PATHS:
         errs.append(
             FieldError.invalid(

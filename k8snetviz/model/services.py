@@ -38,7 +38,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address
@@ -46,6 +45,16 @@ from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import FieldError, GoLiteral, InvalidObject, K8sNetVizError
 from k8snetviz.model import kubeproxy
+from k8snetviz.model.validation import (
+    IP_ERROR,
+    PORT_NUM_ERROR,
+    dns1035_label_errors,
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    label_value_errors,
+    port_name_errors,
+    qualified_name_errors,
+)
 
 if TYPE_CHECKING:
     from k8snetviz.model.endpointslices import EndpointSlice
@@ -60,9 +69,6 @@ __all__ = [
     "NodePortAllocator",
     "build_services",
     "validate_service",
-    "dns1123_label_errors",
-    "dns1123_subdomain_errors",
-    "port_name_errors",
     "stable_hash",
     "kubeproxy_inputs",
 ]
@@ -172,117 +178,16 @@ class Service:
 
 # --- the API server's validation messages ---------------------------------------------------------
 
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    # apimachinery's RegexError: each example is followed by ", " and joined with " or ".
-    if not examples:
-        return f"{msg} (regex used for validation is '{fmt}')"
-    return msg + " (e.g. " + " or ".join(f"'{e}', " for e in examples) + f"regex used for validation is '{fmt}')"
-
-
-_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_SUBDOMAIN_FMT = _LABEL_FMT + r"(\." + _LABEL_FMT + ")*"
-_DNS1035_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
-_LABEL_RE = re.compile(f"^{_LABEL_FMT}$")
-_SUBDOMAIN_RE = re.compile(f"^{_SUBDOMAIN_FMT}$")
-_DNS1035_RE = re.compile(f"^{_DNS1035_FMT}$")
-_QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_QUALIFIED_NAME_RE = re.compile(f"^{_QUALIFIED_NAME_FMT}$")
-_LABEL_VALUE_FMT = "(" + _QUALIFIED_NAME_FMT + ")?"
-_LABEL_VALUE_RE = re.compile(f"^{_LABEL_VALUE_FMT}$")
-
-
-def _max_len(n: int) -> str:
-    return f"must be no more than {n} characters"
-
-
-def dns1123_label_errors(value: str) -> list[str]:
-    """``validation.IsDNS1123Label`` (Service port names)."""
-    errs = []
-    if len(value) > 63:
-        errs.append(_max_len(63))
-    if not _LABEL_RE.match(value):
-        if _SUBDOMAIN_RE.match(value):
-            errs.append("must not contain dots")
-        else:
-            errs.append(_regex_error(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                "and must start and end with an alphanumeric character", _LABEL_FMT, "my-name", "123-abc"))
-    return errs
-
-
-def dns1123_subdomain_errors(value: str) -> list[str]:
-    """``validation.IsDNS1123Subdomain`` (``spec.externalName``).
-
-    >>> dns1123_subdomain_errors("db.example.com")
-    []
-    """
-    errs = []
-    if len(value) > 253:
-        errs.append(_max_len(253))
-    if not _SUBDOMAIN_RE.match(value):
-        errs.append(_regex_error(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-            "and must start and end with an alphanumeric character", _SUBDOMAIN_FMT, "example.com"))
-    return errs
-
-
-def _dns1035_label_errors(value: str) -> list[str]:
-    errs = []
-    if len(value) > 63:
-        errs.append(_max_len(63))
-    if not _DNS1035_RE.match(value):
-        errs.append(_regex_error(
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-            "alphabetic character, and end with an alphanumeric character", _DNS1035_FMT, "my-name", "abc-123"))
-    return errs
-
-
-def port_name_errors(value: str) -> list[str]:
-    """``validation.IsValidPortName``: an IANA service name (a named ``targetPort``)."""
-    errs = []
-    if len(value) > 15:
-        errs.append(_max_len(15))
-    if not re.match(r"^[-a-z0-9]+$", value):
-        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
-    if not re.search(r"[a-z]", value):
-        errs.append("must contain at least one letter (a-z)")
-    if "--" in value:
-        errs.append("must not contain consecutive hyphens")
-    if value and (value[0] == "-" or value[-1] == "-"):
-        errs.append("must not begin or end with a hyphen")
-    return errs
-
-
-PORT_NUM_ERROR = "must be between 1 and 65535, inclusive"
 _ONLY_LB = "may only be used when `type` is 'LoadBalancer'"
 _DUAL_POLICY = "must be 'RequireDualStack' or 'PreferDualStack' "
-IP_ERROR = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 
 
 def _label_errors(selector: dict[str, str], path: str) -> list[FieldError]:
     """``ValidateLabels`` for ``spec.selector`` (keys are qualified names, values label values)."""
     errs: list[FieldError] = []
     for key, value in selector.items():
-        prefix, _, name = key.rpartition("/")
-        if prefix and dns1123_subdomain_errors(prefix):
-            errs += [FieldError.invalid(path, key, "prefix part " + m) for m in dns1123_subdomain_errors(prefix)]
-        if not name:
-            errs.append(FieldError.invalid(path, key, "name part must be non-empty"))
-        else:
-            if len(name) > 63:
-                errs.append(FieldError.invalid(path, key, "name part " + _max_len(63)))
-            if not _QUALIFIED_NAME_RE.match(name):
-                errs.append(FieldError.invalid(path, key, "name part " + _regex_error(
-                    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                    "alphanumeric character", _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")))
-        if len(value) > 63:
-            errs.append(FieldError.invalid(path, value, _max_len(63)))
-        if not _LABEL_VALUE_RE.match(value):
-            errs.append(FieldError.invalid(path, value, _regex_error(
-                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-                "and must start and end with an alphanumeric character", _LABEL_VALUE_FMT,
-                "MyValue", "my_value", "12345")))
+        errs += [FieldError.invalid(path, key, m) for m in qualified_name_errors(key)]
+        errs += [FieldError.invalid(path, value, m) for m in label_value_errors(value)]
     return errs
 
 
@@ -300,7 +205,7 @@ def validate_service(svc: Service) -> list[FieldError]:
     if not svc.name:
         errs.append(FieldError.required("metadata.name", "name or generateName is required"))
     else:
-        errs += [FieldError.invalid("metadata.name", svc.name, m) for m in _dns1035_label_errors(svc.name)]
+        errs += [FieldError.invalid("metadata.name", svc.name, m) for m in dns1035_label_errors(svc.name)]
     headless = svc.cluster_ips[:1] == ["None"] and len(svc.cluster_ips) == 1
     if not svc.ports and not headless and svc.type != "ExternalName":
         errs.append(FieldError.required("spec.ports"))
