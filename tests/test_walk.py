@@ -27,11 +27,11 @@ def lab(cni: str, overrides: str = "") -> Cluster:
 
 
 def actions(t: TraceResult) -> list[str]:
-    return [h.action for h in t.hops]
+    return [h.action for h in t.request_hops]
 
 
 def where(t: TraceResult) -> list[tuple[str, str, str]]:
-    return [(h.at, h.device, h.action) for h in t.hops]
+    return [(h.at, h.device, h.action) for h in t.request_hops]
 
 
 def veth(c: Cluster, pod: str) -> str:
@@ -52,7 +52,7 @@ def test_bridge_cross_node() -> None:
         (W, "cni0", "route"), (W, "cni0", "bridge"), (W, veth(c, "b0"), "veth"),
         ("pod/default/b0", "eth0", "deliver"),
     ]
-    assert [h.rule for h in t.hops if h.action == "route"] == [
+    assert [h.rule for h in t.request_hops if h.action == "route"] == [
         "default via 10.244.0.1 dev eth0",
         "10.244.1.0/24 via 172.18.0.3 dev eth0",
         "10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1",
@@ -60,7 +60,7 @@ def test_bridge_cross_node() -> None:
     assert t.verdict == "delivered"
     # pod to pod is not NATed: the server sees the client pod's own address (lab: peer 10.244.0.2)
     assert t.final == {"src": "10.244.0.2:40000", "dst": "10.244.1.2:80", "pod": "default/b0"}
-    assert all((h.src, h.dst) == ("10.244.0.2:40000", "10.244.1.2:80") for h in t.hops)
+    assert all((h.src, h.dst) == ("10.244.0.2:40000", "10.244.1.2:80") for h in t.request_hops)
 
 
 def test_bridge_same_node_is_switched_by_the_bridge_without_a_node_route() -> None:
@@ -71,7 +71,7 @@ def test_bridge_same_node_is_switched_by_the_bridge_without_a_node_route() -> No
         (CP, "cni0", "bridge"), (CP, "cni0", "bridge"), (CP, veth(c, "a1"), "veth"),
         ("pod/default/a1", "eth0", "deliver"),
     ]
-    assert t.hops[0].rule == "10.244.0.0/24 dev eth0 proto kernel scope link src 10.244.0.2"
+    assert t.request_hops[0].rule == "10.244.0.0/24 dev eth0 proto kernel scope link src 10.244.0.2"
     assert t.final is not None and t.final["src"] == "10.244.0.2:40000"
 
 
@@ -83,15 +83,15 @@ def test_kindnet_same_node_is_routed_by_the_node_through_the_host_route() -> Non
         (CP, veth(c, "a1"), "route"), (CP, veth(c, "a1"), "veth"),
         ("pod/default/a1", "eth0", "deliver"),
     ]
-    assert t.hops[0].rule == "10.244.0.0/24 via 10.244.0.1 dev eth0 src 10.244.0.2"
-    assert t.hops[2].rule == f"10.244.0.3 dev {veth(c, 'a1')} scope host"
+    assert t.request_hops[0].rule == "10.244.0.0/24 via 10.244.0.1 dev eth0 src 10.244.0.2"
+    assert t.request_hops[2].rule == f"10.244.0.3 dev {veth(c, 'a1')} scope host"
 
 
 def test_kindnet_cross_node() -> None:
     c = lab("kindnet")
     t = c.trace("default/a0", "default/b0:80")
     assert actions(t) == ["route", "veth", "route", "forward", "route", "veth", "deliver"]
-    assert [h.rule for h in t.hops if h.action == "route"] == [
+    assert [h.rule for h in t.request_hops if h.action == "route"] == [
         "default via 10.244.0.1 dev eth0",
         "10.244.1.0/24 via 172.18.0.3 dev eth0",
         f"10.244.1.2 dev {veth(c, 'b0')} scope host",
@@ -109,12 +109,12 @@ def test_flannel_cross_node_is_encapsulated_between_node_ips() -> None:
         (W, "flannel.1", "decap"), (W, "cni0", "route"), (W, "cni0", "bridge"), (W, veth(c, "b0"), "veth"),
         ("pod/default/b0", "eth0", "deliver"),
     ]
-    assert t.hops[3].rule == "10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink"
+    assert t.request_hops[3].rule == "10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink"
     # the outer header: UDP from node IP to node IP, port 8472, with the pod packet inside
-    enc = t.hops[4]
+    enc = t.request_hops[4]
     assert enc.changed == ("outer",)
     inner = "[TCP 10.244.0.2:40000 → 10.244.1.2:80]"
-    carried = [h for h in t.hops if h.outer]
+    carried = [h for h in t.request_hops if h.outer]
     assert [h.action for h in carried] == ["encap", "route", "forward"]
     for h in carried:
         head, _, rest = h.outer.partition(" → ")
@@ -122,8 +122,8 @@ def test_flannel_cross_node_is_encapsulated_between_node_ips() -> None:
         assert 32768 <= int(head.rsplit(":", 1)[1]) < 61000  # an ephemeral source port from the flow hash
         assert rest == f"172.18.0.3:8472 {inner}"
     # the outer packet is routed by the node's own table (the connected node network)
-    assert t.hops[5].rule == "172.18.0.0/16 dev eth0 proto kernel scope link src 172.18.0.2"
-    assert t.hops[7].changed == ("outer",) and not t.hops[7].outer
+    assert t.request_hops[5].rule == "172.18.0.0/16 dev eth0 proto kernel scope link src 172.18.0.2"
+    assert t.request_hops[7].changed == ("outer",) and not t.request_hops[7].outer
     # inner headers are untouched end to end
     assert t.final is not None and t.final["src"] == "10.244.0.2:40000"
 
@@ -131,7 +131,7 @@ def test_flannel_cross_node_is_encapsulated_between_node_ips() -> None:
 def test_flannel_same_node_stays_on_the_bridge() -> None:
     t = lab("flannel").trace("default/a0", "default/a1:80")
     assert actions(t) == ["route", "veth", "bridge", "bridge", "veth", "deliver"]
-    assert not any(h.outer for h in t.hops)
+    assert not any(h.outer for h in t.request_hops)
 
 
 # --- nodes and the outside ---------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_node_to_pod_source_address_selection(cni: str, src: str, dst: str, seen
     assert t.verdict == "delivered"
     assert t.final is not None and t.final["src"] == f"{seen}:40000"
     assert t.final["pod"] == dst
-    assert t.hops[0].at == src and t.hops[0].src == f"{seen}:40000"
+    assert t.request_hops[0].at == src and t.request_hops[0].src == f"{seen}:40000"
 
 
 def forward_hops(t: TraceResult) -> list[tuple[str, str, str]]:
@@ -180,7 +180,7 @@ def test_pod_to_node_is_masqueraded(cni: str) -> None:
     # leaves the flannel network. Either way the other node sees this node's address.
     t = lab(cni).trace("default/a0", "node/kind-worker:10250")
     assert t.final is not None and t.final["src"] == "172.18.0.2:40000"
-    snat = [h for h in t.hops if h.action == "snat"]
+    snat = [h for h in t.request_hops if h.action == "snat"]
     assert len(snat) == 1 and snat[0].at == CP and "MASQUERADE" in snat[0].detail
 
 
@@ -194,7 +194,7 @@ def test_pod_to_outside_leaves_through_the_gateway(cni: str) -> None:
     t = lab(cni).trace("default/a0", "1.1.1.1:443")
     assert t.verdict == "delivered"
     assert forward_hops(t)[-2:] == [(CP, "eth0", "forward"), ("internet", "-", "deliver")]
-    assert [h.rule for h in t.hops if h.action == "route"][-1] == "default via 172.18.0.1 dev eth0"
+    assert [h.rule for h in t.request_hops if h.action == "route"][-1] == "default via 172.18.0.1 dev eth0"
 
 
 @pytest.mark.parametrize("cni", ["kindnet", "flannel"])
@@ -202,15 +202,17 @@ def test_pod_to_outside_is_masqueraded_to_the_node_address(cni: str) -> None:
     t = lab(cni).trace("default/a0", "1.1.1.1:443")
     assert t.final is not None and t.final["src"].split(":")[0] == "172.18.0.2"
     # and the reply is un-NATed back to the pod by conntrack on the node
-    replies = [h for h in t.hops if h.reply]
-    assert replies and replies[-1].action == "un-nat" and replies[-1].dst == "10.244.0.2:40000"
+    replies = t.reply_hops
+    unnat = [h for h in replies if h.action == "un-nat"]
+    assert len(unnat) == 1 and unnat[0].at == CP and unnat[0].dst == "10.244.0.2:40000"
+    assert (replies[-1].at, replies[-1].action) == ("pod/default/a0", "deliver")
 
 
 def test_a_pod_address_is_not_routable_beyond_the_gateway() -> None:
     t = lab("bridge").trace("default/a0", "10.244.9.9:80")
     assert t.verdict == "no-route"
     assert t.reason == "10.244.9.9 is not routable outside the cluster"
-    assert t.hops[-1].action == "drop"
+    assert t.request_hops[-1].action == "drop"
 
 
 # --- broken networks ----------------------------------------------------------------------------
@@ -229,7 +231,7 @@ def test_deleted_route_falls_back_to_the_default_route_which_cannot_reach_pods()
     c = lab("bridge", "[{target: node/kind-control-plane, deleteRoutes: [10.244.1.0/24]}]")
     t = c.trace("default/a0", "default/b0:80")
     assert t.verdict == "no-route"
-    assert [h.rule for h in t.hops if h.action == "route"][-1] == "default via 172.18.0.1 dev eth0"
+    assert [h.rule for h in t.request_hops if h.action == "route"][-1] == "default via 172.18.0.1 dev eth0"
 
 
 def test_added_route_repairs_the_path() -> None:
@@ -315,3 +317,24 @@ def test_shipped_classic_figure() -> None:
     t = k8snetviz.load("two-node-bridge").trace("default/client", "default/web:80")
     assert actions(t) == ["route", "veth", "bridge", "route", "forward", "route", "bridge", "veth", "deliver"]
     assert t.text().splitlines()[-1].startswith("verdict: delivered: delivered to pod/default/web at 10.244.2.")
+
+
+# --- the reply's way back ------------------------------------------------------------------------
+
+def test_the_reply_is_routed_back_and_reaches_the_client() -> None:
+    # A connection needs its answer to come back: the reply is routed hop by hop from the server.
+    t = lab("bridge").trace("default/a0", "default/b0:80")
+    back = [(h.at, h.action) for h in t.reply_hops]
+    assert back[0] == ("pod/default/b0", "route") and back[-1] == ("pod/default/a0", "deliver")
+    assert (W, "forward") in back and all(h.src == "10.244.1.2:80" for h in t.reply_hops)
+
+
+def test_a_reply_with_no_way_back_means_no_connection() -> None:
+    # lab (broken-route): node-a has no route to node-b's pods, so its SYN-ACK goes to the default
+    # gateway and is lost; the kernel's TCP connection times out although the SYN arrived.
+    c = lab("bridge", "[{target: node/kind-control-plane, deleteRoutes: [10.244.1.0/24]}]")
+    t = c.trace("default/b0", "default/a0:80")
+    assert t.final is not None and t.final["pod"] == "default/a0"  # the request itself arrived
+    assert not t.delivered and t.verdict == "no-route"
+    assert "but the reply cannot get back" in t.reason
+    assert t.reply_hops[-1].action == "drop" and t.reply_hops[-1].at == "gateway"

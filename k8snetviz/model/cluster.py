@@ -154,6 +154,15 @@ class Cluster:
         """The namespace whose ``eth0`` holds ``addr`` on the node network (who answers ARP for it)."""
         return self._lan.get(addr)
 
+    def beyond_gateway(self, addr: IPv4Address) -> str | None:
+        """The outside client at ``addr`` that sits beyond the gateway (not on the node network), if any."""
+        if addr in self.config.node_network:
+            return None
+        for ext in self.externals.values():
+            if ext.ip == addr:
+                return f"external/{ext.name}"
+        return None
+
     def external_at(self, addr: IPv4Address) -> ExternalClient:
         """The outside client at ``addr``, created on the node network or beyond the gateway if new."""
         for ext in self.externals.values():

@@ -37,9 +37,9 @@ def trace_http(cluster: Cluster, source: str, url: str, endpoint: str | None = N
     """Trace an HTTP request: both connections, joined by the proxy's routing decision."""
     walk, decision = _walk(cluster, source, url)
     first = cluster.trace(source, walk.entry.dst)
-    hops = list(first.hops)
+    hops = list(first.request_hops)
     if not first.delivered:
-        return replace(first, destination=url, hops=hops)
+        return replace(first, destination=url, hops=list(first.hops))
     seen = first.final["src"] if first.final else ""
     at_proxy = (seen, first.final["dst"] if first.final else "")
     headers = walk.forwarded_headers(seen)
@@ -58,7 +58,8 @@ def trace_http(cluster: Cluster, source: str, url: str, endpoint: str | None = N
                     *at_proxy,
                     rule=f"X-Forwarded-For: {headers['X-Forwarded-For']}"))
     second = cluster.trace(leg.src, leg.dst)
-    for h in second.hops:
+    # The backend answers the proxy, then the proxy answers the client: the first leg's reply comes last.
+    for h in [*second.hops, *(first.reply_hops if second.delivered else [])]:
         hops.append(replace(h, step=len(hops) + 1))
     candidates = [{"pod": c["pod"], "probability": c["probability"]} for c in walk.candidates if c.get("pod")]
     reason = second.reason

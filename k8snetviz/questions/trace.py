@@ -28,7 +28,7 @@ __all__ = ["Hop", "TraceResult", "Walker", "trace", "VERDICTS", "ACTIONS"]
 VERDICTS = ("delivered", "dropped", "rejected", "no-route", "unresolved")
 ACTIONS = ("route", "veth", "bridge", "forward", "dnat", "snat", "un-nat", "encap", "decap", "policy", "dns",
            "proxy", "deliver", "drop", "reject")
-MAX_HOPS = 64
+MAX_HOPS = 128
 
 
 @dataclass
@@ -82,6 +82,16 @@ class TraceResult:
     def delivered(self) -> bool:
         return self.verdict == "delivered"
 
+    @property
+    def request_hops(self) -> list[Hop]:
+        """The hops of the request, up to where it was delivered or stopped."""
+        return [h for h in self.hops if not h.reply]
+
+    @property
+    def reply_hops(self) -> list[Hop]:
+        """The hops of the answer on its way back (conntrack undoing each NAT)."""
+        return [h for h in self.hops if h.reply]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "delivered": self.delivered,
@@ -124,6 +134,7 @@ class Walker:
         self.candidates: list[dict[str, Any]] = []
         self.outer: Packet | None = None
         self.egress_checked = False
+        self.replying = False  # walking the reply back: conntrack un-NATs, no rules are evaluated
         self.nat: list[tuple[str, str, str, Packet, Packet]] = []  # where NAT rewrote the packet: the conntrack entries
 
     # --- recording --------------------------------------------------------------------------
@@ -131,16 +142,20 @@ class Walker:
             table: str = "", changed: tuple[str, ...] = (), reply: bool = False, peer: str = "",
             rules: list[str] | None = None) -> Hop:
         h = Hop(len(self.hops) + 1, at, device, action, detail, pkt.source, pkt.destination, rule=rule,
-                table=table, outer=str(self.outer) if self.outer else "", changed=changed, reply=reply,
+                table=table, outer=str(self.outer) if self.outer else "", changed=changed,
+                reply=reply or self.replying,
                 peer=peer, rules=list(rules or []))
         self.hops.append(h)
         if len(self.hops) > MAX_HOPS:
-            raise _Stop("dropped", "the packet looped: more than 64 hops (a routing loop; the TTL would expire)")
+            raise _Stop("dropped", f"the packet looped: more than {MAX_HOPS} hops (a routing loop; the TTL would "
+                        "expire)")
         return h
 
     # --- hooks extensions override --------------------------------------------------------------
     def netfilter(self, ns: NetNS, hook: str, pkt: Packet, in_dev: str | None, out_dev: str | None) -> Packet:
         """Run the namespace's iptables rules at one hook; record what rewrote or stopped the packet."""
+        if self.replying:
+            return self.conntrack(ns, hook, pkt, in_dev, out_dev)
         ruleset = ns.ruleset
         if ruleset is None or self.outer is not None:
             return pkt
@@ -177,6 +192,27 @@ class Walker:
                      f"{after.source} ({' → '.join(_chains(outcome.matched))})", after, rule=str(rule or ""),
                      table=hook, changed=("src",), rules=lines)
         return after
+
+    def conntrack(self, ns: NetNS, hook: str, pkt: Packet, in_dev: str | None, out_dev: str | None) -> Packet:
+        """A reply of a tracked connection: no rules run; the NAT done here is undone (the SNAT's on the way in,
+        the DNAT's on the way out)."""
+        undo = ("snat",) if hook in ("PREROUTING", "OUTPUT") else ("dnat",) if hook in ("POSTROUTING", "INPUT") else ()
+        for at, _dev, kind, before, after in reversed(self.nat):
+            if at != ns.name or kind not in undo:
+                continue
+            if kind == "snat" and (pkt.dst, pkt.dport) == (after.src, after.sport):
+                back = pkt.with_dst(before.src, before.sport)
+            elif kind == "dnat" and (pkt.src, pkt.sport) == (after.dst, after.dport):
+                back = pkt.with_src(before.dst, before.dport)
+            else:
+                continue
+            what = "destination" if kind == "snat" else "source"
+            self.hop(ns.name, (in_dev if hook == "PREROUTING" else out_dev) or "-", "un-nat",
+                     f"{hook}: conntrack knows this connection and undoes the {kind.upper()} on the reply's {what}: "
+                     f"{pkt.source} → {pkt.destination} becomes {back.source} → {back.destination}", back,
+                     changed=("dst",) if kind == "snat" else ("src",))
+            pkt = back
+        return pkt
 
     def choose(self, ns: NetNS, traversal: nf.Traversal) -> nf.Outcome:
         """Pick the outcome kube-proxy's random choice would give: the ``--endpoint`` pod's if asked, else the
@@ -351,6 +387,12 @@ class Walker:
         carried = self.outer or pkt
         if target is None:
             if nexthop == self.cluster.config.gateway:
+                outside = self.cluster.beyond_gateway(carried.dst)
+                if outside is not None:
+                    self.hop("gateway", "-", "forward", f"the gateway {nexthop} routes {carried.dst} to {outside}",
+                             pkt, peer=f"{outside}#eth0")
+                    self.receive(self.cluster.netns[outside], "eth0", pkt)
+                    return
                 inside = self.cluster.lan_host(carried.dst)
                 if inside is not None and ns.kind == "external":
                     self.hop("gateway", "-", "forward", f"the gateway {nexthop} routes {carried.dst} into the node "
@@ -414,18 +456,48 @@ class Walker:
             self.hop("gateway", "-", "drop", f"the node network's gateway {cfg.gateway} has no route to {pkt.dst}: "
                      "pod addresses mean nothing outside the cluster", pkt)
             raise _Stop("no-route", f"{pkt.dst} is not routable outside the cluster")
+        if self.replying:
+            self.hop(ns.name, dev_name, "drop", f"the reply to {pkt.dst} follows the default route to the gateway "
+                     f"{cfg.gateway}, not back the way the request came", pkt)
+            raise _Stop("no-route", f"{ns.name} sends the reply for {pkt.dst} to the gateway {cfg.gateway}, which "
+                        "has no route back into the cluster for it")
         self.hop(ns.name, dev_name, "forward", f"to the gateway {cfg.gateway}, out of the cluster's network", pkt)
         self.hop("internet", "-", "deliver", f"the packet leaves the cluster; {pkt.dst} sees the source {pkt.source}",
                  pkt)
         self.final = {"src": pkt.source, "dst": pkt.destination, "pod": None}
-        self.replies()
-        raise _Stop("delivered", f"left the cluster through the gateway {cfg.gateway} with source {pkt.source}")
+        self.walk_reply(self.from_internet, pkt,
+                        f"left the cluster through the gateway {cfg.gateway} with source {pkt.source}")
+
+    def from_internet(self, reply: Packet) -> None:
+        """An answer from outside arrives at the gateway, which sends it to the node network host it is for."""
+        cfg = self.cluster.config
+        inside = self.cluster.lan_host(reply.dst)
+        if inside is None:
+            self.hop("gateway", "-", "drop", f"the answer is addressed to {reply.dst}, which the gateway {cfg.gateway} "
+                     "cannot reach: without masquerading, outside hosts cannot answer a pod address", reply)
+            raise _Stop("no-route", f"the gateway has no route back to {reply.dst}")
+        self.hop("gateway", "-", "forward", f"the answer comes back to the gateway {cfg.gateway}, which sends it to "
+                 f"{inside}", reply, peer=f"{inside}#eth0")
+        self.receive(self.cluster.netns[inside], "eth0", reply)
+
+    def walk_reply(self, start: Any, pkt: Packet, forward_reason: str) -> None:
+        """Walk the answer back to the client; a connection needs its replies to find their way too."""
+        self.replying = True
+        self.egress_checked = True
+        try:
+            start(pkt.reply())
+        except _Stop as stop:
+            if stop.verdict == "delivered":
+                raise _Stop("delivered", forward_reason) from None
+            raise _Stop(stop.verdict, f"{forward_reason}, but the reply cannot get back: {stop.reason}") from None
+        raise _Stop("dropped", f"{forward_reason}, but the reply went nowhere")
 
     # --- NetworkPolicy, enforced where the packet leaves and enters a pod ----------------------------
     def _policy_applies(self, pkt: Packet) -> bool:
         from k8snetviz.questions.policy import has_policies
 
-        return pkt.proto in ("TCP", "UDP", "SCTP") and pkt.dport is not None and has_policies(self.cluster)
+        return (not self.replying and pkt.proto in ("TCP", "UDP", "SCTP") and pkt.dport is not None
+                and has_policies(self.cluster))
 
     def policy_egress(self, ns: NetNS, dev: str, pkt: Packet) -> None:
         """The source pod's egress, judged on its node after kube-proxy's DNAT chose the destination."""
@@ -457,15 +529,6 @@ class Walker:
         if not v.allowed:
             raise _Stop("dropped", v.reason)
 
-    def replies(self) -> None:
-        """The reply's way back through every NAT on the path: conntrack reverses each rewrite, newest first."""
-        for at, dev, kind, before, after in reversed(self.nat):
-            back_in, back_out = after.reply(), before.reply()
-            what = "source" if kind == "dnat" else "destination"
-            self.hop(at, dev, "un-nat", f"reply: conntrack knows this connection and rewrites the reply's {what} "
-                     f"back: {back_in.source} → {back_in.destination} becomes {back_out.source} → "
-                     f"{back_out.destination}", back_out, reply=True, changed=("src",) if kind == "dnat" else ("dst",))
-
     def deliver(self, ns: NetNS, dev: str, pkt: Packet) -> None:
         who = self.cluster.describe_netns(ns.name)
         pod = self.cluster.pod_in(ns.name, pkt.dst)
@@ -474,11 +537,15 @@ class Walker:
                 p.container_port == pkt.dport and p.protocol == pkt.proto for p in pod.ports):
             note = (f" (no containerPort declares {pkt.dport}/{pkt.proto}; containerPort is informational, "
                     "so it depends on what the process listens on)")
+        if self.replying:
+            self.hop(ns.name, dev, "deliver", f"the reply reaches {who} from {pkt.source}, the address it sent to: "
+                     "the connection is answered", pkt)
+            raise _Stop("delivered", "the reply came back")
         self.hop(ns.name, dev, "deliver", f"{pkt.dst} is an address of {who}: the packet is delivered to the "
                  f"socket on port {pkt.dport}; the receiver sees the client {pkt.source}{note}", pkt)
         self.final = {"src": pkt.source, "dst": pkt.destination, "pod": pod.key if pod else None}
-        self.replies()
-        raise _Stop("delivered", f"delivered to {who} at {pkt.destination}, from {pkt.source}")
+        self.walk_reply(lambda reply: self.originate(ns, reply), pkt,
+                        f"delivered to {who} at {pkt.destination}, from {pkt.source}")
 
 
 def _to_nf(pkt: Packet) -> nf.Packet:

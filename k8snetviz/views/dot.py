@@ -121,13 +121,12 @@ def describe(cluster: Cluster, result: TraceResult | None = None) -> str:
 
 def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int | None = None,
                 pods: list[str] | None = None) -> str:
-    """DOT source for the cluster, with ``result`` drawn on top up to ``step`` (all steps if None).
+    """DOT source for the cluster, with ``result`` drawn on top up to ``step`` (the request's path if None).
 
     ``pods`` limits the pods drawn (for large clusters); the trace's own pods are always drawn.
     """
-    hops = list(result.hops) if result else []
-    if step is not None:
-        hops = hops[:step]
+    # Without a step: the request's path (the reply mostly retraces it); with one: every hop up to it.
+    hops = (list(result.hops[:step]) if step is not None else list(result.request_hops)) if result else []
     lit: dict[str, str] = {}
     for h in hops:
         colour = PALETTE["current"] if h is (hops[-1] if hops else None) else PALETTE["path"]

@@ -12,7 +12,11 @@ __all__ = ["trace_text"]
 
 def trace_text(result: TraceResult) -> str:
     lines = [f"trace {result.source} → {result.destination} ({result.protocol})"]
+    replying = False
     for h in result.hops:
+        if h.reply and not replying:
+            lines.append("     --- the reply, back to the client ---")
+        replying = h.reply
         lines.append(f"{h.step:>3}. {h.at} [{h.device}] {h.action}: {h.src} → {h.dst}")
         lines.append(f"     {h.detail}")
         if h.outer:

@@ -3,8 +3,8 @@
 >>> import k8snetviz
 >>> from k8snetviz.widgets import PacketWalk
 >>> walk = PacketWalk(k8snetviz.load("two-node-bridge"), src="default/client", dst="default/web:80")
->>> walk.result.verdict, walk.step.value, walk.step.max
-('delivered', 1, 9)
+>>> walk.result.verdict, walk.step.value, len(walk.result.request_hops), walk.step.max  # there and back
+('delivered', 1, 9, 18)
 >>> walk.step.value = 5  # the browser only moves highlights; the layout is not redone
 """
 
@@ -76,7 +76,8 @@ def hop_html(result: TraceResult, index: int) -> str:
         colour = "#009E73" if result.delivered else "#D55E00"
         verdict = (f'<p class="knv-verdict" style="border-left:4px solid {colour};padding-left:6px">'
                    f"<b>{escape(result.verdict)}</b>: {escape(result.reason)}</p>")
-    return (f'<div class="knv-hop"><p><b>Step {hop.step} of {len(result.hops)}</b> · '
+    direction = " · <i>the reply, on its way back</i>" if hop.reply else ""
+    return (f'<div class="knv-hop"><p><b>Step {hop.step} of {len(result.hops)}</b>{direction} · '
             f"<code>{escape(hop.at)}</code> · device <code>{escape(hop.device)}</code> · "
             f"<b>{escape(hop.action)}</b></p><p>{escape(hop.detail)}</p>{rule}"
             f'<table class="knv-headers">{rows}</table>{verdict}</div>')
