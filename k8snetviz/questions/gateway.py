@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from k8snetviz.errors import UsageError
 from k8snetviz.model.gateway import GatewayRoute, ParentStatus, route_http, route_status
 from k8snetviz.questions.ingress import (
+    ProxyAnswer,
     ProxyWalk,
     _bodies,
     _check_request,
@@ -51,12 +52,15 @@ def _key(obj: dict[str, Any]) -> str:
 
 def route_statuses(cluster: Cluster) -> dict[str, list[ParentStatus]]:
     """``status.parents`` of every HTTPRoute, keyed NS/NAME, as the Gateway controller writes them."""
-    objects = gateway_objects(cluster)
+    return _route_statuses(gateway_objects(cluster))
+
+
+def _route_statuses(objects: list[dict[str, Any]]) -> dict[str, list[ParentStatus]]:
     return {_key(r): route_status(r, objects) for r in objects if r.get("kind") == "HTTPRoute"}
 
 
 @dataclass
-class GatewayAnswer:
+class GatewayAnswer(ProxyAnswer):
     """Where a Gateway sends one request, why, and the status of every HTTPRoute in the scenario."""
 
     route: GatewayRoute
@@ -65,20 +69,6 @@ class GatewayAnswer:
     method: str = "GET"
     statuses: dict[str, list[ParentStatus]] = field(default_factory=dict)
 
-    @property
-    def url(self) -> str:
-        default = 443 if self.scheme == "https" else 80
-        port = "" if self.port == default else f":{self.port}"
-        return f"{self.scheme}://{self.route.request_host}{port}{self.route.request_path}"
-
-    @property
-    def backend(self) -> dict[str, Any] | None:
-        return self.route.backend
-
-    @property
-    def status(self) -> int | None:
-        return self.route.status
-
     def to_dict(self) -> dict[str, Any]:
         d = self.route.to_dict()
         d["routes"] = {
@@ -86,21 +76,15 @@ class GatewayAnswer:
         }
         return d
 
-    def explain(self) -> list[str]:
-        return self.route.explain()
-
     def text(self) -> str:
         from k8snetviz.views.ingresstext import gateway_text
 
         return gateway_text(self)
 
-    def __str__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def html(self) -> str:
         from k8snetviz.views.ingresstext import gateway_html
 
-        return {"text/plain": self.text(), "text/html": gateway_html(self)}
+        return gateway_html(self)
 
 
 def http_route(
@@ -127,8 +111,8 @@ def http_route(
         raise NotFound("gateways.gateway.networking.k8s.io", name, ns or "default")
     result = route_http(objects, host, path, method=method, headers=headers, scheme=scheme, port=port,
                         gateway=gateway)
-    statuses = {_key(r): route_status(r, objects) for r in objects if r.get("kind") == "HTTPRoute"}
-    return GatewayAnswer(result, scheme, port or (443 if scheme == "https" else 80), method, statuses)
+    return GatewayAnswer(result, scheme, port or (443 if scheme == "https" else 80), method,
+                         _route_statuses(objects))
 
 
 def _data_plane(cluster: Cluster, gateway: str) -> tuple[Pod, Service | None] | None:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from k8snetviz.model.services import Service
 
 __all__ = [
+    "ProxyAnswer",
     "IngressAnswer",
     "ingress",
     "parse_url",
@@ -152,8 +153,49 @@ def _check_request(host: str, path: str) -> None:
         raise UsageError(f'path "{path}": a request path starts with "/"')
 
 
+class ProxyAnswer:
+    """What an Ingress answer and a Gateway answer share: the URL asked for, the decision, and its display.
+
+    A subclass is a dataclass with ``route`` (the model's routing decision), ``port`` and ``scheme``,
+    and gives ``text()`` and ``html()`` from :mod:`k8snetviz.views.ingresstext`.
+    """
+
+    route: Any
+    port: int
+
+    @property
+    def url(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{self.route.request_host}{port}{self.route.request_path}"
+
+    @property
+    def backend(self) -> dict[str, Any] | None:
+        return self.route.backend
+
+    @property
+    def status(self) -> int | None:
+        """None when the request is proxied to the backend; else the proxy's own answer."""
+        return self.route.status
+
+    def explain(self) -> list[str]:
+        return self.route.explain()
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def html(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.text(), "text/html": self.html()}
+
+
 @dataclass
-class IngressAnswer:
+class IngressAnswer(ProxyAnswer):
     """The routing decision for one request, with the reasoning, as a result the views can show.
 
     ``to_dict()`` is the ``ingress --json`` contract; ``route`` keeps every path weighed
@@ -165,38 +207,21 @@ class IngressAnswer:
     controller_service: str | None = None  # NS/NAME of the Service in front of the controller
 
     @property
-    def url(self) -> str:
-        default = 443 if self.route.scheme == "https" else 80
-        port = "" if self.port == default else f":{self.port}"
-        return f"{self.route.scheme}://{self.route.request_host}{port}{self.route.request_path}"
-
-    @property
-    def backend(self) -> dict[str, Any] | None:
-        return self.route.backend
-
-    @property
-    def status(self) -> int | None:
-        """None when the request is proxied to the backend; else the controller's own answer."""
-        return self.route.status
+    def scheme(self) -> str:
+        return self.route.scheme
 
     def to_dict(self) -> dict[str, Any]:
         return self.route.to_dict()
-
-    def explain(self) -> list[str]:
-        return self.route.explain()
 
     def text(self) -> str:
         from k8snetviz.views.ingresstext import ingress_text
 
         return ingress_text(self)
 
-    def __str__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def html(self) -> str:
         from k8snetviz.views.ingresstext import ingress_html
 
-        return {"text/plain": self.text(), "text/html": ingress_html(self)}
+        return ingress_html(self)
 
 
 def ingress(
