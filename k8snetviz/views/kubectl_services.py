@@ -147,35 +147,21 @@ def get_endpoints(
     return columns((["NAMESPACE"] if all_namespaces else []) + ["NAME", "ENDPOINTS", "AGE"], rows)
 
 
-def _list_with_more(items: list[str], more: bool, count: int) -> str:
-    if more:
-        return _more(items, more, count)
+def _list_with_more(values: Iterable[str]) -> str:
+    """An EndpointSlice column: the first three values, then ``+ N more...``; ``<unset>`` when empty."""
+    items = list(values)
+    if len(items) > 3:
+        return _more(items[:3], True, len(items))
     return ",".join(items) or "<unset>"
 
 
 def _slice_ports(es: EndpointSlice) -> str:
-    items: list[str] = []
-    more, count = False, 0
-    for p in es.ports:
-        if len(items) < 3:
-            items.append(str(p.port) if p.port is not None else (p.name if p.name is not None else "*"))
-        elif len(items) == 3:
-            more = True
-        count += 1
-    return _list_with_more(items, more, count)
+    return _list_with_more(str(p.port) if p.port is not None else (p.name if p.name is not None else "*")
+                           for p in es.ports)
 
 
 def _slice_endpoints(es: EndpointSlice) -> str:
-    items: list[str] = []
-    more, count = False, 0
-    for ep in es.endpoints:
-        for a in ep.addresses:
-            if len(items) < 3:
-                items.append(a)
-            elif len(items) == 3:
-                more = True
-            count += 1
-    return _list_with_more(items, more, count)
+    return _list_with_more(a for ep in es.endpoints for a in ep.addresses)
 
 
 def get_endpointslices(
