@@ -13,12 +13,15 @@ db.cluster.local., db.: every answer is NXDOMAIN, so the name does not resolve
 
 from __future__ import annotations
 
+import textwrap
+
 import k8snetviz
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.errors import UsageError
 from k8snetviz.model.cluster import Cluster
+from k8snetviz.model.corefile import KUBEADM_COREFILE
 from k8snetviz.model.resolvconf import nslookup_lookups, pod_resolv_conf
 from k8snetviz.questions.resolve import DNSResult, cluster_dns, coredns_corefile, resolv_conf, resolve
 from k8snetviz.scenario.loader import parse_text
@@ -266,6 +269,7 @@ def task_short_name() -> Task:
     )
 
 
+# The kubeadm Corefile kept as it is, with a server block per stub domain after it.
 STUB_DOMAIN_SOLUTION = """\
 apiVersion: v1
 kind: ConfigMap
@@ -274,40 +278,18 @@ metadata:
   namespace: kube-system
 data:
   Corefile: |
-    .:53 {
-        errors
-        health {
-           lameduck 5s
-        }
-        ready
-        kubernetes cluster.local in-addr.arpa ip6.arpa {
-           pods insecure
-           fallthrough in-addr.arpa ip6.arpa
-           ttl 30
-        }
-        prometheus :9153
-        forward . /etc/resolv.conf {
-           max_concurrent 1000
-        }
-        cache 30 {
-           disable success cluster.local
-           disable denial cluster.local
-        }
-        loop
-        reload
-        loadbalance
-    }
-    corp.example:53 {
-        errors
-        cache 30
-        forward . 10.150.0.10
-    }
-    partner.example:53 {
-        errors
-        cache 30
-        forward . 10.160.0.10
-    }
-"""
+""" + textwrap.indent(KUBEADM_COREFILE + """\
+corp.example:53 {
+    errors
+    cache 30
+    forward . 10.150.0.10
+}
+partner.example:53 {
+    errors
+    cache 30
+    forward . 10.160.0.10
+}
+""", "    ")
 
 _STUB_CHECKS = (
     ("api.partner.example.", "10.160.1.5", "the partner's API (partner.example, served by 10.160.0.10)"),
