@@ -219,7 +219,7 @@ def _node_mac(netns: str) -> str:
 def _receiver(t: TraceResult) -> str:
     if t.final and t.final.get("pod"):
         return str(t.final["pod"])
-    for h in reversed(t.hops):
+    for h in reversed(t.request_hops):  # the request's delivery, not the reply's arrival back home
         if h.action == "deliver":
             return h.at
     return ""
