@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+import k8snetviz
 from k8snetviz.course import policy_tasks as pt
 from k8snetviz.widgets import PolicyEditor
 
@@ -292,3 +293,20 @@ def test_editor_matrix_is_the_policy_json(protocol: str) -> None:
     assert doc["protocol"] == protocol and doc["port"] == 80
     # the named port serve-80-tcp opens only TCP 80
     assert doc["allowed"]["y/b"]["x/a"] is (protocol == "TCP")
+
+
+def test_masqueraded_traffic_from_the_pods_own_node_is_allowed() -> None:
+    # NetworkPolicy docs: traffic to and from the node a pod runs on is always allowed, whatever the
+    # address; kube-proxy's MASQUERADE to a local pod uses the node's 10.244.N.1, not its InternalIP.
+    c = k8snetviz.load("netpol", pt.OFFICE_SOLUTION, pt.ETP_CLUSTER)
+    t = c.trace("external/office", "node/kind-worker:30080")
+    assert t.final is not None and t.final["src"].startswith("10.244.1.1:")
+    assert t.delivered
+
+
+def test_kubectl_get_networkpolicy() -> None:
+    c = k8snetviz.load("netpol", pt.OFFICE_SOLUTION)
+    assert c.get("netpol", namespace="x").splitlines() == [
+        "NAME            POD-SELECTOR   AGE",
+        "a-from-office   pod=a          5m",
+    ]

@@ -22,9 +22,7 @@ from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.questions.policy import engine
 from k8snetviz.scenario.loader import parse_text
-from k8snetviz.views.kubectl import AGE
 from k8snetviz.views.policytext import truth_table, verdict_text
-from k8snetviz.views.table import columns, no_resources_message
 
 if TYPE_CHECKING:
     from k8snetviz.model.cluster import Cluster
@@ -198,17 +196,9 @@ def shop_cluster(*yaml: str) -> Cluster:
 
 def get_networkpolicies(cluster: Cluster, namespace: str | None = None) -> CommandOutput:
     """``kubectl get networkpolicy -A`` (or ``-n NS``): NAME, POD-SELECTOR and AGE, as kubectl prints them."""
-    pols = sorted(engine(cluster).policies, key=lambda p: (p.namespace, p.name))
-    if namespace is None:
-        cmd = "kubectl get networkpolicy -A"
-        rows = [[p.namespace, p.name, str(p.pod_selector), AGE] for p in pols]
-        text = columns(["NAMESPACE", "NAME", "POD-SELECTOR", "AGE"], rows) if rows else no_resources_message(
-            all_namespaces=True)
-    else:
-        cmd = f"kubectl get networkpolicy -n {namespace}"
-        rows = [[p.name, str(p.pod_selector), AGE] for p in pols if p.namespace == namespace]
-        text = columns(["NAME", "POD-SELECTOR", "AGE"], rows) if rows else no_resources_message(namespace)
-    return CommandOutput("$", cmd, text)
+    cmd = "kubectl get networkpolicy " + ("-A" if namespace is None else f"-n {namespace}")
+    return CommandOutput("$", cmd, cluster.get("networkpolicies", namespace=namespace,
+                                               all_namespaces=namespace is None))
 
 
 def truth_table_of(cluster: Cluster, port: int = 80, protocol: str = "TCP",

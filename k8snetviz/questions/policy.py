@@ -85,4 +85,9 @@ def egress_verdict(cluster: Cluster, src_pod: str, dst: IPv4Address, port: int, 
 
 
 def ingress_verdict(cluster: Cluster, src: IPv4Address, dst_pod: str, port: int, protocol: str) -> DirectionVerdict:
+    # Traffic from the pod's own node is always allowed, whichever of the node's addresses it carries
+    # (masquerading to a local pod picks the bridge's or the veth's 10.244.N.1, not the InternalIP).
+    node = cluster.nodes[cluster.pods[dst_pod].node_name]
+    if src in cluster.netns[f"node/{node.name}"].local_addresses():
+        src = node.internal_ip
     return engine(cluster).check(str(src), dst_pod, port, protocol).ingress

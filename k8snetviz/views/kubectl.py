@@ -78,6 +78,21 @@ def get_namespaces(cluster: Cluster, **_: object) -> str:
     return columns(["NAME", "STATUS", "AGE"], [[n, "Active", AGE] for n in cluster.namespaces])
 
 
+@register("networkpolicies", "networkpolicy", "netpol")
+def get_networkpolicies(cluster: Cluster, *, namespace: str | None = None, all_namespaces: bool = False,
+                        **_: object) -> str:
+    """NAME, POD-SELECTOR (the selector as a label query, ``<none>`` for all pods) and AGE."""
+    from k8snetviz.questions.policy import engine
+
+    ns = namespace or "default"
+    pols = sorted((p for p in engine(cluster).policies if all_namespaces or p.namespace == ns),
+                  key=lambda p: (p.namespace, p.name))
+    if not pols:
+        return no_resources_message(ns, all_namespaces)
+    rows = [([p.namespace] if all_namespaces else []) + [p.name, str(p.pod_selector), AGE] for p in pols]
+    return columns((["NAMESPACE"] if all_namespaces else []) + ["NAME", "POD-SELECTOR", "AGE"], rows)
+
+
 def _register_other_views() -> None:
     # Views that register their own resources (ingress, gateway API) when imported.
     import k8snetviz.views.ingresstext  # noqa: F401
