@@ -387,3 +387,15 @@ def test_notebooks_are_committed_without_outputs() -> None:
         for cell in json.loads(f.read_text())["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, f.name
+
+
+def test_kubectl_get_by_name_and_describe_svc() -> None:
+    c = k8snetviz.load("influxdb")
+    got = run(c, "kubectl get svc influxdb").output.splitlines()
+    assert got[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    assert got[1].startswith("influxdb   LoadBalancer   10.96.") and len(got) == 2
+    assert "External Traffic Policy:  Cluster" in run(c, "kubectl describe svc influxdb").output
+    with pytest.raises(UsageError, match=r'services "nope" not found'):
+        run(c, "kubectl get svc nope")
+    with pytest.raises(UsageError, match="cannot be retrieved by name across all namespaces"):
+        run(c, "kubectl get pods -A influxdb")

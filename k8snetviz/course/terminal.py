@@ -15,6 +15,7 @@ net.ipv4.ip_forward = 1
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from html import escape
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import UsageError
 from k8snetviz.views.iproute import bridge_fdb, ip_br_addr, ip_br_link, ip_link, ip_neigh, ip_route
+from k8snetviz.views.table import columns
 
 if TYPE_CHECKING:
     from k8snetviz.model.addressing import NetNS
@@ -33,7 +35,8 @@ __all__ = ["run", "CommandOutput", "COMMANDS"]
 COMMANDS = (
     "ip route", "ip route get ADDRESS", "ip -br addr", "ip -br link", "ip link",
     "ip link show DEV", "ip -d link show DEV", "ip neigh show dev DEV", "bridge fdb show dev DEV",
-    "sysctl net.ipv4.ip_forward", "kubectl get nodes|pods [-o wide] [-n NS | -A]",
+    "sysctl net.ipv4.ip_forward", "kubectl get RESOURCE [NAME] [-o wide] [-n NS | -A]",
+    "kubectl describe svc NAME [-n NS]",
 )
 
 
@@ -134,12 +137,15 @@ def _route_get(ns: NetNS, addr: str) -> str:
 
 
 def _kubectl(cluster: Cluster, args: list[str]) -> str:
+    if args[:1] == ["describe"] and len(args) >= 3 and args[1] in ("svc", "service", "services"):
+        return _describe_svc(cluster, args[2:])
     if args[:1] != ["get"] or len(args) < 2:
         raise _unknown("kubectl " + " ".join(args))
     resource, rest = args[1], args[2:]
     wide = False
     namespace = None
     all_ns = False
+    names: list[str] = []
     i = 0
     while i < len(rest):
         a = rest[i]
@@ -151,6 +157,44 @@ def _kubectl(cluster: Cluster, args: list[str]) -> str:
             all_ns, i = True, i + 1
         elif a in ("-n", "--namespace") and i + 1 < len(rest):
             namespace, i = rest[i + 1], i + 2
+        elif not a.startswith("-"):
+            names.append(a)
+            i += 1
         else:
             raise UsageError(f'error: unknown flag or argument "{a}" for "kubectl get" in this course')
-    return cluster.get(resource, namespace=namespace, all_namespaces=all_ns, wide=wide)
+    if names and all_ns:
+        raise UsageError("error: a resource cannot be retrieved by name across all namespaces")
+    text = cluster.get(resource, namespace=namespace, all_namespaces=all_ns, wide=wide)
+    if not names:
+        return text
+    # kubectl get RESOURCE NAME...: the header and the named rows, or kubectl's NotFound error.
+    lines = text.splitlines()
+    col = 1 if all_ns else 0
+    rows = [line for line in lines[1:] if line.split()[col:col + 1] and line.split()[col] in names]
+    missing = [n for n in names if not any(r.split()[col] == n for r in rows)]
+    if missing:
+        from k8snetviz.views.kubectl import ALIASES
+
+        plural = ALIASES.get(resource.lower(), resource)
+        raise UsageError(f'Error from server (NotFound): {plural} "{missing[0]}" not found')
+    # Realign: kubectl sizes the columns to the rows it prints. Cells never hold two spaces in a row.
+    cells = [re.split(r" {2,}", line.rstrip()) for line in [lines[0], *rows]]
+    return columns(cells[0], cells[1:])
+
+
+def _describe_svc(cluster: Cluster, args: list[str]) -> str:
+    from k8snetviz.views.kubectl_services import describe_service
+
+    namespace = "default"
+    names = []
+    i = 0
+    while i < len(args):
+        if args[i] in ("-n", "--namespace") and i + 1 < len(args):
+            namespace, i = args[i + 1], i + 2
+        else:
+            names.append(args[i])
+            i += 1
+    if len(names) != 1:
+        raise UsageError("kubectl describe svc NAME [-n NAMESPACE]: name one service")
+    svc = cluster.service(f"{namespace}/{names[0]}")
+    return describe_service(svc, cluster.endpointslices)
