@@ -53,6 +53,12 @@ def _route_id(ns: str, index: int) -> str:
     return element_id("route", ns, str(index))
 
 
+def _route_svg_id(ns: str, index: int) -> str:
+    # Graphviz writes a table cell's ID into the SVG only for a cell with a link, as the link's
+    # group "a_<ID>"; the cell's tooltip says who installed the route.
+    return "a_" + _route_id(ns, index)
+
+
 def _veth_id(a: str, b: str) -> str:
     return element_id("veth", *sorted([a, b]))
 
@@ -67,7 +73,10 @@ def _route_table(ns: NetNS, highlight: dict[int, str]) -> str:
         colour = highlight.get(i)
         bg = f' BGCOLOR="{colour}"' if colour else ""
         font = '<FONT COLOR="white">' if colour else "<FONT>"
-        rows.append(f'<TR><TD ALIGN="LEFT" ID="{_route_id(ns.name, i)}"{bg}>{font}{escape(str(r))}</FONT></TD></TR>')
+        rid = _route_id(ns.name, i)
+        why = escape(r.why or str(r), quote=True)
+        rows.append(f'<TR><TD ALIGN="LEFT" ID="{rid}" HREF="#{rid}" TOOLTIP="{why}"{bg}>{font}{escape(str(r))}'
+                    '</FONT></TD></TR>')
     title = f'<TR><TD ALIGN="LEFT" BGCOLOR="#DDDDDD"><B>ip route</B> ({escape(ns.name)})</TD></TR>'
     return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{title}{"".join(rows)}</TABLE>>'
 
@@ -84,10 +93,10 @@ def hop_ids(cluster: Cluster, hop: Hop) -> list[str]:
     ids = []
     if hop.at in cluster.netns and hop.device in cluster.netns[hop.at].interfaces:
         ids.append(_dev_id(hop.at, hop.device))
-    if hop.action == "route" and hop.rule and hop.at in cluster.netns:
+    if hop.action == "route" and hop.rule and hop.at in cluster.netns and cluster.netns[hop.at].kind == "node":
         for i, r in enumerate(cluster.netns[hop.at].routes.sorted()):
             if str(r) == hop.rule:
-                ids.append(_route_id(hop.at, i))
+                ids.append(_route_svg_id(hop.at, i))
     if hop.peer:
         ns, _, dev = hop.peer.partition("#")
         if hop.action == "veth":
@@ -183,7 +192,7 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
             if h.at == nsn and h.action == "route":
                 for i2, r in enumerate(ns.routes.sorted()):
                     if str(r) == h.rule:
-                        rows[i2] = lit.get(_route_id(nsn, i2), PALETTE["path"])
+                        rows[i2] = lit.get(_route_svg_id(nsn, i2), PALETTE["path"])
         out.append(f'    {_q(element_id("routes", nsn))} [id={_q(element_id("routes", nsn))}, shape=plain, '
                    f'style="", label={_route_table(ns, rows)}];')
         for pod in sorted(cluster.pods.values(), key=lambda p: p.key):

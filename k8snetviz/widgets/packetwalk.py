@@ -18,7 +18,7 @@ import ipywidgets as w
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views.dot import hop_ids
 from k8snetviz.widgets.diagram import Diagram
-from k8snetviz.widgets.layout import cluster_svg
+from k8snetviz.widgets.layout import cluster_svg, shown_pods
 
 if TYPE_CHECKING:
     from k8snetviz.model.cluster import Cluster
@@ -101,7 +101,8 @@ class PacketWalk(w.VBox):
         w.jslink((self.play, "value"), (self.step, "value"))
         self.error = w.HTML()
         self.info = w.HTML()
-        svg, description = cluster_svg(cluster)
+        # With a pair to trace, the trace lays the diagram out (with the pods it involves); else lay out now.
+        svg, description = ("", "") if src and dst else cluster_svg(cluster, shown_pods(cluster))
         self.diagram = Diagram(svg=svg, description=description, navigation=True)
         # Linked in the browser: the slider, the play button and the diagram's own back/next buttons
         # repaint the diagram without waiting for the kernel; the kernel then fills in the hop's details.
@@ -127,9 +128,17 @@ class PacketWalk(w.VBox):
             result = self.cluster.trace(self.src.value.strip(), self.dst.value.strip())
         except K8sNetVizError as e:
             self.error.value = f'<p style="color:#D55E00"><b>Error:</b> {escape(str(e))}</p>'
+            if not self.diagram.svg:
+                self.diagram.svg, self.diagram.description = cluster_svg(self.cluster, shown_pods(self.cluster))
             return None
         self.error.value = ""
         self.result = result
+        # One layout per set of pods drawn: a trace through a system pod (CoreDNS) brings it into view.
+        involved = {h.at[4:] for h in result.hops if h.at.startswith("pod/")}
+        svg, description = cluster_svg(self.cluster, shown_pods(self.cluster, involved))
+        if svg != self.diagram.svg:
+            self.diagram.svg = svg
+        self.diagram.description = description
         n = len(result.hops)
         self.diagram.steps = [hop_ids(self.cluster, h) for h in result.hops]
         self.diagram.step_texts = [f"Step {h.step}: {h.at}, {h.action}. {h.detail}" for h in result.hops]

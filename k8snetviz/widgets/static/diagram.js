@@ -36,6 +36,10 @@ function render({ model, el }) {
   live.className = "knv-live";
   live.setAttribute("aria-live", "polite");
   root.append(nav, figure, caption, live);
+  // Route rows are links only so that Graphviz keeps their ids (and tooltips); they go nowhere.
+  figure.addEventListener("click", (event) => {
+    if (event.target.closest("a")) event.preventDefault();
+  });
   el.append(root);
 
   let lit = [];

@@ -1,0 +1,56 @@
+"""The widgets' Python side: a step change moves highlights only; bad input is shown in place."""
+
+from __future__ import annotations
+
+import html
+
+import k8snetviz
+from k8snetviz.widgets import NodeInspector, PacketWalk
+from k8snetviz.widgets.layout import layout_count
+
+
+def test_stepping_does_not_lay_the_diagram_out_again() -> None:
+    walk = PacketWalk(k8snetviz.load("two-node-bridge"), src="default/client", dst="default/web:80")
+    before, svg = layout_count(), walk.diagram.svg
+    for step in range(1, walk.step.max + 1):
+        walk.step.value = step
+        assert walk.diagram.step == step
+        assert f"Step {step} of {walk.step.max}" in walk.info.value
+    assert layout_count() == before and walk.diagram.svg is svg
+
+
+def test_each_step_lights_its_own_elements() -> None:
+    walk = PacketWalk(k8snetviz.load("two-node-bridge"), src="default/client", dst="default/web:80")
+    steps = walk.diagram.steps
+    assert len(steps) == len(walk.result.hops) and all(steps)
+    # every id a step lights exists in the one SVG the browser holds
+    svg = html.unescape(walk.diagram.svg)
+    assert all(f'id="{i}"' in svg for ids in steps for i in ids)
+    # the routing rows the walk used are among them (Graphviz names a linked cell's group a_<ID>)
+    assert any(i.startswith("a_route--node_node-a--") for ids in steps for i in ids)
+
+
+def test_a_trace_through_coredns_brings_the_system_pod_into_the_drawing() -> None:
+    c = k8snetviz.load("dns")
+    walk = PacketWalk(c)
+    def drawn(svg: str) -> bool:
+        return 'id="box--pod_kube-system_coredns' in html.unescape(svg)
+
+    assert not drawn(walk.diagram.svg)  # system pods are left out of the first drawing
+    walk.src.value, walk.dst.value = "app/client", "db.data:5432"
+    result = walk.trace()
+    assert result is not None and result.delivered
+    assert drawn(walk.diagram.svg)
+
+
+def test_bad_input_is_shown_in_place_and_the_text_is_kept() -> None:
+    walk = PacketWalk(k8snetviz.load("two-node-bridge"), src="default/client", dst="default/nope:80")
+    assert walk.result is None and 'pods "nope" not found' in html.unescape(walk.error.value)
+    assert walk.dst.value == "default/nope:80" and walk.diagram.svg  # the diagram is still drawn
+
+
+def test_node_inspector_shows_the_tools_output() -> None:
+    ins = NodeInspector(k8snetviz.load("two-node-bridge"), target="node/node-a")
+    assert "10.244.2.0/24 via 172.18.0.3 dev eth0" in ins.out.value
+    ins.lookup.value = "10.244.2.7"
+    assert "ip route get 10.244.2.7" in ins.out.value
