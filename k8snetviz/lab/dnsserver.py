@@ -57,6 +57,8 @@ __all__ = [
     "answer_packet",
     "serve",
     "start",
+    "launch",
+    "wait_ready",
     "prepare_resolver",
     "read_log",
     "glibc_queries",
@@ -148,12 +150,15 @@ class _Log:
         self.out = out
         self.lock = threading.Lock()
 
-    def write(self, proto: str) -> Callable[[str, str], None]:
+    def write(self, proto: str, peer: str = "") -> Callable[[str, str], None]:
         def log(name: str, qtype: str) -> None:
             if self.out is None:
                 return
+            # the client's address and a CLOCK_MONOTONIC time (one clock for every namespace): the lab
+            # tells apart the lookups of several pods and merges the logs of several servers with them
+            entry = {"name": name, "type": qtype, "proto": proto, "peer": peer, "t": time.monotonic()}
             with self.lock:
-                self.out.write(json.dumps({"name": name, "type": qtype, "proto": proto}) + "\n")
+                self.out.write(json.dumps(entry) + "\n")
                 self.out.flush()
 
         return log
@@ -220,17 +225,17 @@ def serve(lookup: Lookup, *, address: str = "0.0.0.0", port: int = 53, log: IO[s
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            for key, _ in sel.select(timeout=min(left, 0.5)):
+            for key, _ in sel.select(timeout=min(left, 0.1)):  # a SIGTERM is seen within 0.1 s
                 try:
                     if key.data == "udp":
                         data, peer = udp.recvfrom(65535)
-                        reply = answer_packet(data, lookup, log=logger.write("udp"))
+                        reply = answer_packet(data, lookup, log=logger.write("udp", peer[0]))
                         if reply is not None:
                             udp.sendto(reply, peer)
                     else:
-                        conn, _peer = tcp.accept()
+                        conn, client = tcp.accept()
                         conn.setblocking(True)
-                        threading.Thread(target=_serve_tcp, args=(conn, lookup, logger.write("tcp")),
+                        threading.Thread(target=_serve_tcp, args=(conn, lookup, logger.write("tcp", client[0])),
                                          daemon=True).start()
                 except OSError:
                     continue  # one broken client must not stop the server
@@ -263,11 +268,24 @@ def _child_env() -> dict[str, str]:
 def start(lab: Lab, netns: str, scenario: str, *, role: str = "coredns", address: str = "0.0.0.0",
           port: int = 53, lifetime: float = DEFAULT_LIFETIME, ready_timeout: float = 20.0) -> DNSServerProcess:
     """Start the DNS server in ``netns`` (recorded by the lab, killed on teardown); wait until it is bound."""
+    server = launch(lab, netns, scenario, role=role, address=address, port=port, lifetime=lifetime)
+    wait_ready(lab, server, ready_timeout)
+    return server
+
+
+def launch(lab: Lab, netns: str, scenario: str, *, role: str = "coredns", address: str = "0.0.0.0",
+           port: int = 53, lifetime: float = DEFAULT_LIFETIME) -> DNSServerProcess:
+    """Start the DNS server in ``netns`` without waiting: several servers load their model side by side."""
     log = lab.workdir / f"{netns}.dns-queries.jsonl"
     log.touch()
     argv = [sys.executable, "-m", "k8snetviz.lab.dnsserver", scenario, "--role", role, "--address", address,
             "--port", str(port), "--log", str(log), "--lifetime", str(lifetime)]
-    proc = lab.spawn(netns, argv, env=_child_env())
+    return DNSServerProcess(netns, log, lab.spawn(netns, argv, env=_child_env()))
+
+
+def wait_ready(lab: Lab, server: DNSServerProcess, ready_timeout: float = 20.0) -> None:
+    """Wait for a launched server's ``ready`` line; a server that does not come up is a LabError."""
+    proc, netns = server.process, server.netns
     assert proc.stdout is not None
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
@@ -280,7 +298,6 @@ def start(lab: Lab, netns: str, scenario: str, *, role: str = "coredns", address
         errlog = lab.workdir / f"{netns}.log"
         tail = errlog.read_text()[-400:] if errlog.exists() else ""
         raise LabError(f"DNS server in {netns} did not start: {tail.strip() or 'no output'}")
-    return DNSServerProcess(netns, log, proc)
 
 
 def prepare_resolver(lab: Lab, netns: str, resolv_conf: str, hosts: str = "127.0.0.1\tlocalhost\n") -> None:
@@ -292,9 +309,13 @@ def prepare_resolver(lab: Lab, netns: str, resolv_conf: str, hosts: str = "127.0
 
 @dataclass(frozen=True)
 class LoggedQuery:
+    """One query as the server received it: name, type, transport, client address, monotonic time."""
+
     name: str
     type: str
     proto: str = "udp"
+    peer: str = ""
+    t: float = 0.0
 
 
 def read_log(path: Path, offset: int = 0) -> list[LoggedQuery]:
