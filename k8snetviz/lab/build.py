@@ -8,6 +8,14 @@ entries, each node's iptables rules from the model (``iptables-restore``), ``net
 as the model says, a namespace per outside client, and a pod server in every pod (and a
 kubelet-port server in every node) that names the peer it sees.
 
+Cluster DNS: in every CoreDNS pod (the ready endpoints of kube-dns) the model's CoreDNS answers on
+UDP and TCP 53 (:mod:`k8snetviz.lab.dnsserver`; the pod server keeps the pod's other ports), so a
+query to the kube-dns ClusterIP goes through the node's real kube-proxy rules. When a pod's
+resolv.conf names the node network's gateway (``dnsPolicy: Default``: the kind node's resolver),
+or the scenario has ``spec.upstreamDNS``, the gateway namespace answers as the outside world.
+Every pod namespace gets the kubelet's resolv.conf and hosts for the pod in ``/etc/netns/NAME``
+(``ip netns exec`` mounts them over /etc), with ``hosts: files dns`` in nsswitch.conf.
+
 host-local must hand out exactly the model's addresses: on a node where no pod has a fixed
 ``status.podIP`` the plugins allocate in the model's order (host-local's own sequence); where one
 has, every pod of that node asks for its address through host-local's ``ips`` capability. Either
@@ -24,7 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.lab import podserver
+from k8snetviz.errors import K8sNetVizError
+from k8snetviz.lab import dnsserver, podserver
 from k8snetviz.lab.cniexec import add_network_list, k8s_cni_args, save_result
 from k8snetviz.lab.errors import LabError
 from k8snetviz.lab.netns import Lab
@@ -42,6 +51,8 @@ __all__ = [
     "MAX_NODES",
     "MAX_PODS",
     "NODE_PORT",
+    "DNS_PORT",
+    "hosts_file",
     "Layout",
     "lab_id_for",
     "check_size",
@@ -53,6 +64,7 @@ __all__ = [
 MAX_NODES = 12
 MAX_PODS = 60
 NODE_PORT = 10250  # the kubelet's port: what answers on every node in the lab
+DNS_PORT = 53
 LAYOUT = "layout.json"
 
 
@@ -69,6 +81,8 @@ class Layout:
     gateway: str = ""
     lan: str = ""
     notes: list[str] = field(default_factory=list)
+    # model name (pod/NS/N of a CoreDNS pod, or "gateway") -> {netns, address, role, log}
+    dns: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def real_dev(self, model_ns: str, dev: str) -> str:
         return self.devices.get(model_ns, {}).get(dev, dev)
@@ -163,7 +177,13 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
                 if peer != name:
                     add_flannel_peer(lab, tn, ptn, macs[peer])
 
-    _add_pods(lab, cluster, nodes, lay)
+    from k8snetviz.questions.resolve import dns_server_pods
+
+    dns_pods = {p.key for p in dns_server_pods(cluster)}
+    _add_pods(lab, cluster, nodes, lay, dns_pods)
+    # the servers load the model while the rest is built; they are waited for at the end
+    servers = _launch_dns(lab, cluster, scenario, lay, dns_pods)
+    _prepare_resolvers(lab, cluster, lay)
 
     for name, tn in nodes.items():
         model = cluster.netns[f"node/{name}"]
@@ -185,13 +205,15 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
         lay.servers[f"node/{name}"] = {"tcp": [NODE_PORT], "udp": []}
 
     _add_externals(lab, cluster, lay, gw.netns)
+    for server in servers:
+        dnsserver.wait_ready(lab, server)
     lay.notes.append(f"built {len(nodes)} nodes and {sum(k.startswith('pod/') for k in lay.netns)} pods "
                      f"with CNI {cfg.cni} ({cni_path})")
     (lab.workdir / LAYOUT).write_text(json.dumps(lay.to_dict(), indent=1))
     return lay
 
 
-def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layout) -> None:
+def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layout, dns_pods: set[str]) -> None:
     index = 0
     for name, tn in nodes.items():
         pods = [p for p in cluster.pods.values() if p.node_name == name and not p.host_network]
@@ -226,9 +248,79 @@ def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layou
                 lay.devices.setdefault(model_node, {})[host_veth_name(pod)] = host[0]
                 lay.devices.setdefault(f"pod/{pod.key}", {})["eth0"] = "eth0"
             ports = _ports(pod)
+            if pod.key in dns_pods:  # port 53 is the DNS server's
+                ports = {proto: [p for p in ps if p != DNS_PORT] for proto, ps in ports.items()}
             if ports["tcp"] or ports["udp"]:
                 podserver.start(lab, ns, pod.key, ports["tcp"], ports["udp"])
                 lay.servers[f"pod/{pod.key}"] = ports
+
+
+def _launch_dns(lab: Lab, cluster: Cluster, scenario: str, lay: Layout,
+                dns_pods: set[str]) -> list[dnsserver.DNSServerProcess]:
+    """Start the model's CoreDNS in each CoreDNS pod, and the outside world's DNS at the gateway if used."""
+    from k8snetviz.questions.resolve import cluster_dns, pod_dns
+
+    servers = []
+    for key in sorted(dns_pods):
+        ns = lay.netns.get(f"pod/{key}")
+        pod = cluster.pods[key]
+        if ns is None or pod.ip is None:
+            continue
+        servers.append(dnsserver.launch(lab, ns, scenario, role="coredns", port=DNS_PORT))
+        lay.dns[f"pod/{key}"] = {"netns": ns, "address": str(pod.ip), "role": "coredns", "log": str(servers[-1].log)}
+
+    dns = cluster_dns(cluster)
+    gateway = str(cluster.config.gateway)
+    wanted = bool(cluster.config.upstream_dns)
+    for pod in cluster.pods.values():
+        if pod.host_network or pod.key in dns_pods:
+            continue
+        try:
+            nameservers = pod_dns(cluster, pod).resolv_conf.nameservers
+        except K8sNetVizError:
+            continue  # said in _prepare_resolvers
+        for addr in nameservers:
+            if dns.nameserver(addr).kind != "upstream":
+                continue
+            if addr == gateway:
+                wanted = True
+            else:
+                note = f"no DNS server in the lab at {addr}: lookups through it are not checked"
+                if note not in lay.notes:
+                    lay.notes.append(note)
+    if wanted:
+        # the node network's gateway stands for the kind node's resolver (172.18.0.1 in kind)
+        role = f"server:{gateway}" if gateway in dns.servers else "upstream"
+        servers.append(dnsserver.launch(lab, lay.gateway, scenario, role=role, port=DNS_PORT))
+        lay.dns["gateway"] = {"netns": lay.gateway, "address": gateway, "role": role, "log": str(servers[-1].log)}
+    return servers
+
+
+def hosts_file(cluster: Cluster, pod: Any) -> str:
+    """The pod's /etc/hosts as the kubelet writes it: one line per address with its names."""
+    from k8snetviz.questions.resolve import etc_hosts
+
+    by_ip: dict[str, list[str]] = {}
+    for name, ips in etc_hosts(cluster, pod).items():
+        for ip in ips:
+            by_ip.setdefault(ip, []).append(name)
+    return "# Kubernetes-managed hosts file.\n" + "".join(f"{ip}\t{' '.join(n)}\n" for ip, n in by_ip.items())
+
+
+def _prepare_resolvers(lab: Lab, cluster: Cluster, lay: Layout) -> None:
+    """Each pod namespace's resolv.conf, hosts and nsswitch.conf, as the kubelet and the image have them."""
+    from k8snetviz.questions.resolve import pod_dns
+
+    for pod in cluster.pods.values():
+        ns = lay.netns.get(f"pod/{pod.key}")
+        if ns is None:  # hostNetwork: the node's files
+            continue
+        try:
+            text = pod_dns(cluster, pod).resolv_conf.render()
+        except K8sNetVizError as exc:
+            lay.notes.append(f"pod {pod.key} has no resolv.conf: {exc}")
+            continue
+        dnsserver.prepare_resolver(lab, ns, text, hosts_file(cluster, pod))
 
 
 def _apply_overrides(lab: Lab, cluster: Cluster, lay: Layout) -> None:

@@ -12,7 +12,9 @@ LoadBalancer IP) the lab asks the pod server for real and the simulator walks th
   namespace: the kernel's device and gateway against the simulated row's.
 
 Each namespace's whole ``ip route`` is also compared with the model's (the plugins' random veth
-names mapped to the model's). The table ends with ``N agree, M disagree``.
+names mapped to the model's). Cluster DNS is checked by :mod:`k8snetviz.lab.dnsverify`: the queries
+the real glibc resolver sends from a few pods, in order, against the simulator's search-list plan.
+The table ends with ``N agree, M disagree``.
 
 A LoadBalancer is a load balancer outside the cluster that passes packets on unchanged to a node;
 the lab plays it with a permanent neighbour entry in the client: the LB IP at the MAC of the node
@@ -75,6 +77,7 @@ class Check:
 @dataclass
 class Report:
     checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the lab could not check, and why
 
     @property
     def agreed(self) -> int:
@@ -100,12 +103,13 @@ class Report:
         for c in self.checks:
             if not c.agree and c.detail:
                 lines.append(f"  DIFF {c.what}: {c.detail}")
+        lines += [f"note: {n}" for n in self.notes]
         lines.append(self.total())
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return {"agree": self.agreed, "disagree": self.disagreed,
-                "checks": [c.__dict__ for c in self.checks]}
+                "checks": [c.__dict__ for c in self.checks], "notes": list(self.notes)}
 
 
 # -- the suite --------------------------------------------------------------------------------------
@@ -144,7 +148,7 @@ def cases(cluster: Cluster, layout: Layout) -> list[Case]:
         other = [n for n in nodes if n.name != dst.node_name][:1]
         for n, kind in [(n, "own") for n in own] + [(n, "other") for n in other]:
             out.append(Case(f"node->pod ({kind})", f"node/{n.name}", str(dst.ip), port, proto))
-    out += _service_cases(cluster, pods)
+    out += _service_cases(cluster, pods, layout)
     return _dedupe(out)
 
 
@@ -159,7 +163,15 @@ def _dedupe(items: list[Case]) -> list[Case]:
     return out
 
 
-def _service_cases(cluster: Cluster, pods: list[Any]) -> list[Case]:
+def _served(layout: Layout, pod: Any, sp: Any) -> bool:
+    """Does the pod server answer on the port ``sp`` targets in ``pod`` (not a CoreDNS pod's 53)?"""
+    target = sp.target_port if sp.target_port is not None else sp.port
+    if isinstance(target, str):
+        target = next((p.container_port for p in pod.ports if p.name == target and p.protocol == sp.protocol), None)
+    return target in layout.servers.get(f"pod/{pod.key}", {}).get(sp.protocol.lower(), [])
+
+
+def _service_cases(cluster: Cluster, pods: list[Any], layout: Layout) -> list[Case]:
     services = getattr(cluster, "services", None) or {}
     out: list[Case] = []
     externals = [f"external/{e}" for e in cluster.externals]
@@ -170,7 +182,8 @@ def _service_cases(cluster: Cluster, pods: list[Any]) -> list[Case]:
                     and all(p.labels.get(k) == v for k, v in svc.selector.items())]
         if not backends:
             continue
-        sp = next((p for p in svc.ports if p.protocol in ("TCP", "UDP")), None)
+        # the first port the pod server answers on; kube-dns's 53 is the DNS rows' to check
+        sp = next((p for p in svc.ports if p.protocol in ("TCP", "UDP") and _served(layout, backends[0], p)), None)
         if sp is None:
             continue
         client = next((p for p in pods if p not in backends), None)
@@ -298,6 +311,10 @@ def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
         diff = [f"-{x}" for x in sim if x not in real] + [f"+{x}" for x in real if x not in sim]
         report.checks.append(Check(f"ip route in {model_ns}", f"{len(real)} rows", f"{len(sim)} rows",
                                    real == sim, "; ".join(diff) or "same rows, other order"))
+    from k8snetviz.lab.dnsverify import DNSRun
+
+    dns = DNSRun(cluster, layout)  # the simulator's side now, in this thread
+    dns.start()
     seen: set[tuple[str, str]] = set()
     suite = cases(cluster, layout)
     # the packets are independent (each client socket, each LB address its own): send them side by side
@@ -308,5 +325,7 @@ def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
         answers = list(pool.map(lambda i: _ask(layout, suite[i], srcs[i], sims[i]), range(len(suite))))
     for case, ans, sim in zip(suite, answers, sims, strict=True):
         _run_case(cluster, layout, case, ans, sim, report, seen)
+    report.checks += dns.checks()
+    report.notes += dns.notes
     return report
 
