@@ -2,7 +2,8 @@
 
     sudo .venv/bin/python benchmarks/bench_lab.py [SCENARIO ...]
 
-Prints one row per scenario: seconds for each phase, the namespaces built, and verify's total.
+Prints one row per scenario: seconds for each phase, the namespaces built, verify's total, and of
+it the DNS rows (the real glibc resolver's queries and answers against the simulator's plan).
 Not a timed test: it prints numbers.
 """
 
@@ -29,7 +30,9 @@ def bench(scenario: str, lab_id: str) -> tuple[float, float, float, int, str]:
         t2 = time.perf_counter()
         down(lab_id)
         t3 = time.perf_counter()
-    return t1 - t0, t2 - t1, t3 - t2, len(layout.netns), report.total()
+    dns = [c for c in report.checks if c.what.startswith("DNS ")]
+    total = f"{report.total()} (DNS: {sum(c.agree for c in dns)} of {len(dns)} agree)"
+    return t1 - t0, t2 - t1, t3 - t2, len(layout.netns), total
 
 
 def main(argv: list[str]) -> int:

@@ -24,12 +24,16 @@ SCENARIOS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "data"
 
 
 def _leftovers(lab_id: str) -> list[str]:
-    """Anything of the lab still on the machine: namespaces, its record, its processes."""
+    """Anything of the lab still on the machine: namespaces, its record, /etc/netns files, its processes."""
     found = [n for n in lab_netns_on_host() if n.startswith(f"knv-{lab_id}-")]
     found += [str(p) for p in RUN_DIR.glob(f"{lab_id}*")]
+    found += [str(p) for p in Path("/etc/netns").glob(f"knv-{lab_id}-*")]
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     found += [line for line in ps.splitlines() if "k8snetviz.lab.podserver" in line and "--name" in line
               and f"knv-{lab_id}-" in line]
+    # a DNS server's command line names its query log, in the lab's work directory
+    found += [line for line in ps.splitlines() if "k8snetviz.lab.dnsserver" in line
+              and f"{RUN_DIR}/{lab_id}/" in line]
     return found
 
 
@@ -45,6 +49,8 @@ def test_scenario_agrees_with_the_kernel(scenario: str, lab_id: str) -> None:
     assert report.all_agree, "\n" + report.table()
     kinds = {c.what.split(":")[0].split(" (")[0] for c in report.checks}
     assert {"pod->pod same node", "pod->own node", "pod->other node"} <= kinds
+    # every shipped scenario has CoreDNS: the real resolver's queries are compared in each
+    assert {"DNS queries", "DNS answer"} <= kinds
 
 
 def test_a_failure_midway_leaves_nothing_behind(lab_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
