@@ -445,3 +445,22 @@ def test_pod_name_task(cluster):
     assert t.check("db-0.db-headless.data.svc.cluster.local.").passed
     assert "nothing else" in str(t.check("db-headless.data"))
     assert not t.check("db-0.db.data").passed  # the subdomain is the headless Service, not db
+
+
+def test_a_nameserver_the_network_cannot_reach_gives_try_again() -> None:
+    # lab (broken-route): node-a has no route back to node-b's pods, so the answer of the CoreDNS pod on
+    # node-a never returns; glibc retries and fails with "Temporary failure in name resolution".
+    c = k8snetviz.load("broken-route")
+    r = c.resolve("default/web", "kubernetes")
+    assert r.error == "TRY_AGAIN" and not r.answers
+    assert [q["rcode"] for q in r.to_dict()["queries"]] == ["TIMEOUT"]
+    assert "the reply cannot get back" in r.text()
+    # from node-a's own pods the same server answers
+    assert c.resolve("default/client", "kubernetes").to_dict()["answers"][0]["data"] == "10.96.0.1"
+
+
+def test_default_deny_egress_breaks_name_resolution() -> None:
+    deny = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: app}\n"
+            "spec:\n  podSelector: {}\n  policyTypes: [Egress]\n")
+    r = k8snetviz.load("dns", deny).resolve("app/client", "db.data")
+    assert r.error == "TRY_AGAIN" and "isolated for egress" in r.text()

@@ -142,6 +142,7 @@ class ClusterDNS:
         self._pod_ips = {str(p.ip) for p in self.server_pods if p.ip is not None}
         self._silent = [cfg.pod_subnet, cfg.service_subnet]
         self._node_ips = {str(n.internal_ip) for n in cluster.nodes.values()}
+        self._paths: dict[tuple[str, str], str | None] = {}
 
     def _forward_targets(self) -> dict[str, Upstream]:
         # Every `forward` target: a server of spec.upstreamDNS, else the outside world (the CoreDNS
@@ -154,6 +155,18 @@ class ClusterDNS:
                     host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host.strip("[]")
                     targets[to] = self.servers.get(host, self.public)
         return targets
+
+    def unreachable(self, cluster: Cluster, pod: str, address: str) -> str | None:
+        """Why a query from ``pod`` to ``address`` port 53 or its answer is lost on the way, or None.
+
+        A server that would answer is no use if the network drops the query (a NetworkPolicy, a
+        missing route) or the reply: glibc then waits, retries, and gives up with TRY_AGAIN.
+        """
+        key = (pod, address)
+        if key not in self._paths:
+            walk = cluster.trace(pod, f"{address}:53", protocol="UDP")
+            self._paths[key] = None if walk.delivered else f"the query is {walk.verdict}: {walk.reason}"
+        return self._paths[key]
 
     def nameserver(self, address: str) -> NameServer:
         """What answers queries sent to ``address`` from a pod."""
@@ -572,8 +585,12 @@ def resolve(cluster: Cluster, pod: str, name: str, qtype: str = "A") -> DNSResul
     for address in servers:
         ns = dns.nameserver(address)
         if ns.lookup is not None:
-            chosen = ns
-            break
+            lost = dns.unreachable(cluster, the_pod.key, address)
+            if lost is None:
+                chosen = ns
+                break
+            skipped.append(f"nameserver {address}: {ns.description}, but {lost}")
+            continue
         skipped.append(f"nameserver {address}: {ns.description}")
     if chosen is None or chosen.lookup is None:
         resolution = _unanswered(text, config, qtype, hosts)
