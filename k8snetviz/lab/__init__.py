@@ -10,7 +10,12 @@ One module per job:
 - :mod:`~k8snetviz.lab.cniexec` - run the real CNI plugins for ADD/CHECK/DEL;
 - :mod:`~k8snetviz.lab.topology` - LAN, nodes, pods, node routes, flannel's VXLAN;
 - :mod:`~k8snetviz.lab.podserver` - the server in each pod that names the peer it sees;
-- :mod:`~k8snetviz.lab.groundtruth` - the three CNI set-ups built and recorded for the simulator.
+- :mod:`~k8snetviz.lab.groundtruth` - the three CNI set-ups built and recorded for the simulator;
+- :mod:`~k8snetviz.lab.dnsserver` - the model's CoreDNS answering on real port 53 in a pod namespace;
+- :mod:`~k8snetviz.lab.build` - ``lab up``: a whole scenario in the kernel;
+- :mod:`~k8snetviz.lab.verify` and :mod:`~k8snetviz.lab.dnsverify` - ``lab verify``: real traffic and real
+  glibc lookups compared with the simulator, ``N agree, M disagree``;
+- :mod:`~k8snetviz.lab.cli` - ``k8snetviz lab up|verify|down``.
 
 Every namespace is named ``knv-<lab>-<role>``; the lab touches nothing it did not create.
 """

@@ -25,7 +25,7 @@ __all__ = [
 # Debian's containernetworking-plugins installs into /usr/lib/cni; upstream tarballs and
 # kind nodes use /opt/cni/bin.
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
-REQUIRED_PROGRAMS = ("ip", "iptables-restore")
+REQUIRED_PROGRAMS = ("ip", "iptables-restore", "unshare")  # unshare: the DNS rows run glibc under the pod's hostname
 REQUIRED_PLUGINS = ("bridge", "ptp", "host-local")
 
 
