@@ -214,8 +214,8 @@ export LAYER_SUMMARY
 # ----------------------------------------------------------------------------------------------- bench
 
 bench: setup debs-lab
-	@shopt -s nullglob; scripts=(benchmarks/*.py)
-	if [ $${#scripts[@]} = 0 ]; then echo "make: no benchmarks/*.py yet"; exit 0; fi
+	@shopt -s nullglob; scripts=(benchmarks/bench_*.py)  # _generate.py and friends are helpers, not benchmarks
+	if [ $${#scripts[@]} = 0 ]; then echo "make: no benchmarks/bench_*.py yet"; exit 0; fi
 	for script in "$${scripts[@]}"; do echo "==> $$script"; $(PY) "$$script"; done
 
 # ----------------------------------------------------------------------------------------------- clean
