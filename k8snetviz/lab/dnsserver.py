@@ -285,19 +285,7 @@ def launch(lab: Lab, netns: str, scenario: str, *, role: str = "coredns", addres
 
 def wait_ready(lab: Lab, server: DNSServerProcess, ready_timeout: float = 20.0) -> None:
     """Wait for a launched server's ``ready`` line; a server that does not come up is a LabError."""
-    proc, netns = server.process, server.netns
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    ok = bool(sel.select(timeout=ready_timeout))
-    sel.close()
-    line = proc.stdout.readline() if ok else ""
-    if not line.startswith("ready"):
-        proc.kill()
-        proc.wait()
-        errlog = lab.workdir / f"{netns}.log"
-        tail = errlog.read_text()[-400:] if errlog.exists() else ""
-        raise LabError(f"DNS server in {netns} did not start: {tail.strip() or 'no output'}")
+    lab.wait_ready(server.process, server.netns, "DNS server", ready_timeout)
 
 
 def prepare_resolver(lab: Lab, netns: str, resolv_conf: str, hosts: str = "127.0.0.1\tlocalhost\n") -> None:

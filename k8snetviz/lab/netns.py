@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -249,6 +250,22 @@ class Lab:
         st.processes.append(ProcessRecord(proc.pid, start, netns, list(argv)))
         st.save()
         return proc
+
+    def wait_ready(self, proc: subprocess.Popen[str], netns: str, what: str, timeout: float = 20.0) -> None:
+        """Wait for a spawned server's ``ready`` line on stdout; one that does not come up is a LabError
+        quoting the end of its log."""
+        assert proc.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        ok = bool(sel.select(timeout=timeout))
+        sel.close()
+        line = proc.stdout.readline() if ok else ""
+        if not line.startswith("ready"):
+            proc.kill()
+            proc.wait()
+            log = self.workdir / f"{netns}.log"
+            tail = log.read_text()[-400:] if log.exists() else ""
+            raise LabError(f"{what} in {netns} did not start: {tail.strip() or 'no output'}")
 
     # -- teardown ----------------------------------------------------------------------------
     def teardown(self) -> list[str]:

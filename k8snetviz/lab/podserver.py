@@ -242,18 +242,7 @@ def start(
     for p in udp_ports:
         argv += ["--udp", str(p)]
     proc = lab.spawn(netns, argv, env=_child_env())
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    ok = bool(sel.select(timeout=ready_timeout))
-    sel.close()
-    line = proc.stdout.readline() if ok else ""
-    if not line.startswith("ready"):
-        proc.kill()
-        proc.wait()
-        log = lab.workdir / f"{netns}.log"
-        tail = log.read_text()[-400:] if log.exists() else ""
-        raise LabError(f"pod server {name} in {netns} did not start: {tail.strip() or 'no output'}")
+    lab.wait_ready(proc, netns, f"pod server {name}", ready_timeout)
     return proc
 
 
