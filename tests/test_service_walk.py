@@ -15,7 +15,7 @@ import pytest
 import k8snetviz
 from k8snetviz.course import services_tasks as st
 from k8snetviz.errors import UsageError
-from k8snetviz.widgets.serviceexplorer import explore, explorer_yaml
+from k8snetviz.questions.exposure import explore, explorer_yaml
 
 LAPTOP = "172.18.0.100"
 

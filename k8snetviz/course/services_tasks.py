@@ -21,9 +21,9 @@ from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.model.endpointslices import selects, slices_for
+from k8snetviz.questions.exposure import describe_address
 from k8snetviz.scenario.loader import parse_text
 from k8snetviz.views.kubectl_services import describe_service, get_services
-from k8snetviz.widgets.serviceexplorer import describe_address
 
 if TYPE_CHECKING:
     from k8snetviz.model.cluster import Cluster
