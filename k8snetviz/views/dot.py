@@ -12,6 +12,7 @@ path is also marked by line weight and step numbers, so colour is never the only
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -113,15 +114,22 @@ def hop_ids(cluster: Cluster, hop: Hop) -> list[str]:
     return ids
 
 
-def describe(cluster: Cluster, result: TraceResult | None = None) -> str:
-    """A short text description of the diagram, for screen readers."""
+def describe(cluster: Cluster, result: TraceResult | None = None, pods: Iterable[str] | None = None) -> str:
+    """A short text description of the diagram, for screen readers (``pods``: the pods drawn, if not all)."""
     cfg = cluster.config
+    drawn = set(pods) if pods is not None else None
     parts = [f"Diagram of cluster {cfg.name}: {len(cluster.nodes)} nodes on the node network {cfg.node_network}, "
              f"CNI {cfg.cni}."]
+    if drawn is not None:
+        left_out = sum(1 for p in cluster.pods.values() if p.key not in drawn and not p.host_network)
+        if left_out:
+            parts.append(f"{left_out} system pods are not drawn.")
     for n in cluster.nodes.values():
-        pods = [p.key for p in cluster.pods.values() if p.node_name == n.name and not p.host_network]
-        parts.append(f"Node {n.name} ({n.internal_ip}, podCIDR {n.pod_cidr}) holds {len(pods)} pods"
-                     + (": " + ", ".join(pods) if pods else "") + ".")
+        pods_here = [p.key for p in cluster.pods.values() if p.node_name == n.name and not p.host_network
+                     and (drawn is None or p.key in drawn)]
+        noun = "pod" if len(pods_here) == 1 else "pods"
+        parts.append(f"Node {n.name} ({n.internal_ip}, podCIDR {n.pod_cidr}) holds {len(pods_here)} {noun}"
+                     + (": " + ", ".join(pods_here) if pods_here else "") + ".")
     if result is not None:
         parts.append(f"The packet from {result.source} to {result.destination} takes {len(result.hops)} steps "
                      f"and is {result.verdict}: {result.reason}.")

@@ -34,7 +34,7 @@ def cluster_svg(cluster: Cluster, pods: frozenset[str] | None = None) -> tuple[s
     if pods not in per_cluster:
         _layouts += 1
         chosen = sorted(pods) if pods is not None else None
-        per_cluster[pods] = (svg_or_note(cluster_dot(cluster, pods=chosen)), describe(cluster))
+        per_cluster[pods] = (svg_or_note(cluster_dot(cluster, pods=chosen)), describe(cluster, pods=chosen))
     return per_cluster[pods]
 
 
