@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from k8snetviz.errors import UsageError
 from k8snetviz.questions.trace import Hop, TraceResult
 
 if TYPE_CHECKING:
@@ -24,9 +25,15 @@ def _walk(cluster: Cluster, source: str, url: str) -> tuple[ProxyWalk, str]:
     from k8snetviz.questions.ingress import ingress, ingress_walk, parse_url
 
     scheme, host, port, path = parse_url(url)
-    if cluster.scenario.of_kind("Ingress") or not cluster.scenario.of_kind("HTTPRoute"):
+    routes = bool(cluster.scenario.of_kind("HTTPRoute"))
+    if cluster.scenario.of_kind("Ingress") or not routes:
         answer = ingress(cluster, host, path, scheme=scheme, port=port)
-        return ingress_walk(cluster, answer, client=source), answer.text().splitlines()[0]
+        try:
+            return ingress_walk(cluster, answer, client=source), answer.text().splitlines()[0]
+        except UsageError:
+            if not routes:
+                raise  # no ingress controller and no Gateway: say so
+            # An Ingress no controller serves (say, one kept for a migration): the Gateway serves the request.
     from k8snetviz.questions.gateway import gateway_walk, http_route
 
     ganswer = http_route(cluster, host, path, scheme=scheme, port=port)
