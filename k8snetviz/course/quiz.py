@@ -44,6 +44,23 @@ def inline_html(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
 
 
+class WidgetItem:
+    """A course item shown as its ``widget()``, with ``text()`` for front ends without widgets."""
+
+    def widget(self) -> Any:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
+        # Without a widget front end (nbconvert, a terminal) the item is still readable.
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = self.text()
+        return bundle
+
+
 def show_in_place(producer: Callable[[], Any]) -> None:
     """Display what ``producer`` returns (each item of a tuple in turn); bad input shows its message in place."""
     from IPython.display import HTML, display
@@ -58,7 +75,7 @@ def show_in_place(producer: Callable[[], Any]) -> None:
             display(item)
 
 
-class Predict:
+class Predict(WidgetItem):
     """A multiple-choice prediction whose reveal explains and shows the proof.
 
     ``answer`` is the text of the right choice. ``wrong`` optionally says, per wrong choice, why it is
@@ -136,13 +153,6 @@ class Predict:
         box = w.VBox([question, choices, button, out])
         box.add_class(CSS_PREDICT)
         return box
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
-        # Without a widget front end (nbconvert, a terminal) the question is still readable.
-        if isinstance(bundle, dict):
-            bundle["text/plain"] = self.text()
-        return bundle
 
     def text(self) -> str:
         lines = [f"Predict: {self.question}"]

@@ -26,7 +26,7 @@ from html import escape
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from k8snetviz.course.quiz import inline_html, show_in_place
+from k8snetviz.course.quiz import WidgetItem, inline_html, show_in_place
 from k8snetviz.errors import K8sNetVizError, UsageError
 
 __all__ = ["Task", "CheckResult", "Solution", "parse_route", "RouteAnswer", "unfinished"]
@@ -118,7 +118,7 @@ def unfinished(answer: Any) -> str | None:
     return None
 
 
-class Task:
+class Task(WidgetItem):
     """A CKA-style task: a prompt, a checker that reads the learner's answer, and a hidden solution.
 
     ``checker(answer)`` returns a :class:`CheckResult`. ``task.check(answer)`` calls it, turning an
@@ -180,12 +180,6 @@ class Task:
         box = w.VBox([head, button, out])
         box.add_class(CSS_TASK)
         return box
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
-        if isinstance(bundle, dict):
-            bundle["text/plain"] = self.text()
-        return bundle
 
 
 # --- reading answers --------------------------------------------------------------------------------
