@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import selectors
-import signal
 import socket
 import struct
 import sys
@@ -38,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 from dnslib import QTYPE, RCODE, RR, DNSError, DNSRecord
 
 from k8snetviz.lab.errors import LabError
+from k8snetviz.lab.serving import StopFlag, announce_ready
 from k8snetviz.lab.state import NETNS_PREFIX
 from k8snetviz.model.dns import Answer
 
@@ -207,18 +207,8 @@ def serve(lookup: Lookup, *, address: str = "0.0.0.0", port: int = 53, log: IO[s
     tcp.setblocking(False)
     sel.register(udp, selectors.EVENT_READ, "udp")
     sel.register(tcp, selectors.EVENT_READ, "tcp")
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-    if ready is not None:
-        ready.write("ready " + json.dumps({"address": address, "port": port}) + "\n")
-        ready.flush()
+    stop = StopFlag()
+    announce_ready(ready, {"address": address, "port": port})
     deadline = time.monotonic() + lifetime
     try:
         while not stop:

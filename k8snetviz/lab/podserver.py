@@ -25,11 +25,9 @@ import ipaddress
 import json
 import os
 import selectors
-import signal
 import socket
 import struct
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -38,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from k8snetviz.lab.command import in_netns, run
 from k8snetviz.lab.errors import CommandError, LabError
+from k8snetviz.lab.serving import StopFlag, announce_ready
 from k8snetviz.lab.state import NETNS_PREFIX
 
 if TYPE_CHECKING:
@@ -111,19 +110,8 @@ def serve(
         sel.register(s, selectors.EVENT_READ, "udp")
         socks.append(s)
 
-    stop = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-    if ready is not None:
-        bound = {"pod": name, "tcp": list(tcp_ports), "udp": list(udp_ports)}
-        ready.write("ready " + json.dumps(bound) + "\n")
-        ready.flush()
+    stop = StopFlag()
+    announce_ready(ready, {"pod": name, "tcp": list(tcp_ports), "udp": list(udp_ports)})
     deadline = time.monotonic() + lifetime
     try:
         while not stop:
