@@ -196,3 +196,34 @@ def test_flannel_mtu_is_carried_to_the_bridge_and_the_veths() -> None:
     # device order as the kernel numbered them: flanneld's VTEP comes before the bridge
     assert [i.name for i in sorted(node.interfaces.values(), key=lambda i: i.ifindex)][:4] == [
         "lo", "eth0", "flannel.1", "cni0"]
+
+
+# --- the add-ons' iptables rules ------------------------------------------------------------------
+
+def _nat_lines(scenario: str, node: str) -> list[str]:
+    import k8snetviz
+
+    text = k8snetviz.load(scenario).iptables(node)
+    nat = text[text.index("*nat"):]
+    return [line for line in nat[:nat.index("COMMIT")].splitlines() if line.startswith("-A ")]
+
+
+def test_kindnet_masquerades_only_what_leaves_the_pod_network() -> None:
+    # kindnetd's masquerade agent: a jump for every non-local destination, pod-network traffic returned,
+    # MASQUERADE last; kube-proxy's KUBE-POSTROUTING jump comes first in POSTROUTING.
+    rules = _nat_lines("kind-default", "kind-worker")
+    post = [r for r in rules if r.startswith("-A POSTROUTING ")]
+    assert post[0].endswith("-j KUBE-POSTROUTING") and post[1].endswith("-j KIND-MASQ-AGENT")
+    assert "-m addrtype ! --dst-type LOCAL" in post[1]
+    agent = [r for r in rules if r.startswith("-A KIND-MASQ-AGENT ")]
+    assert agent[0].startswith("-A KIND-MASQ-AGENT -d 10.244.0.0/16 ") and agent[0].endswith("-j RETURN")
+    assert agent[-1].endswith("-j MASQUERADE")
+
+
+def test_flannel_leaves_pod_to_pod_traffic_alone_and_masquerades_the_rest() -> None:
+    rules = [r for r in _nat_lines("flannel-vxlan", "kind-worker") if r.startswith("-A FLANNEL-POSTRTG ")]
+    # packets kube-proxy marked for masquerade are left to KUBE-POSTROUTING
+    assert rules[0].startswith("-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000") and rules[0].endswith("RETURN")
+    assert any(r.startswith("-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 ") for r in rules)
+    assert rules[-2].startswith("-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 ")
+    assert all(r.endswith(("RETURN", "MASQUERADE --random-fully")) for r in rules)
