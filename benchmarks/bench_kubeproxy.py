@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from ipaddress import IPv4Address
 
-from k8snetviz.model.kubeproxy import Endpoint, Proxier, ServicePort
-from k8snetviz.model.netfilter import HookContext, Packet
+from k8snetviz.agents.kubeproxy.iptables import Endpoint, Proxier, ServicePort
+from k8snetviz.kernel.netfilter import HookContext, Packet
 
 SERVICES = 10_000
 ENDPOINTS = 5

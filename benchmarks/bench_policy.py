@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from k8snetviz.model.networkpolicy import PodPort, PolicyEngine, PolicyNamespace, PolicyPod
+from k8snetviz.agents.networkpolicy import PodPort, PolicyEngine, PolicyNamespace, PolicyPod
 
 TIERS = ("web", "api", "db", "cache")
 

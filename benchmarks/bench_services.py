@@ -20,8 +20,8 @@ import sys
 import time
 
 import k8snetviz
-from k8snetviz.model.kubeproxy import Proxier
-from k8snetviz.model.services import kubeproxy_inputs
+from k8snetviz.agents.kubeproxy.iptables import Proxier
+from k8snetviz.api.services import kubeproxy_inputs
 from k8snetviz.scenario.loader import parse_text
 
 SERVICES = 10_000

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _generate import generate  # noqa: E402
 
 import k8snetviz  # noqa: E402
-from k8snetviz.model.cluster import Cluster  # noqa: E402
+from k8snetviz.cluster import Cluster  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str, str]] = []
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from k8snetviz.errors import InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
-from k8snetviz.model.cluster import Cluster
+from k8snetviz.cluster import Cluster
 from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario, shipped_scenarios
 
 __all__ = ["load", "loads", "Cluster", "shipped_scenarios", "K8sNetVizError", "InvalidObject", "NotFound",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import k8snetviz
-from k8snetviz.model.cluster import Cluster
+from k8snetviz.cluster import Cluster
 
 LAB = Path(__file__).parent / "scenarios" / "lab-pairs.yaml"
 

@@ -13,7 +13,7 @@ import pytest
 
 import k8snetviz
 from k8snetviz.errors import UsageError
-from k8snetviz.model import cniconfig as cc
+from k8snetviz.agents.cni import config as cc
 
 
 @pytest.fixture(scope="module")

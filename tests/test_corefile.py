@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from k8snetviz.model.corefile import (
+from k8snetviz.agents.coredns.corefile import (
     KUBEADM_COREFILE,
     CoreDNS,
     CorefileError,
     parse_corefile,
     server_zones,
 )
-from k8snetviz.model.dns import NOERROR, NXDOMAIN, REFUSED, SERVFAIL, DNSService, DNSServicePort, Upstream
+from k8snetviz.agents.coredns.zone import NOERROR, NXDOMAIN, REFUSED, SERVFAIL, DNSService, DNSServicePort, Upstream
 
 WEB = DNSService("default", "web", cluster_ips=("10.96.0.20",), ports=(DNSServicePort("http", 80),))
 INTERNET = Upstream({"example.com": [("A", "93.184.216.34")]}, name="internet")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from k8snetviz.errors import UsageError
-from k8snetviz.model.dns import (
+from k8snetviz.agents.coredns.zone import (
     NOERROR,
     NXDOMAIN,
     SERVFAIL,

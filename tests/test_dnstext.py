@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from k8snetviz.model.corefile import CoreDNS
-from k8snetviz.model.dns import (
+from k8snetviz.agents.coredns.corefile import CoreDNS
+from k8snetviz.agents.coredns.zone import (
     DNSEndpoint,
     DNSEndpointPort,
     DNSEndpointSlice,
@@ -18,7 +18,7 @@ from k8snetviz.model.dns import (
     Record,
     Upstream,
 )
-from k8snetviz.model.resolvconf import nslookup_lookups, pod_resolv_conf
+from k8snetviz.agents.kubelet.resolvconf import nslookup_lookups, pod_resolv_conf
 from k8snetviz.views.dnstext import (
     dig_question_line,
     dig_record_line,

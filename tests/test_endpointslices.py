@@ -7,7 +7,7 @@ from ipaddress import IPv4Address
 import pytest
 
 from k8snetviz.errors import InvalidObject
-from k8snetviz.model.endpointslices import (
+from k8snetviz.agents.endpointslice import (
     CONTROLLER_NAME,
     LABEL_HEADLESS,
     LABEL_MANAGED_BY,
@@ -21,8 +21,8 @@ from k8snetviz.model.endpointslices import (
     controller_slices,
     parse_endpoint_slice,
 )
-from k8snetviz.model.objects import ContainerPort, Pod
-from k8snetviz.model.services import build_services
+from k8snetviz.api.objects import ContainerPort, Pod
+from k8snetviz.api.services import build_services
 
 
 def service(name="web", **spec):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from k8snetviz.errors import UsageError
-from k8snetviz.model.gateway import (
+from k8snetviz.agents.gateway import (
     attachments,
     gateway_host_matches,
     hostname_intersection,
@@ -17,7 +17,7 @@ from k8snetviz.model.gateway import (
     route_http,
     route_status,
 )
-from k8snetviz.model.ingress import route_ingress
+from k8snetviz.agents.ingress_nginx import route_ingress
 
 
 def gateway(listeners: list[dict[str, Any]], name: str = "gw", namespace: str = "infra") -> dict[str, Any]:

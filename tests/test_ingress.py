@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from k8snetviz.errors import InvalidObject
-from k8snetviz.model.ingress import (
+from k8snetviz.agents.ingress_nginx import (
     backend_errors,
     check_ingress,
     default_ingress_class,

@@ -8,7 +8,7 @@ import pytest
 
 import k8snetviz
 from k8snetviz.errors import InvalidObject
-from k8snetviz.model.ipam import HostLocal, split_pod_cidrs
+from k8snetviz.agents.ipam import HostLocal, split_pod_cidrs
 
 
 def test_gateway_is_dot_one_and_pods_start_at_dot_two() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import k8snetviz
-from k8snetviz.model.cluster import Cluster
+from k8snetviz.cluster import Cluster
 from k8snetviz.views.iproute import ip_br_addr, ip_br_link, ip_link, ip_route
 
 LAB = Path(__file__).parent / "scenarios" / "lab-pairs.yaml"

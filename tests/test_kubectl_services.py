@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from k8snetviz.model.endpointslices import build_endpoint_slices, build_endpoints
-from k8snetviz.model.objects import ContainerPort, Pod
-from k8snetviz.model.services import build_services
+from k8snetviz.agents.endpointslice import build_endpoint_slices, build_endpoints
+from k8snetviz.api.objects import ContainerPort, Pod
+from k8snetviz.api.services import build_services
 from k8snetviz.views.kubectl_services import (
     ENDPOINTS_DEPRECATION_WARNING,
     describe_service,

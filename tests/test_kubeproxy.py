@@ -12,7 +12,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from k8snetviz.model.kubeproxy import (
+from k8snetviz.agents.kubeproxy.iptables import (
     Endpoint,
     Proxier,
     ServicePort,
@@ -23,7 +23,7 @@ from k8snetviz.model.kubeproxy import (
     service_local_chain,
     service_port_chain,
 )
-from k8snetviz.model.netfilter import HookContext, Packet, Ruleset, traverse_hook
+from k8snetviz.kernel.netfilter import HookContext, Packet, Ruleset, traverse_hook
 
 NODE = "kind-worker"
 NODE_IP = "172.18.0.3"

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from k8snetviz.model.netfilter import (
+from k8snetviz.kernel.netfilter import (
     HookContext,
     Packet,
     RecentUpdate,

@@ -15,7 +15,7 @@ import random
 import pytest
 
 from k8snetviz.errors import InvalidObject, NotFound, UsageError
-from k8snetviz.model.networkpolicy import (
+from k8snetviz.agents.networkpolicy import (
     LabelSelector,
     NetworkPolicy,
     PodPort,

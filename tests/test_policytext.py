@@ -7,7 +7,7 @@ destination pods with tabs for the header, and each row is the source followed b
 
 from __future__ import annotations
 
-from k8snetviz.model.networkpolicy import PodPort, PolicyEngine, PolicyNamespace, PolicyPod
+from k8snetviz.agents.networkpolicy import PodPort, PolicyEngine, PolicyNamespace, PolicyPod
 from k8snetviz.views.policytext import summary, truth_table, verdict_text
 
 

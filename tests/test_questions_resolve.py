@@ -18,7 +18,7 @@ import pytest
 import k8snetviz
 from k8snetviz.cli import main
 from k8snetviz.errors import InvalidObject, NotFound, UsageError
-from k8snetviz.model.corefile import CorefileError
+from k8snetviz.agents.coredns.corefile import CorefileError
 from k8snetviz.questions.resolve import (
     TIMEOUT,
     cluster_dns,

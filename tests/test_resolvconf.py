@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from k8snetviz.errors import InvalidObject
-from k8snetviz.model.corefile import CoreDNS
-from k8snetviz.model.dns import NOERROR, NXDOMAIN, SERVFAIL, Answer, DNSService, DNSServicePort, Upstream
-from k8snetviz.model.resolvconf import (
+from k8snetviz.agents.coredns.corefile import CoreDNS
+from k8snetviz.agents.coredns.zone import NOERROR, NXDOMAIN, SERVFAIL, Answer, DNSService, DNSServicePort, Upstream
+from k8snetviz.agents.kubelet.resolvconf import (
     DNSConfigOption,
     PodDNSConfig,
     ResolvConf,

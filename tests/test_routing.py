@@ -6,7 +6,7 @@ from ipaddress import IPv4Address, IPv4Interface
 
 import pytest
 
-from k8snetviz.model.addressing import Interface, NetNS, Route, RoutingTable
+from k8snetviz.kernel.addressing import Interface, NetNS, Route, RoutingTable
 
 
 @pytest.mark.parametrize("text", [

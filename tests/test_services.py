@@ -7,10 +7,10 @@ from ipaddress import IPv4Address
 import pytest
 
 from k8snetviz.errors import InvalidObject, K8sNetVizError
-from k8snetviz.model.endpointslices import build_endpoint_slices
-from k8snetviz.model.kubeproxy import Proxier
-from k8snetviz.model.objects import ContainerPort, Pod
-from k8snetviz.model.services import (
+from k8snetviz.agents.endpointslice import build_endpoint_slices
+from k8snetviz.agents.kubeproxy.iptables import Proxier
+from k8snetviz.api.objects import ContainerPort, Pod
+from k8snetviz.api.services import (
     ClusterIPAllocator,
     NodePortAllocator,
     build_services,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from k8snetviz.errors import FieldError, GoLiteral
-from k8snetviz.model.validation import (
+from k8snetviz.api.validation import (
     dns1035_label_errors,
     dns1123_label_errors,
     dns1123_subdomain_errors,

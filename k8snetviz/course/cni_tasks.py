@@ -1,6 +1,6 @@
 """Notebook 07 (CNI): predictions, CKA-style tasks with checkers, and the lab side by side.
 
-Every answer is checked against the model's CNI data (:mod:`k8snetviz.model.cniconfig`), so the
+Every answer is checked against the model's CNI data (:mod:`k8snetviz.agents.cni.config`), so the
 checkers follow the scenario: change the cluster and the right answers change with it.
 
 >>> t = task_conflist_path()
@@ -17,7 +17,7 @@ from typing import Any
 import k8snetviz
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
-from k8snetviz.model import cniconfig as cc
+from k8snetviz.agents.cni import config as cc
 
 __all__ = [
     "SCENARIO",

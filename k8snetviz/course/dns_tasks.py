@@ -20,9 +20,9 @@ from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.errors import UsageError
-from k8snetviz.model.cluster import Cluster
-from k8snetviz.model.corefile import KUBEADM_COREFILE
-from k8snetviz.model.resolvconf import nslookup_lookups, pod_resolv_conf
+from k8snetviz.cluster import Cluster
+from k8snetviz.agents.coredns.corefile import KUBEADM_COREFILE
+from k8snetviz.agents.kubelet.resolvconf import nslookup_lookups, pod_resolv_conf
 from k8snetviz.questions.resolve import DNSResult, cluster_dns, coredns_corefile, resolv_conf, resolve
 from k8snetviz.scenario.loader import parse_text
 from k8snetviz.views.dnstext import nslookup_text

@@ -18,9 +18,9 @@ import k8snetviz
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task, parse_route
 from k8snetviz.course.terminal import run
-from k8snetviz.model.addressing import Route
-from k8snetviz.model.cluster import Cluster
-from k8snetviz.scenario.defaults import API_VERSION
+from k8snetviz.kernel.addressing import Route
+from k8snetviz.cluster import Cluster
+from k8snetviz.api.defaults import API_VERSION
 from k8snetviz.scenario.loader import parse_text, read_scenario
 
 __all__ = [

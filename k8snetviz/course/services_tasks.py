@@ -20,14 +20,14 @@ import k8snetviz
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.course.terminal import CommandOutput
-from k8snetviz.model.endpointslices import selects, slices_for
+from k8snetviz.agents.endpointslice import selects, slices_for
 from k8snetviz.questions.exposure import describe_address
 from k8snetviz.scenario.loader import parse_text
 from k8snetviz.views.kubectl_services import describe_service, get_services
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
-    from k8snetviz.model.services import Service
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.api.services import Service
     from k8snetviz.questions.trace import TraceResult
 
 __all__ = [

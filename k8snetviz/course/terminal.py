@@ -26,8 +26,8 @@ from k8snetviz.views.iproute import bridge_fdb, ip_br_addr, ip_br_link, ip_link,
 from k8snetviz.views.table import columns
 
 if TYPE_CHECKING:
-    from k8snetviz.model.addressing import NetNS
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.kernel.addressing import NetNS
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["run", "CommandOutput", "COMMANDS"]
 

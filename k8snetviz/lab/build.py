@@ -2,7 +2,7 @@
 
 One namespace per node on a LAN (a bridge in its own namespace), a gateway namespace at the
 scenario's gateway (it stands for "outside"), one namespace per pod attached by running the real
-CNI plugins with the model's conflists (:mod:`k8snetviz.model.cniconfig`) inside the node's
+CNI plugins with the model's conflists (:mod:`k8snetviz.agents.cni.config`) inside the node's
 namespace, the node routes the model has, flannel's VXLAN device with its neighbour and FDB
 entries, each node's iptables rules from the model (``iptables-restore``), ``net.ipv4.ip_forward``
 as the model says, a namespace per outside client, and a pod server in every pod (and a
@@ -41,11 +41,11 @@ from k8snetviz.lab.preflight import preflight
 from k8snetviz.lab.state import RUN_DIR
 from k8snetviz.lab.topology import Node as TopoNode
 from k8snetviz.lab.topology import add_flannel_peer, add_flannel_vxlan, add_lan, add_node
-from k8snetviz.model.cni import host_veth_name
-from k8snetviz.model.cniconfig import container_id, runtime_conflist
+from k8snetviz.agents.cni.base import host_veth_name
+from k8snetviz.agents.cni.config import container_id, runtime_conflist
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = [
     "MAX_NODES",
@@ -129,7 +129,7 @@ def node_iptables(cluster: Cluster, node: str) -> str:
     """The node's rules as ``iptables-save`` text: the Cluster's (kube-proxy + CNI) when it has them."""
     if hasattr(cluster, "iptables"):
         return str(cluster.iptables(node))
-    from k8snetviz.model.noderules import node_ruleset
+    from k8snetviz.agents.noderules import node_ruleset
 
     return node_ruleset(cluster.node(node), cluster.cni).save()
 
@@ -325,7 +325,7 @@ def _prepare_resolvers(lab: Lab, cluster: Cluster, lay: Layout) -> None:
 
 def _apply_overrides(lab: Lab, cluster: Cluster, lay: Layout) -> None:
     """The scenario's troubleshooting changes, made in the kernel as an admin would make them."""
-    from k8snetviz.model.addressing import Route
+    from k8snetviz.kernel.addressing import Route
 
     for o in cluster.config.overrides:
         ns = lay.netns.get(o.target)

@@ -1,6 +1,6 @@
 """A DNS server for the lab: the simulated cluster DNS answering real queries on UDP and TCP port 53.
 
-Run inside a CoreDNS pod's namespace it answers as :class:`~k8snetviz.model.corefile.CoreDNS` does for
+Run inside a CoreDNS pod's namespace it answers as :class:`~k8snetviz.agents.coredns.corefile.CoreDNS` does for
 the scenario (``--role coredns``); ``--role upstream`` answers as the outside world of
 ``spec.upstreamDNS`` (the node's resolver), ``--role server:IP`` as one named server of it. Every
 query is logged, before it is answered, as one JSON line ``{"name": ..., "type": ..., "proto": ...}``,
@@ -39,7 +39,7 @@ from dnslib import QTYPE, RCODE, RR, DNSError, DNSRecord
 from k8snetviz.lab.errors import LabError
 from k8snetviz.lab.serving import StopFlag, announce_ready
 from k8snetviz.lab.state import NETNS_PREFIX
-from k8snetviz.model.dns import Answer
+from k8snetviz.agents.coredns.zone import Answer
 
 if TYPE_CHECKING:
     import subprocess
@@ -357,7 +357,7 @@ def _example_query() -> bytes:
 
 
 def _example_answer(name: str, qtype: str) -> Answer:
-    from k8snetviz.model.dns import DNSService, DNSServicePort, Zone
+    from k8snetviz.agents.coredns.zone import DNSService, DNSServicePort, Zone
 
     web = DNSService("default", "web", cluster_ips=("10.96.0.20",), ports=(DNSServicePort("http", 80),))
     return Zone([web]).lookup(name, qtype)

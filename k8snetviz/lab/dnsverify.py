@@ -37,8 +37,8 @@ from k8snetviz.lab.verify import Check
 
 if TYPE_CHECKING:
     from k8snetviz.lab.build import Layout
-    from k8snetviz.model.cluster import Cluster
-    from k8snetviz.model.objects import Pod
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.api.objects import Pod
 
 __all__ = ["MAX_PODS", "DNSCase", "Expected", "RealLookup", "DNSRun", "dns_clients", "dns_names", "dns_cases",
            "lookup_batch"]

@@ -11,7 +11,7 @@ receiver sees). Then it takes the lab down.
 
 Run as root: ``python3 -m k8snetviz.lab.groundtruth /tmp/lab-facts [bridge kindnet flannel]``.
 
-The conflists come from :mod:`k8snetviz.model.cniconfig` (their one source), the real ones:
+The conflists come from :mod:`k8snetviz.agents.cni.config` (their one source), the real ones:
 kindnetd's template (kind ``images/kindnetd/cmd/kindnetd/cni.go``)
 and the bridge configuration flannel's CNI plugin hands to its delegate (flannel-io/cni-plugin
 ``flannel_linux.go``: ``name``/``cniVersion`` from the list, ``isGateway`` true, ``mtu`` and
@@ -44,7 +44,7 @@ from k8snetviz.lab.topology import (
     add_pod,
     add_route,
 )
-from k8snetviz.model.cniconfig import (
+from k8snetviz.agents.cni.config import (
     bridge_conflist,
     flannel_conflist,
     flannel_delegate,

@@ -34,10 +34,10 @@ from k8snetviz.lab import podserver
 from k8snetviz.lab.build import NODE_PORT, Layout, load_layout
 from k8snetviz.lab.command import in_netns, run
 from k8snetviz.lab.state import RUN_DIR
-from k8snetviz.model.addressing import Route
+from k8snetviz.kernel.addressing import Route
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.trace import TraceResult
 
 __all__ = ["Case", "Check", "Report", "cases", "verify", "kernel_routes", "route_get"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import UsageError
-from k8snetviz.model.gateway import GatewayRoute, ParentStatus, route_http, route_status
+from k8snetviz.agents.gateway import GatewayRoute, ParentStatus, route_http, route_status
 from k8snetviz.questions.ingress import (
     ProxyAnswer,
     ProxyWalk,
@@ -27,9 +27,9 @@ from k8snetviz.questions.ingress import (
 )
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
-    from k8snetviz.model.objects import Pod
-    from k8snetviz.model.services import Service
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.api.objects import Pod
+    from k8snetviz.api.services import Service
 
 __all__ = ["GatewayAnswer", "http_route", "gateway_walk", "route_statuses", "gateway_objects",
            "OWNING_GATEWAY_NAME", "OWNING_GATEWAY_NAMESPACE"]

@@ -15,7 +15,7 @@ from k8snetviz.errors import UsageError
 from k8snetviz.questions.trace import Hop, TraceResult
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.ingress import ProxyWalk
 
 __all__ = ["trace_http"]

@@ -2,7 +2,7 @@
 
 :func:`ingress` validates every Ingress and IngressClass as the API server would (an invalid one
 raises :class:`~k8snetviz.errors.InvalidObject` naming it), then routes the request as ingress-nginx
-does (:func:`k8snetviz.model.ingress.route_ingress`):
+does (:func:`k8snetviz.agents.ingress_nginx.route_ingress`):
 
 >>> import k8snetviz
 >>> cluster = k8snetviz.load("ingress")
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import UsageError
-from k8snetviz.model.ingress import (
+from k8snetviz.agents.ingress_nginx import (
     IngressRoute,
     check_ingress,
     check_ingress_class,
@@ -39,10 +39,10 @@ from k8snetviz.model.ingress import (
 )
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
-    from k8snetviz.model.endpointslices import EndpointSlice
-    from k8snetviz.model.objects import Pod
-    from k8snetviz.model.services import Service
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.agents.endpointslice import EndpointSlice
+    from k8snetviz.api.objects import Pod
+    from k8snetviz.api.services import Service
 
 __all__ = [
     "ProxyAnswer",
@@ -81,7 +81,7 @@ def cluster_services(cluster: Cluster) -> list[Service]:
         return list(known.values()) if isinstance(known, dict) else list(known)
     cache = cluster.__dict__.setdefault("_knv_ingress_cache", {})
     if "services" not in cache:
-        from k8snetviz.model.services import build_services
+        from k8snetviz.api.services import build_services
 
         cfg = cluster.config
         cache["services"] = build_services(
@@ -99,7 +99,7 @@ def cluster_endpoint_slices(cluster: Cluster) -> list[EndpointSlice]:
         return list(known.values()) if isinstance(known, dict) else list(known)
     cache = cluster.__dict__.setdefault("_knv_ingress_cache", {})
     if "slices" not in cache:
-        from k8snetviz.model.endpointslices import build_endpoint_slices
+        from k8snetviz.agents.endpointslice import build_endpoint_slices
 
         cache["slices"] = build_endpoint_slices(
             cluster_services(cluster),
@@ -407,7 +407,7 @@ def _entry_leg(cluster: Cluster, svc: Service | None, pod: Pod, port: int, clien
 
 def _endpoints(cluster: Cluster, svc: Service, port: int | str) -> list[tuple[str, int]]:
     """Ready endpoints of ``svc``'s port as (pod NS/NAME, target port), as the proxy's upstream list."""
-    from k8snetviz.model.endpointslices import slices_for
+    from k8snetviz.agents.endpointslice import slices_for
 
     sp = next((p for p in svc.ports if (p.name == port if isinstance(port, str) else p.port == port)), None)
     if sp is None:
@@ -512,7 +512,7 @@ def ingress_walk(cluster: Cluster, answer: IngressAnswer, *, client: str = "exte
     class_name = answer.route.ingress_class
     if class_name is None and classes:
         # Nothing matched: the request still reaches a controller, the default class's, which answers 404.
-        from k8snetviz.model.ingress import default_ingress_class
+        from k8snetviz.agents.ingress_nginx import default_ingress_class
 
         class_name = default_ingress_class(classes)
     found = _find_controller(cluster, classes, class_name)

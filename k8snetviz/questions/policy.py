@@ -1,6 +1,6 @@
 """NetworkPolicy questions: the reachability matrix, and the verdict the walk shows at a pod's edge.
 
-The engine (:mod:`k8snetviz.model.networkpolicy`) judges addresses as the CNI plugin sees them:
+The engine (:mod:`k8snetviz.agents.networkpolicy`) judges addresses as the CNI plugin sees them:
 after kube-proxy's DNAT (the chosen endpoint pod) and after any SNAT (a masqueraded client is
 its node's address).
 """
@@ -11,7 +11,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.model.networkpolicy import (
+from k8snetviz.agents.networkpolicy import (
     DirectionVerdict,
     PodPort,
     PolicyEngine,
@@ -21,7 +21,7 @@ from k8snetviz.model.networkpolicy import (
 )
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["engine", "matrix", "has_policies", "egress_verdict", "ingress_verdict", "PolicyMatrix"]
 

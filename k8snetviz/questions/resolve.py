@@ -1,7 +1,7 @@
 """Resolve a name as a pod's resolver would: its resolv.conf, each query it sends, each answer.
 
 The pod's side is the kubelet's ``/etc/resolv.conf`` for the pod's ``dnsPolicy`` and ``dnsConfig``
-(:func:`k8snetviz.model.resolvconf.pod_resolv_conf`), the kubelet's ``/etc/hosts``, and glibc's
+(:func:`k8snetviz.agents.kubelet.resolvconf.pod_resolv_conf`), the kubelet's ``/etc/hosts``, and glibc's
 search-list expansion with ``ndots``. Which server answers depends on the nameserver in that file:
 
 - the kube-dns ClusterIP (kube-proxy DNATs it to a CoreDNS pod) or a CoreDNS pod's own address:
@@ -44,8 +44,8 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import FieldError, InvalidObject, UsageError
-from k8snetviz.model.corefile import KUBEADM_COREFILE, CoreDNS
-from k8snetviz.model.dns import (
+from k8snetviz.agents.coredns.corefile import KUBEADM_COREFILE, CoreDNS
+from k8snetviz.agents.coredns.zone import (
     NOERROR,
     Answer,
     DNSEndpoint,
@@ -59,7 +59,7 @@ from k8snetviz.model.dns import (
     reverse_name,
     validate_query_name,
 )
-from k8snetviz.model.resolvconf import (
+from k8snetviz.agents.kubelet.resolvconf import (
     KIND_NODE_RESOLV_CONF,
     PodDNS,
     PodDNSConfig,
@@ -72,8 +72,8 @@ from k8snetviz.model.resolvconf import (
 from k8snetviz.views.dnstext import dig_record_line, dig_text, nslookup_record, nslookup_text
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
-    from k8snetviz.model.objects import Pod
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.api.objects import Pod
 
 __all__ = [
     "QUERY_TYPES",

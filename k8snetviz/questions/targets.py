@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from k8snetviz.errors import UsageError
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["Source", "Destination", "parse_source", "parse_destination", "split_port"]
 

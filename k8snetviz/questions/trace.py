@@ -14,14 +14,14 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import UsageError
-from k8snetviz.model import netfilter as nf
-from k8snetviz.model.addressing import NetNS, Route
-from k8snetviz.model.cni import FLANNEL_PORT
-from k8snetviz.model.packet import Packet
-from k8snetviz.scenario.defaults import EPHEMERAL_PORT
+from k8snetviz.kernel import netfilter as nf
+from k8snetviz.kernel.addressing import NetNS, Route
+from k8snetviz.agents.cni.base import FLANNEL_PORT
+from k8snetviz.kernel.packet import Packet
+from k8snetviz.api.defaults import EPHEMERAL_PORT
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["Hop", "TraceResult", "Walker", "trace", "VERDICTS", "ACTIONS"]
 

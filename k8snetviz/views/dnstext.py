@@ -1,13 +1,13 @@
 """``nslookup`` and ``dig`` output, as BIND 9's tools in the dnsutils debug pod print it.
 
 Pure formatting of results the model computed: ``nslookup_text`` takes the lookups from
-:func:`k8snetviz.model.resolvconf.nslookup_lookups`, ``dig_text`` one :class:`Answer`. Output is
+:func:`k8snetviz.agents.kubelet.resolvconf.nslookup_lookups`, ``dig_text`` one :class:`Answer`. Output is
 deterministic: a fixed message id, a fixed cookie, a fixed ``WHEN`` and query time, unless given.
 
 dig lays a record out in columns 24/32/40/48 with tabs of 8, falling back to one space when a field
 overruns its column, which gives the familiar ``name.<TAB><TAB>30<TAB>IN<TAB>A<TAB>10.96.0.20``.
 
->>> from k8snetviz.model.dns import Record
+>>> from k8snetviz.agents.coredns.zone import Record
 >>> dig_record_line(Record("web.default.svc.cluster.local.", "A", 30, "10.96.0.20"))
 'web.default.svc.cluster.local. 30 IN\\tA\\t10.96.0.20'
 """
@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from k8snetviz.model.dns import NOERROR, Answer, Record
-from k8snetviz.model.resolvconf import Resolution
+from k8snetviz.agents.coredns.zone import NOERROR, Answer, Record
+from k8snetviz.agents.kubelet.resolvconf import Resolution
 
 __all__ = [
     "DIG_VERSION",

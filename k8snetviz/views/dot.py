@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
 
-from k8snetviz.model.addressing import NetNS
+from k8snetviz.kernel.addressing import NetNS
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.trace import Hop, TraceResult
 
 __all__ = ["cluster_dot", "hop_ids", "element_id", "PALETTE", "describe"]

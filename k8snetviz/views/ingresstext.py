@@ -19,7 +19,7 @@ from k8snetviz.views.kubectl import AGE, register
 from k8snetviz.views.table import columns, no_resources_message, tabwrite
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.gateway import GatewayAnswer
     from k8snetviz.questions.ingress import IngressAnswer
 
@@ -78,7 +78,7 @@ def ingress_address(cluster: Cluster, ing: dict[str, Any]) -> list[str]:
     written = ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     if written:
         return [e.get("ip") or e.get("hostname") or "" for e in written]
-    from k8snetviz.model.ingress import ingress_class_of
+    from k8snetviz.agents.ingress_nginx import ingress_class_of
     from k8snetviz.questions.ingress import _find_controller
 
     classes = _objects(cluster, "IngressClass")
@@ -102,7 +102,7 @@ def ingress_address(cluster: Cluster, ing: dict[str, Any]) -> list[str]:
 def admitted_class(ing: dict[str, Any], classes: list[dict[str, Any]]) -> str | None:
     """``spec.ingressClassName`` as stored: as written, else what the DefaultIngressClass admission plugin
     set at creation (the default class), unless the deprecated class annotation was given instead."""
-    from k8snetviz.model.ingress import INGRESS_CLASS_ANNOTATION, default_ingress_class
+    from k8snetviz.agents.ingress_nginx import INGRESS_CLASS_ANNOTATION, default_ingress_class
 
     spec = ing.get("spec") or {}
     if spec.get("ingressClassName"):
@@ -165,7 +165,7 @@ def _backend_string(svc_ref: dict[str, Any]) -> str:
 
 def _endpoints_string(cluster: Cluster, ns: str, svc_ref: dict[str, Any]) -> str | None:
     """kubectl's formatEndpointSlices for the backend's Service port; None when the Service is missing."""
-    from k8snetviz.model.endpointslices import slices_for
+    from k8snetviz.agents.endpointslice import slices_for
     from k8snetviz.questions.ingress import cluster_endpoint_slices, cluster_services
 
     svc = next((s for s in cluster_services(cluster) if s.key == f"{ns}/{svc_ref.get('name')}"), None)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.model.addressing import Interface, NetNS
+from k8snetviz.kernel.addressing import Interface, NetNS
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["ip_route", "ip_br_addr", "ip_br_link", "ip_link", "ip_neigh", "bridge_fdb", "link_name", "RoutesView"]
 

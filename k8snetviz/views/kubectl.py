@@ -13,7 +13,7 @@ from k8snetviz.errors import UsageError
 from k8snetviz.views.table import columns, no_resources_message
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["get", "get_nodes", "get_pods", "RESOURCES", "register", "AGE", "KUBERNETES_VERSION"]
 

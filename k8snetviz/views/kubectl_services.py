@@ -5,7 +5,7 @@ Columns are aligned the way kubectl's printers align them, with Go's ``text/tabw
 each column to its widest cell plus 3 spaces (and to at least 6), ``describe`` to the widest plus 2.
 AGE is whatever the caller passes (``age="5m"`` by default), so the text is the same on every run.
 
->>> from k8snetviz.model.services import build_services
+>>> from k8snetviz.api.services import build_services
 >>> svcs = build_services([{"metadata": {"name": "influxdb"}, "spec": {"type": "LoadBalancer",
 ...     "selector": {"run": "influxdb"}, "ports": [{"port": 8086, "nodePort": 31909}]}}],
 ...     load_balancer_pool=["172.18.255.200"])
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from k8snetviz.model.endpointslices import Endpoints, EndpointSlice, slices_for
-from k8snetviz.model.services import Service
+from k8snetviz.agents.endpointslice import Endpoints, EndpointSlice, slices_for
+from k8snetviz.api.services import Service
 from k8snetviz.views.table import columns, no_resources_message, tabwrite
 
 __all__ = [

@@ -6,7 +6,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.trace import TraceResult
 
 __all__ = ["trace_bundle", "cluster_bundle", "svg_or_note"]

@@ -10,7 +10,7 @@ import ipywidgets as w
 from k8snetviz.views.iproute import ip_br_addr, ip_link, ip_route
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["NodeInspector"]
 

@@ -9,7 +9,7 @@ from k8snetviz.views.dot import cluster_dot, describe
 from k8snetviz.views.notebook import svg_or_note
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["cluster_svg", "shown_pods", "layout_count", "SYSTEM_NAMESPACES"]
 

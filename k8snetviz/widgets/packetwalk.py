@@ -21,7 +21,7 @@ from k8snetviz.widgets.diagram import Diagram
 from k8snetviz.widgets.layout import cluster_svg, shown_pods
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.trace import Hop, TraceResult
 
 __all__ = ["PacketWalk", "source_options", "destination_options", "hop_html"]

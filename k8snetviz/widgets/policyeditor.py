@@ -39,13 +39,13 @@ import traitlets
 
 import k8snetviz
 from k8snetviz.errors import K8sNetVizError
-from k8snetviz.model.networkpolicy import PROTOCOLS, Reachability
+from k8snetviz.agents.networkpolicy import PROTOCOLS, Reachability
 from k8snetviz.questions.policy import PolicyMatrix, engine, matrix
 from k8snetviz.views.policygrid import grid_html
 from k8snetviz.views.policytext import summary, verdict_text
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.trace import TraceResult
 
 __all__ = ["PolicyEditor", "MatrixGrid", "restrict", "pair_html"]

@@ -27,7 +27,7 @@ from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.resolve import DNSResult, resolve
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["Resolver", "ndots_cost"]
 

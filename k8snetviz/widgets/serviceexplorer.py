@@ -37,7 +37,7 @@ from k8snetviz.views.kubectl_services import get_services
 from k8snetviz.widgets.packetwalk import source_options
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["ServiceExplorer"]
 

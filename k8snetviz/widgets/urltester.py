@@ -23,7 +23,7 @@ from k8snetviz.questions.ingress import ingress, ingress_walk, parse_url
 from k8snetviz.views.ingresstext import gateway_html, ingress_html
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
+    from k8snetviz.cluster import Cluster
     from k8snetviz.questions.ingress import ProxyWalk
 
 __all__ = ["URLTester", "walk_html"]

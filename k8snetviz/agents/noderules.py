@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from k8snetviz.model.cni import CNIModel
-from k8snetviz.model.netfilter import Ruleset
-from k8snetviz.model.objects import Node
+from k8snetviz.agents.cni.base import CNIModel
+from k8snetviz.kernel.netfilter import Ruleset
+from k8snetviz.api.objects import Node
 
 __all__ = ["node_ruleset"]
 

@@ -18,7 +18,7 @@ traffic.
    -m tcp --dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL
 
 What kube-proxy feeds ``iptables-restore`` is turned into what ``iptables-save`` prints (see
-:mod:`k8snetviz.model.netfilter`), since that is what a learner sees on a node.
+:mod:`k8snetviz.kernel.netfilter`), since that is what a learner sees on a node.
 
 Modelled as kube-proxy runs on a kind node: IPv4, ``--cluster-cidr`` given (local traffic detected by
 ``-s <cluster CIDR>``), ``nodePortAddresses`` unset (NodePorts on every local address),
@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
-from k8snetviz.model.netfilter import Ruleset
+from k8snetviz.kernel.netfilter import Ruleset
 
 __all__ = [
     "ServicePort",

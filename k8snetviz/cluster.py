@@ -15,8 +15,8 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import NotFound, UsageError
-from k8snetviz.model.addressing import Interface, NetNS, Route, net
-from k8snetviz.model.build import (
+from k8snetviz.kernel.addressing import Interface, NetNS, Route, net
+from k8snetviz.agents.build import (
     KNOWN_KINDS,
     build_namespaces,
     build_nodes,
@@ -24,11 +24,11 @@ from k8snetviz.model.build import (
     system_manifests,
     wire,
 )
-from k8snetviz.model.cni import CNIModel, mac_for
-from k8snetviz.model.endpointslices import EndpointSlice
-from k8snetviz.model.objects import ExternalClient, Namespace, Node, Pod
-from k8snetviz.model.services import Service
-from k8snetviz.scenario.config import ClusterConfig, read_config
+from k8snetviz.agents.cni.base import CNIModel, mac_for
+from k8snetviz.agents.endpointslice import EndpointSlice
+from k8snetviz.api.objects import ExternalClient, Namespace, Node, Pod
+from k8snetviz.api.services import Service
+from k8snetviz.api.config import ClusterConfig, read_config
 from k8snetviz.scenario.loader import QUIET_KINDS, Scenario
 
 if TYPE_CHECKING:
@@ -73,8 +73,8 @@ class Cluster:
         self._build_rulesets()
 
     def _build_services(self) -> None:
-        from k8snetviz.model.endpointslices import build_endpoint_slices, build_endpoints
-        from k8snetviz.model.services import build_services
+        from k8snetviz.agents.endpointslice import build_endpoint_slices, build_endpoints
+        from k8snetviz.api.services import build_services
 
         cfg = self.config
         system = [m.body for m in self.system]
@@ -102,9 +102,9 @@ class Cluster:
             self.netns[ns.name] = ns
 
     def _build_rulesets(self) -> None:
-        from k8snetviz.model.kubeproxy import Proxier
-        from k8snetviz.model.noderules import node_ruleset
-        from k8snetviz.model.services import kubeproxy_inputs
+        from k8snetviz.agents.kubeproxy.iptables import Proxier
+        from k8snetviz.agents.noderules import node_ruleset
+        from k8snetviz.api.services import kubeproxy_inputs
 
         cfg = self.config
         inputs = kubeproxy_inputs(self.services.values(), self.endpointslices)

@@ -13,13 +13,13 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError, ScenarioError
-from k8snetviz.model.addressing import Interface, NetNS, Route, net
-from k8snetviz.model.cni import CNIModel, cni_model, mac_for
-from k8snetviz.model.ipam import HostLocal
-from k8snetviz.model.objects import ContainerPort, ExternalClient, Namespace, Node, ObjectRef, Pod
-from k8snetviz.scenario.config import ClusterConfig
+from k8snetviz.kernel.addressing import Interface, NetNS, Route, net
+from k8snetviz.agents.cni.base import CNIModel, cni_model, mac_for
+from k8snetviz.agents.ipam import HostLocal
+from k8snetviz.api.objects import ContainerPort, ExternalClient, Namespace, Node, ObjectRef, Pod
+from k8snetviz.api.config import ClusterConfig
 from k8snetviz.scenario.loader import Manifest, Scenario
-from k8snetviz.scenario.workloads import WORKLOAD_KINDS, expand_workload
+from k8snetviz.agents.controllers import WORKLOAD_KINDS, expand_workload
 
 __all__ = ["build_nodes", "build_pods", "build_namespaces", "wire", "system_manifests", "KNOWN_KINDS"]
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from k8snetviz.errors import FieldError, UsageError
-from k8snetviz.model.validation import (
+from k8snetviz.api.validation import (
     DNS1123_SUBDOMAIN_FMT,
     DNS1123_SUBDOMAIN_MSG,
     dns1123_subdomain_errors,

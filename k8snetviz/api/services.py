@@ -44,8 +44,8 @@ from ipaddress import IPv4Address, IPv4Network, ip_address
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import FieldError, GoLiteral, InvalidObject, K8sNetVizError
-from k8snetviz.model import kubeproxy
-from k8snetviz.model.validation import (
+from k8snetviz.agents.kubeproxy import iptables as kubeproxy
+from k8snetviz.api.validation import (
     IP_ERROR,
     PORT_NUM_ERROR,
     dns1035_label_errors,
@@ -57,7 +57,7 @@ from k8snetviz.model.validation import (
 )
 
 if TYPE_CHECKING:
-    from k8snetviz.model.endpointslices import EndpointSlice
+    from k8snetviz.agents.endpointslice import EndpointSlice
 
 __all__ = [
     "DEFAULT_SERVICE_CIDR",

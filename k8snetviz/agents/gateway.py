@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from k8snetviz.errors import UsageError
-from k8snetviz.model.ingress import prefix_matches, split_host
+from k8snetviz.agents.ingress_nginx import prefix_matches, split_host
 
 __all__ = [
     "GATEWAY_GROUP",

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from k8snetviz.errors import UsageError
-from k8snetviz.model.cni import host_veth_name
+from k8snetviz.agents.cni.base import host_veth_name
 
 if TYPE_CHECKING:
-    from k8snetviz.model.cluster import Cluster
-    from k8snetviz.model.objects import Node, Pod
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.api.objects import Node, Pod
 
 __all__ = [
     "CNI_CONF_DIR",
@@ -323,7 +323,7 @@ def host_local_files(cluster: Cluster, node: str | Node, data_dir: str | None = 
     """host-local's files for ``node``: ``DATADIR/NETWORK/IP`` -> ``CONTAINERID\\nIFNAME``, plus
     ``last_reserved_ip.0`` (the last address handed out) and an empty ``lock``.
 
-    The model hands addresses out in the order host-local does (see :mod:`k8snetviz.model.ipam`).
+    The model hands addresses out in the order host-local does (see :mod:`k8snetviz.agents.ipam`).
     """
     n = _node(cluster, node)
     conf = runtime_conflist(cluster, n)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from k8snetviz.model.addressing import DEFAULT_ROUTE as DEFAULT
-from k8snetviz.model.addressing import Interface, NetNS, Route
-from k8snetviz.model.objects import Node, Pod
+from k8snetviz.kernel.addressing import DEFAULT_ROUTE as DEFAULT
+from k8snetviz.kernel.addressing import Interface, NetNS, Route
+from k8snetviz.api.objects import Node, Pod
 
 __all__ = ["CNIModel", "BridgeCNI", "KindnetCNI", "FlannelCNI", "cni_model", "host_veth_name", "mac_for",
            "FLANNEL_VNI", "FLANNEL_PORT", "VXLAN_OVERHEAD"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
-from k8snetviz.model.addressing import ip
+from k8snetviz.kernel.addressing import ip
 
 __all__ = ["Packet", "ip"]
 

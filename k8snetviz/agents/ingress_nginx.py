@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
-from k8snetviz.model.validation import (
+from k8snetviz.api.validation import (
     PORT_NUM_ERROR,
     dns1035_label_errors,
     dns1123_subdomain_errors,

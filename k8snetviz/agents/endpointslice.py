@@ -26,8 +26,8 @@ no endpoints at all. The legacy ``Endpoints`` object (one per Service, ``subsets
 not-ready addresses) is derived too, for ``kubectl get endpoints``.
 
 >>> from ipaddress import IPv4Address
->>> from k8snetviz.model.objects import ContainerPort, Pod
->>> from k8snetviz.model.services import build_services
+>>> from k8snetviz.api.objects import ContainerPort, Pod
+>>> from k8snetviz.api.services import build_services
 >>> svc, = build_services([{"metadata": {"name": "web"},
 ...     "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}}])
 >>> pods = [Pod("default", "web-1", "kind-worker", IPv4Address("10.244.1.2"), {"app": "web"},
@@ -46,9 +46,9 @@ from ipaddress import ip_address
 from typing import Any
 
 from k8snetviz.errors import FieldError, InvalidObject
-from k8snetviz.model.objects import Pod
-from k8snetviz.model.services import PROTOCOLS, Service
-from k8snetviz.model.validation import IP_ERROR, PORT_NUM_ERROR, dns1123_label_errors
+from k8snetviz.api.objects import Pod
+from k8snetviz.api.services import PROTOCOLS, Service
+from k8snetviz.api.validation import IP_ERROR, PORT_NUM_ERROR, dns1123_label_errors
 
 __all__ = [
     "LABEL_SERVICE_NAME",

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from k8snetviz.errors import K8sNetVizError
-from k8snetviz.model.dns import (
+from k8snetviz.agents.coredns.zone import (
     DEFAULT_SOA_SERIAL,
     NOERROR,
     REFUSED,
@@ -402,7 +402,7 @@ def parse_corefile(text: str, filename: str = "Corefile") -> Corefile:
     >>> parse_corefile(".:53 {\\n  errors\\n  foo\\n}\\n")
     Traceback (most recent call last):
     ...
-    k8snetviz.model.corefile.CorefileError: Corefile:3 - Error during parsing: Unknown directive 'foo'
+    k8snetviz.agents.coredns.corefile.CorefileError: Corefile:3 - Error during parsing: Unknown directive 'foo'
     """
     parser = _Parser(_lex(text), filename)
     return Corefile(tuple(parser.parse()), filename, text)

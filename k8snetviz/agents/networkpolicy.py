@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8snetviz.errors import FieldError, InvalidObject, NotFound, UsageError, format_value
-from k8snetviz.model.validation import (
+from k8snetviz.api.validation import (
     CIDR_ERROR,
     PORT_NUM_ERROR,
     dns1123_subdomain_errors,

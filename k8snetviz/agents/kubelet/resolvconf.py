@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
-from k8snetviz.model.dns import (
+from k8snetviz.agents.coredns.zone import (
     NOERROR,
     NXDOMAIN,
     SERVFAIL,
@@ -47,7 +47,7 @@ from k8snetviz.model.dns import (
     fqdn,
     reverse_name,
 )
-from k8snetviz.model.validation import IP_ERROR, dns1123_subdomain_errors
+from k8snetviz.api.validation import IP_ERROR, dns1123_subdomain_errors
 
 __all__ = [
     "DNS_POLICIES",

@@ -1,1 +1,0 @@
-"""The model: Kubernetes objects and the network state Linux and Kubernetes derive from them."""
