@@ -11,7 +11,7 @@ import time
 from ipaddress import IPv4Address
 
 from k8snetviz.agents.kubeproxy.iptables import Endpoint, Proxier, ServicePort
-from k8snetviz.kernel.netfilter import HookContext, Packet
+from k8snetviz.kernel.netfilter import HookContext, Packet, Ruleset
 
 SERVICES = 10_000
 ENDPOINTS = 5
@@ -36,7 +36,7 @@ def services() -> list[tuple[ServicePort, list[Endpoint]]]:
 def main() -> None:
     data = services()
     start = time.perf_counter()
-    rules = Proxier("kind-worker", "172.18.0.3", "10.244.0.0/16").sync(data)
+    rules = Ruleset.restored(Proxier("kind-worker", "172.18.0.3", "10.244.0.0/16").sync(data))
     generation = time.perf_counter() - start
     print(f"services x endpoints: {SERVICES} x {ENDPOINTS}")
     print(f"rule generation: {generation:.2f} s")

@@ -13,8 +13,8 @@ import sys
 import time
 
 import k8snetviz
-from k8snetviz.course.cni_tasks import lab_unavailable
 from k8snetviz.lab.build import up
+from k8snetviz.lab.demo import lab_unavailable
 from k8snetviz.lab.netns import down
 from k8snetviz.lab.verify import verify
 

@@ -20,8 +20,8 @@ import sys
 import time
 
 import k8snetviz
+from k8snetviz.agents.kubeproxy import kubeproxy_inputs
 from k8snetviz.agents.kubeproxy.iptables import Proxier
-from k8snetviz.api.services import kubeproxy_inputs
 from k8snetviz.scenario.loader import parse_text
 
 SERVICES = 10_000
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> None:
         rules, gen_s = timed(Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync, inputs)
         ruleset = cluster.netns[f"node/{node.name}"].ruleset
         print(f"  {node.name}: rule generation {gen_s:.2f} s, kube-proxy rules {len(rules)}, "
-              f"node total {len(ruleset)} (nat KUBE-SERVICES: {len(rules.rules('nat', 'KUBE-SERVICES'))})")
+              f"node total {len(ruleset)} (nat KUBE-SERVICES: {len(ruleset.rules('nat', 'KUBE-SERVICES'))})")
 
     target = f"svc/default/svc{services // 2}:80"
     first, first_s = timed(cluster.trace, "default/client", target)

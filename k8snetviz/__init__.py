@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 
-from k8snetviz.errors import InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
+from k8snetviz import views as _views  # noqa: F401  (registers how results show themselves)
 from k8snetviz.cluster import Cluster
+from k8snetviz.errors import InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
 from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario, shipped_scenarios
 
 __all__ = ["load", "loads", "Cluster", "shipped_scenarios", "K8sNetVizError", "InvalidObject", "NotFound",

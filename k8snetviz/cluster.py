@@ -11,28 +11,29 @@
 from __future__ import annotations
 
 import gc
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import NotFound, UsageError
-from k8snetviz.kernel.addressing import Interface, NetNS, Route, net
-from k8snetviz.agents.build import (
-    KNOWN_KINDS,
-    build_namespaces,
-    build_nodes,
-    build_pods,
-    system_manifests,
-    wire,
-)
-from k8snetviz.agents.cni.base import CNIModel, mac_for
-from k8snetviz.agents.endpointslice import EndpointSlice
+from k8snetviz.agents import kubeadm
+from k8snetviz.agents.cni import CNIPlugin, plugin
+from k8snetviz.agents.kubelet.network import node_writes, pod_writes
+from k8snetviz.agents.kubelet.pods import build_pods
+from k8snetviz.agents.outside import client_writes, load_balancer_writes
+from k8snetviz.agents.overrides import override_writes
+from k8snetviz.api.config import ClusterConfig, read_config
+from k8snetviz.api.endpointslices import EndpointSlice
+from k8snetviz.api.kinds import KNOWN_KINDS, QUIET_KINDS
+from k8snetviz.api.namespaces import build_namespaces
+from k8snetviz.api.nodes import build_nodes
 from k8snetviz.api.objects import ExternalClient, Namespace, Node, Pod
 from k8snetviz.api.services import Service
-from k8snetviz.api.config import ClusterConfig, read_config
-from k8snetviz.scenario.loader import QUIET_KINDS, Scenario
+from k8snetviz.errors import K8sNetVizError, NotFound, ScenarioError, UsageError
+from k8snetviz.kernel.boot import Kernel
+from k8snetviz.kernel.netns import NetNS
+from k8snetviz.scenario.loader import Scenario
 
 if TYPE_CHECKING:
-    from k8snetviz.questions.trace import TraceResult, Walker
+    from k8snetviz.questions.results import TraceResult
 
 __all__ = ["Cluster"]
 
@@ -51,26 +52,74 @@ class Cluster:
                 gc.enable()
 
     def _build(self, scenario: Scenario) -> None:
+        # The objects, as the API server holds them once the controllers have run ...
         self.scenario = scenario
         self.warnings: list[str] = []
         self.config: ClusterConfig = read_config(scenario)
         cfg = self.config
+        self.cni: CNIPlugin = plugin(cfg.cni, cfg.pod_subnet)
         self.nodes: dict[str, Node] = build_nodes(scenario, cfg)
-        self.system = system_manifests(cfg, self.nodes) if cfg.system_pods else []
+        self.system = kubeadm.system_manifests(cfg, self.nodes) if cfg.system_pods else []
         self.pods: dict[str, Pod] = build_pods(scenario, self.nodes, [m for m in self.system if m.kind != "Service"
-                                                                       and m.kind != "EndpointSlice"])
+                                                                      and m.kind != "EndpointSlice"])
         self.namespaces: dict[str, Namespace] = build_namespaces(scenario, self.pods)
         self.externals: dict[str, ExternalClient] = {n: ExternalClient(n, a) for n, a in cfg.external_clients.items()}
-        self.netns: dict[str, NetNS]
-        self.cni: CNIModel
-        self.netns, self.cni = wire(cfg, self.nodes, self.pods, self.externals)
         self._build_services()
         for m in scenario.manifests:
             if m.kind not in KNOWN_KINDS and m.kind not in QUIET_KINDS:
                 self.warnings.append(f'{m.where}: unknown kind "{m.kind}" (apiVersion "{m.api_version}"): ignored')
         self.has_network_policies = bool(scenario.of_kind("NetworkPolicy"))
+        # ... then the kernel state the agents write for them.
+        self.netns: dict[str, NetNS] = self._boot()
         self._index_addresses()
-        self._build_rulesets()
+
+    def _boot(self) -> dict[str, NetNS]:
+        from k8snetviz.agents.kubeproxy import node_rules
+
+        cfg = self.config
+        kernel = Kernel()
+        with_pods = {p.node_name for p in self.pods.values() if not p.host_network}
+        nodes = list(self.nodes.values())
+        for node in nodes:
+            kernel.apply(node_writes(node, cfg.node_network, cfg.gateway, self.cni,
+                                     [n for n in nodes if n is not node], node.name in with_pods),
+                         f"node/{node.name}")
+        for pod in self.pods.values():
+            kernel.apply(pod_writes(self.cni, self.nodes[pod.node_name], pod))
+        for ext in self.externals.values():
+            kernel.apply(client_writes(ext, cfg.node_network, cfg.gateway))
+        for addr, svc in self.load_balancers.items():
+            kernel.apply(load_balancer_writes(svc.key, addr, cfg.node_network))
+        for o in cfg.overrides:
+            self._override(kernel, o)
+        for node, payloads in node_rules(cfg, self.cni, nodes, self.services.values(), self.endpointslices,
+                                         self.warnings).items():
+            kernel.apply(payloads, f"node/{node}")
+        return kernel.done()
+
+    def _override(self, kernel: Kernel, o: Any) -> None:
+        """A scenario's change to one namespace, with its errors worded for the Scenario document."""
+        from k8snetviz.agents.writes import RouteAdd, RouteDel
+
+        if o.target not in kernel.netns:
+            known = ", ".join(n for n in kernel.netns if not n.startswith(("external/", "loadbalancer/")))
+            raise ScenarioError(f'{o.where}.target: Not found: "{o.target}" (use node/NAME or pod/NS/NAME: {known})')
+        writes = override_writes(o)
+        deleted = added = 0
+        for w in writes:
+            try:
+                kernel.apply([w])
+            except (KeyError, ValueError) as e:
+                if isinstance(w, RouteDel):
+                    raise ScenarioError(f"{o.where}.deleteRoutes[{deleted}]: {o.target} has no route to {w.dst}") \
+                        from None
+                raise ScenarioError(f'{o.where}.addRoutes[{added}]: cannot read route "{o.add_routes[added]}": '
+                                    f"{e}") from None
+            except K8sNetVizError as e:
+                raise ScenarioError(f'{o.where}.addRoutes[{added}]: cannot read route "{o.add_routes[added]}": '
+                                    f"{e}") from None
+            deleted += isinstance(w, RouteDel)
+            added += isinstance(w, RouteAdd)
 
     def _build_services(self) -> None:
         from k8snetviz.agents.endpointslice import build_endpoint_slices, build_endpoints
@@ -95,40 +144,6 @@ class Cluster:
             for ing in svc.load_balancer_ingress:
                 if ing.ip:
                     self.load_balancers[IPv4Address(ing.ip)] = svc
-        for addr, svc in self.load_balancers.items():
-            ns = NetNS(f"loadbalancer/{svc.key}", "loadbalancer")
-            ns.add_interface(Interface("eth0", "ether", 2, mac_for(f"lb/{svc.key}"),
-                                       [IPv4Interface(f"{addr}/{cfg.node_network.prefixlen}")]))
-            self.netns[ns.name] = ns
-
-    def _build_rulesets(self) -> None:
-        from k8snetviz.agents.kubeproxy.iptables import Proxier
-        from k8snetviz.agents.noderules import node_ruleset
-        from k8snetviz.api.services import kubeproxy_inputs
-
-        cfg = self.config
-        inputs = kubeproxy_inputs(self.services.values(), self.endpointslices)
-        if cfg.kube_proxy_mode != "iptables":
-            self.warnings.append(f"kube-proxy mode {cfg.kube_proxy_mode} is not modelled: no service rules are "
-                                 "installed (use iptables)")
-
-        # kube-proxy writes the same rules on every node unless a service depends on the node: a Local
-        # traffic policy (which endpoints are local) or source ranges (which may include the node's IP).
-        per_node = any(sp.uses_local_endpoints or sp.load_balancer_source_ranges for sp, _ in inputs)
-        shared: list[Any] = []
-
-        def kube_proxy(node: Node) -> Any:
-            if cfg.kube_proxy_mode != "iptables":
-                return None
-            if per_node or not shared:
-                rules = Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
-                if per_node:
-                    return rules
-                shared.append(rules)
-            return shared[0].copy()
-
-        for node in self.nodes.values():
-            self.netns[f"node/{node.name}"].ruleset = node_ruleset(node, self.cni, kube_proxy(node))
 
     def service(self, ref: str) -> Service:
         """A Service by ``svc/NS/NAME``, ``NS/NAME`` or ``NAME`` (in ``default``)."""
@@ -138,6 +153,10 @@ class Cluster:
         if key not in self.services:
             raise NotFound("services", name, ns or "default")
         return self.services[key]
+
+    def documents(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of ``kind`` as written: kubeadm's (CoreDNS, kube-dns, kubernetes) first, then the scenario's."""
+        return [m.body for m in self.system if m.kind == kind] + [m.body for m in self.scenario.of_kind(kind)]
 
     def service_destinations(self) -> list[tuple[str, int]]:
         return [(s.key, p.port) for s in self.services.values() for p in s.ports]
@@ -172,14 +191,11 @@ class Cluster:
             raise UsageError(f"source external/{addr}: that address belongs to the cluster")
         ext = ExternalClient(str(addr), addr)
         self.externals[ext.name] = ext
-        ns = NetNS(f"external/{ext.name}", "external")
-        in_lan = addr in self.config.node_network
-        ns.add_interface(Interface("eth0", "ether", 2, mac_for(f"external/{addr}"),
-                                   [IPv4Interface(f"{addr}/{self.config.node_network.prefixlen if in_lan else 32}")]))
-        ns.routes.add(Route(net("default"), "eth0", via=self.config.gateway, onlink=not in_lan))
-        self.netns[ns.name] = ns
-        if in_lan:
-            self._lan[addr] = ns.name
+        kernel = Kernel()
+        kernel.apply(client_writes(ext, self.config.node_network, self.config.gateway))
+        self.netns.update(kernel.done())
+        if addr in self.config.node_network:
+            self._lan[addr] = f"external/{ext.name}"
         return ext
 
     # --- lookups ------------------------------------------------------------------------------
@@ -256,11 +272,10 @@ class Cluster:
                 return f"external/{e.name}"
         return None
 
-    # --- the walk's extension points ---------------------------------------------------------------
-    def walker(self, endpoint: str | None = None) -> Walker:
-        from k8snetviz.questions.trace import Walker
-
-        return Walker(self, endpoint)
+    @property
+    def policy_enforcer(self) -> str:
+        """The program that enforces NetworkPolicy on this cluster's nodes (the CNI's agent)."""
+        return self.cni.daemon or f"kubelet/{self.cni.binary}"
 
     # --- questions -------------------------------------------------------------------------------
     def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:

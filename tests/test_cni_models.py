@@ -182,8 +182,11 @@ def test_flannel_vtep_device_neighbour_and_fdb() -> None:
     assert vtep.vxlan["learning"] is False
     # flanneld's permanent neighbour entry for the peer's VTEP and the FDB entry to the peer node
     peer_mac = w.interfaces["flannel.1"].mac
-    assert cp.neighbours["flannel.1"] == {IPv4Address("10.244.1.0"): peer_mac}
-    assert cp.fdb["flannel.1"] == {peer_mac: IPv4Address("172.18.0.3")}
+    assert {n.ip: n.lladdr for n in cp.neighbours["flannel.1"].values()} == {IPv4Address("10.244.1.0"): peer_mac}
+    assert {e.mac: e.dst for e in cp.fdb["flannel.1"].values()} == {peer_mac: IPv4Address("172.18.0.3")}
+    # each entry knows who wrote it, and for which node
+    assert {(e.owner.component, e.owner.object) for e in cp.fdb["flannel.1"].values()} == {
+        ("flanneld", "Node kind-worker")}
 
 
 def test_flannel_mtu_is_carried_to_the_bridge_and_the_veths() -> None:

@@ -12,8 +12,8 @@ import json
 import pytest
 
 import k8snetviz
-from k8snetviz.errors import UsageError
 from k8snetviz.agents.cni import config as cc
+from k8snetviz.errors import UsageError
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +115,23 @@ def test_steps(kind: k8snetviz.Cluster, bridge: k8snetviz.Cluster) -> None:
 
 def test_lab_demo_skips_cleanly_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
     # notebook 07's lab cell on Binder: a message, no error, nothing built
-    from k8snetviz.course import cni_tasks
+    from k8snetviz.lab import demo
 
     monkeypatch.setattr("os.geteuid", lambda: 1000)
-    shown = cni_tasks.lab_demo()
+    shown = demo.lab_demo()
     assert shown.rows == [] and "needs root" in shown.text()
     assert "needs root" in shown._repr_mimebundle_()["text/html"]
+
+
+def test_lab_demo_is_an_explicit_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run All as root must not build namespaces: without run=True nothing is built and the note says how.
+    from k8snetviz.lab import demo
+
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr(demo, "missing_requirements", lambda: [])
+    monkeypatch.setattr(demo, "build", lambda *a, **k: pytest.fail("the lab was built without run=True"))
+    shown = demo.lab_demo()
+    assert shown.rows == [] and "run=True" in shown.text()
 
 
 def test_course_answers_follow_the_model() -> None:

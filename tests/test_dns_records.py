@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from k8snetviz.errors import UsageError
 from k8snetviz.agents.coredns.zone import (
     NOERROR,
     NXDOMAIN,
@@ -28,6 +27,7 @@ from k8snetviz.agents.coredns.zone import (
     validate_external_name,
     validate_query_name,
 )
+from k8snetviz.errors import UsageError
 
 WEB = DNSService(
     "default",

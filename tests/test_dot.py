@@ -43,8 +43,8 @@ def test_every_device_route_row_and_veth_pair_has_an_id(bridge) -> None:
             for dev, i in ns.interfaces.items():
                 if i.kind != "loopback":
                     assert element_id("dev", name, dev) in found
-            for n in range(len(ns.routes)):
-                assert element_id("route", name, str(n)) in found
+            for r in ns.routes:  # a row's id is its identity in the table (destination, metric)
+                assert element_id("route", name, r.key) in found
         if ns.kind == "pod":
             assert element_id("dev", name, "eth0") in found
             peer = ns.interfaces["eth0"].peer
@@ -71,26 +71,27 @@ def test_a_trace_highlights_the_route_rows_it_used(bridge) -> None:
     dot = cluster_dot(c, t)
     for nsn, rule in [("node/node-a", "10.244.2.0/24 via 172.18.0.3 dev eth0"),
                       ("node/node-b", "10.244.2.0/24 dev cni0 proto kernel scope link src 10.244.2.1")]:
-        rows = [str(r) for r in c.netns[nsn].routes.sorted()]
-        used = rows.index(rule)
-        for i in range(len(rows)):
-            td = route_row(dot, element_id("route", nsn, str(i)))
-            assert ("BGCOLOR" in td) == (i == used), (nsn, rows[i])
-    assert "BGCOLOR=\"#" not in "".join(route_row(cluster_dot(c), element_id("route", "node/node-a", str(i)))
-                                       for i in range(len(c.netns["node/node-a"].routes)))
+        rows = c.netns[nsn].routes.sorted()
+        used = [str(r) for r in rows].index(rule)
+        for i, r in enumerate(rows):
+            td = route_row(dot, element_id("route", nsn, r.key))
+            assert ("BGCOLOR" in td) == (i == used), (nsn, str(r))
+    assert "BGCOLOR=\"#" not in "".join(route_row(cluster_dot(c), element_id("route", "node/node-a", r.key))
+                                       for r in c.netns["node/node-a"].routes)
 
 
 def test_the_current_step_has_its_own_colour_and_later_steps_are_not_drawn(bridge) -> None:
     c, t = bridge
     step = next(h.step for h in t.hops if h.at == "node/node-a" and h.action == "route")
-    rows = [str(r) for r in c.netns["node/node-a"].routes.sorted()]
-    ident = element_id("route", "node/node-a", str(rows.index(t.hops[step - 1].rule)))
+    rows = {str(r): r for r in c.netns["node/node-a"].routes.sorted()}
+    ident = element_id("route", "node/node-a", rows[t.hops[step - 1].rule].key)
+    assert t.hops[step - 1].decided_by.id == ident  # the hop names the row by the id the diagram uses
     assert PALETTE["current"] in route_row(cluster_dot(c, t, step=step), ident)
     assert PALETTE["path"] in route_row(cluster_dot(c, t, step=step + 1), ident)
     # node-b's row is not lit before the packet gets there
-    b_rows = [str(r) for r in c.netns["node/node-b"].routes.sorted()]
-    b_ident = element_id("route", "node/node-b", str(b_rows.index(
-        "10.244.2.0/24 dev cni0 proto kernel scope link src 10.244.2.1")))
+    b_rows = {str(r): r for r in c.netns["node/node-b"].routes.sorted()}
+    b_ident = element_id("route", "node/node-b",
+                         b_rows["10.244.2.0/24 dev cni0 proto kernel scope link src 10.244.2.1"].key)
     assert "BGCOLOR" not in route_row(cluster_dot(c, t, step=step), b_ident)
 
 

@@ -6,8 +6,13 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from k8snetviz.errors import InvalidObject
 from k8snetviz.agents.endpointslice import (
+    build_endpoint_slices,
+    build_endpoints,
+    controller_endpoints,
+    controller_slices,
+)
+from k8snetviz.api.endpointslices import (
     CONTROLLER_NAME,
     LABEL_HEADLESS,
     LABEL_MANAGED_BY,
@@ -15,14 +20,11 @@ from k8snetviz.agents.endpointslice import (
     MIRRORING_CONTROLLER_NAME,
     EndpointConditions,
     TargetRef,
-    build_endpoint_slices,
-    build_endpoints,
-    controller_endpoints,
-    controller_slices,
     parse_endpoint_slice,
 )
 from k8snetviz.api.objects import ContainerPort, Pod
 from k8snetviz.api.services import build_services
+from k8snetviz.errors import InvalidObject
 
 
 def service(name="web", **spec):

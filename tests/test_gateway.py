@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from k8snetviz.errors import UsageError
 from k8snetviz.agents.gateway import (
     attachments,
     gateway_host_matches,
@@ -18,6 +17,7 @@ from k8snetviz.agents.gateway import (
     route_status,
 )
 from k8snetviz.agents.ingress_nginx import route_ingress
+from k8snetviz.errors import UsageError
 
 
 def gateway(listeners: list[dict[str, Any]], name: str = "gw", namespace: str = "infra") -> dict[str, Any]:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from k8snetviz.errors import InvalidObject
 from k8snetviz.agents.ingress_nginx import (
     backend_errors,
     check_ingress,
@@ -19,6 +18,7 @@ from k8snetviz.agents.ingress_nginx import (
     validate_ingress,
     validate_ingress_class,
 )
+from k8snetviz.errors import InvalidObject
 
 
 def backend(name: str, port: int | str = 80) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 
 import k8snetviz
-from k8snetviz.errors import InvalidObject
 from k8snetviz.agents.ipam import HostLocal, split_pod_cidrs
+from k8snetviz.errors import InvalidObject
 
 
 def test_gateway_is_dot_one_and_pods_start_at_dot_two() -> None:

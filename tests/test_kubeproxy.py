@@ -33,7 +33,8 @@ NODE_CTX = {"local_addresses": {NODE_IP, "10.244.1.1"}}
 
 
 def sync(*services: tuple[ServicePort, list[Endpoint]], **options) -> Ruleset:
-    return Proxier(NODE, NODE_IP, CIDR, **options).sync(services)
+    """The node's rules as the kernel holds them after kube-proxy's iptables-restore."""
+    return Ruleset.restored(Proxier(NODE, NODE_IP, CIDR, **options).sync(services))
 
 
 def lines(rs: Ruleset, table: str, chain: str) -> list[str]:
@@ -284,8 +285,8 @@ def test_terminating_endpoints_are_used_only_when_none_is_ready() -> None:
 def test_load_balancer_source_ranges_use_a_firewall_chain() -> None:
     svc = ServicePort("ns5", "svc5", 80, "172.30.0.45", port_name="p80", type="LoadBalancer", node_port=3002,
                       load_balancer_ips=("5.6.7.8",), load_balancer_source_ranges=(" 203.0.113.0/25",))
-    rs = Proxier("test-hostname", "192.168.0.2", "10.0.0.0/8", random_fully=False).sync(
-        [(svc, [Endpoint("10.180.0.3", 80)])])
+    rs = Ruleset.restored(Proxier("test-hostname", "192.168.0.2", "10.0.0.0/8", random_fully=False).sync(
+        [(svc, [Endpoint("10.180.0.3", 80)])]))
     fw = "KUBE-FW-NUKIZ6OKUXPJNT4C"
     assert lines(rs, "nat", fw) == [
         f'-A {fw} -s 203.0.113.0/25 -m comment --comment "ns5/svc5:p80 loadbalancer IP" -j KUBE-EXT-NUKIZ6OKUXPJNT4C',
@@ -304,7 +305,7 @@ def test_large_clusters_drop_the_per_endpoint_comments() -> None:
          [Endpoint(f"10.244.{i // 200}.{i % 200 + 2}", 80)])
         for i in range(1001)
     ]
-    rs = Proxier(NODE).sync(many)
+    rs = Ruleset.restored(Proxier(NODE).sync(many))
     svc = service_port_chain("ns/s0", "tcp")
     sep = endpoint_chain("ns/s0", "tcp", "10.244.0.2:80")
     assert lines(rs, "nat", svc)[1] == f"-A {svc} -j {sep}"

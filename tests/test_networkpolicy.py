@@ -14,7 +14,6 @@ import random
 
 import pytest
 
-from k8snetviz.errors import InvalidObject, NotFound, UsageError
 from k8snetviz.agents.networkpolicy import (
     LabelSelector,
     NetworkPolicy,
@@ -26,6 +25,7 @@ from k8snetviz.agents.networkpolicy import (
     reachability,
     validate_network_policy,
 )
+from k8snetviz.errors import InvalidObject, NotFound, UsageError
 
 NAMESPACES = ("x", "y", "z")
 PODS = ("a", "b", "c")

@@ -16,9 +16,9 @@ import json
 import pytest
 
 import k8snetviz
+from k8snetviz.agents.coredns.corefile import CorefileError
 from k8snetviz.cli import main
 from k8snetviz.errors import InvalidObject, NotFound, UsageError
-from k8snetviz.agents.coredns.corefile import CorefileError
 from k8snetviz.questions.resolve import (
     TIMEOUT,
     cluster_dns,
@@ -27,6 +27,7 @@ from k8snetviz.questions.resolve import (
     resolv_conf,
     resolve,
 )
+from k8snetviz.views.dnstext import dns_dig, dns_nslookup
 
 
 @pytest.fixture(scope="module")
@@ -348,10 +349,10 @@ def test_text_nslookup_dig_and_html(cluster):
     assert text.startswith("# pod app/client (dnsPolicy ClusterFirst): /etc/resolv.conf\nsearch app.svc")
     assert " 1  db.data.app.svc.cluster.local.  A     NXDOMAIN" in text
     assert f"Name:\tdb.data.svc.cluster.local\nAddress: {ip_of(cluster, 'data/db')}" in text
-    ns = r.nslookup()
+    ns = dns_nslookup(r)
     assert ns.startswith("Server:\t\t10.96.0.10\nAddress:\t10.96.0.10#53\n")
     assert f"Address: {ip_of(cluster, 'data/db')}" in ns
-    dig = r.dig()
+    dig = dns_dig(r)
     assert "status: NOERROR" in dig and ";db.data.svc.cluster.local.\tIN\tA" in dig
     html = r._repr_mimebundle_()["text/html"]
     assert html.count("<tr class=") == 2 and "knv-dns-miss" in html and "knv-dns-ok" in html

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from k8snetviz.errors import InvalidObject
 from k8snetviz.agents.coredns.corefile import CoreDNS
 from k8snetviz.agents.coredns.zone import NOERROR, NXDOMAIN, SERVFAIL, Answer, DNSService, DNSServicePort, Upstream
 from k8snetviz.agents.kubelet.resolvconf import (
@@ -22,6 +21,7 @@ from k8snetviz.agents.kubelet.resolvconf import (
     search,
     validate_pod_dns,
 )
+from k8snetviz.errors import InvalidObject
 
 NODE = "search corp.example\nnameserver 172.18.0.1\noptions ndots:0 edns0\n"
 WEB = DNSService("default", "web", cluster_ips=("10.96.0.20",), ports=(DNSServicePort("http", 80),))

@@ -6,7 +6,8 @@ from ipaddress import IPv4Address, IPv4Interface
 
 import pytest
 
-from k8snetviz.kernel.addressing import Interface, NetNS, Route, RoutingTable
+from k8snetviz.kernel.netns import Interface, NetNS
+from k8snetviz.kernel.routing import Route, RoutingTable
 
 
 @pytest.mark.parametrize("text", [

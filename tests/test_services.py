@@ -6,16 +6,17 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from k8snetviz.errors import InvalidObject, K8sNetVizError
 from k8snetviz.agents.endpointslice import build_endpoint_slices
+from k8snetviz.agents.kubeproxy import kubeproxy_inputs
 from k8snetviz.agents.kubeproxy.iptables import Proxier
 from k8snetviz.api.objects import ContainerPort, Pod
 from k8snetviz.api.services import (
     ClusterIPAllocator,
     NodePortAllocator,
     build_services,
-    kubeproxy_inputs,
 )
+from k8snetviz.errors import InvalidObject, K8sNetVizError
+from k8snetviz.kernel.netfilter import Ruleset
 
 
 def svc(name: str = "web", **spec) -> dict:
@@ -312,7 +313,7 @@ def test_kubeproxy_inputs_follow_the_slices():
         "default/web:http", services[0].cluster_ip, services[0].ports[0].node_port)
     assert [(e.ip, e.port, e.node_name, e.ready) for e in endpoints] == [
         ("10.244.1.2", 8080, "kind-worker", True), ("10.244.2.2", 8080, "kind-worker2", False)]
-    rules = Proxier("kind-worker", "172.18.0.3").sync(inputs)
+    rules = Ruleset.restored(Proxier("kind-worker", "172.18.0.3").sync(inputs))
     # Only the ready endpoint gets a KUBE-SEP chain that DNATs to it.
     dnat = [str(r) for r in rules.rules("nat") if "DNAT" in str(r)]
     assert len(dnat) == 1 and dnat[0].endswith("-j DNAT --to-destination 10.244.1.2:8080")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from k8snetviz.errors import FieldError, GoLiteral
 from k8snetviz.api.validation import (
     dns1035_label_errors,
     dns1123_label_errors,
@@ -13,6 +12,7 @@ from k8snetviz.api.validation import (
     regex_error,
     wildcard_dns1123_subdomain_errors,
 )
+from k8snetviz.errors import FieldError, GoLiteral
 
 
 def test_regex_error_joins_examples_the_way_apimachinery_does():

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import k8snetviz
-from k8snetviz.errors import NotFound, UsageError
 from k8snetviz.cluster import Cluster
+from k8snetviz.errors import NotFound, UsageError
 from k8snetviz.questions.trace import ACTIONS, VERDICTS, TraceResult
 
 LAB = Path(__file__).parent / "scenarios" / "lab-pairs.yaml"

@@ -11,12 +11,12 @@ import copy
 import hashlib
 from typing import Any
 
+from k8snetviz.api.kinds import WORKLOAD_KINDS
 from k8snetviz.errors import FieldError, InvalidObject
 from k8snetviz.scenario.loader import Manifest
 
 __all__ = ["expand_workload", "WORKLOAD_KINDS", "name_suffix"]
 
-WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
 # The alphabet of Kubernetes' random name suffixes (no vowels, no confusable characters).
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from k8snetviz.errors import UsageError
 from k8snetviz.agents.ingress_nginx import prefix_matches, split_host
+from k8snetviz.errors import UsageError
 
 __all__ = [
     "GATEWAY_GROUP",

@@ -30,7 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
 from k8snetviz.api.validation import (
     PORT_NUM_ERROR,
     dns1035_label_errors,
@@ -38,6 +37,7 @@ from k8snetviz.api.validation import (
     port_name_errors,
     wildcard_dns1123_subdomain_errors,
 )
+from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
 
 __all__ = [
     "PATH_TYPES",

@@ -41,7 +41,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8snetviz.errors import FieldError, InvalidObject, NotFound, UsageError, format_value
 from k8snetviz.api.validation import (
     CIDR_ERROR,
     PORT_NUM_ERROR,
@@ -51,6 +50,7 @@ from k8snetviz.api.validation import (
     port_number_errors,
     qualified_name_errors,
 )
+from k8snetviz.errors import FieldError, InvalidObject, NotFound, UsageError, format_value
 
 __all__ = [
     "PROTOCOLS",

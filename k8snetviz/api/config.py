@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from k8snetviz.errors import FieldError, InvalidObject
 from k8snetviz.api import defaults as d
+from k8snetviz.errors import FieldError, InvalidObject
 from k8snetviz.scenario.loader import Manifest, Scenario
 
 __all__ = ["ClusterConfig", "Override", "read_config"]

@@ -43,8 +43,6 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import FieldError, GoLiteral, InvalidObject, K8sNetVizError
-from k8snetviz.agents.kubeproxy import iptables as kubeproxy
 from k8snetviz.api.validation import (
     IP_ERROR,
     PORT_NUM_ERROR,
@@ -55,9 +53,10 @@ from k8snetviz.api.validation import (
     port_name_errors,
     qualified_name_errors,
 )
+from k8snetviz.errors import FieldError, GoLiteral, InvalidObject, K8sNetVizError
 
 if TYPE_CHECKING:
-    from k8snetviz.agents.endpointslice import EndpointSlice
+    pass
 
 __all__ = [
     "DEFAULT_SERVICE_CIDR",
@@ -70,7 +69,6 @@ __all__ = [
     "build_services",
     "validate_service",
     "stable_hash",
-    "kubeproxy_inputs",
 ]
 
 DEFAULT_SERVICE_CIDR = "10.96.0.0/16"
@@ -757,54 +755,3 @@ def build_services(
                 warnings.append(f"Service {svc.key}: no load-balancer address is left in the pool; "
                                 "EXTERNAL-IP stays <pending>")
     return services
-
-
-# --- what kube-proxy reads ---------------------------------------------------------------------------
-
-
-def kubeproxy_inputs(
-    services: Iterable[Service], slices: Iterable[EndpointSlice]
-) -> list[tuple[kubeproxy.ServicePort, list[kubeproxy.Endpoint]]]:
-    """Each proxied service port with its endpoints, as kube-proxy's service and EndpointSlice caches
-    hold them; the input of :meth:`kubeproxy.Proxier.sync` (the same for every node).
-
-    Headless and ExternalName Services are skipped (kube-proxy's ``ShouldSkipService``). A port's
-    endpoints come from the IPv4 slices labelled with the Service's name whose port has the same
-    name and protocol; an endpoint contributes its first address, ``ready`` unset counts as ready,
-    ``serving`` unset as equal to ready. Load-balancer IPs with ``ipMode: Proxy`` are left out: the
-    load balancer, not kube-proxy, delivers that traffic.
-    """
-    by_service: dict[tuple[str, str], list[EndpointSlice]] = {}
-    for es in slices:
-        if es.service_name and es.address_type == "IPv4":
-            by_service.setdefault((es.namespace, es.service_name), []).append(es)
-    out = []
-    for svc in services:
-        if svc.type == "ExternalName" or not svc.cluster_ip or svc.cluster_ip == "None":
-            continue
-        own = by_service.get((svc.namespace, svc.name), [])
-        for sp in svc.ports:
-            port = kubeproxy.ServicePort(
-                namespace=svc.namespace, name=svc.name, port=sp.port, cluster_ip=svc.cluster_ip,
-                port_name=sp.name, protocol=sp.protocol, type=svc.type, node_port=sp.node_port or 0,
-                load_balancer_ips=tuple(i.ip for i in svc.load_balancer_ingress if i.ip and i.ip_mode != "Proxy"),
-                load_balancer_source_ranges=tuple(svc.load_balancer_source_ranges),
-                external_ips=tuple(svc.external_ips),
-                external_traffic_policy=svc.external_traffic_policy or "Cluster",
-                internal_traffic_policy=svc.internal_traffic_policy or "Cluster",
-                session_affinity=svc.session_affinity,
-                session_affinity_timeout=svc.session_affinity_timeout or DEFAULT_AFFINITY_TIMEOUT,
-                health_check_node_port=svc.health_check_node_port or 0,
-            )
-            endpoints = []
-            for es in own:
-                for ep_port in es.ports:
-                    if (ep_port.name or "") != sp.name or ep_port.protocol != sp.protocol or ep_port.port is None:
-                        continue
-                    for ep in es.endpoints:
-                        if ep.addresses:
-                            endpoints.append(kubeproxy.Endpoint(
-                                ep.addresses[0], ep_port.port, ep.node_name,
-                                ready=ep.is_ready, serving=ep.is_serving, terminating=ep.is_terminating))
-            out.append((port, endpoints))
-    return out

@@ -12,12 +12,10 @@ True
 
 from __future__ import annotations
 
-from typing import Any
-
 import k8snetviz
+from k8snetviz.agents.cni import config as cc
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
-from k8snetviz.agents.cni import config as cc
 
 __all__ = [
     "SCENARIO",
@@ -33,7 +31,6 @@ __all__ = [
     "cni_tasks",
     "show_plugin_chain",
     "show_steps",
-    "lab_demo",
 ]
 
 SCENARIO = "kind-default"
@@ -200,82 +197,3 @@ def task_next_address() -> Task:
 
 def cni_tasks() -> list[Task]:
     return [task_conflist_path(), task_ipam_binary(), task_next_address()]
-
-
-# -- the lab, side by side ------------------------------------------------------------------------------
-class SideBySide:
-    """The kernel's output beside the simulator's, per command."""
-
-    def __init__(self, rows: list[tuple[str, str, str]], note: str = "") -> None:
-        self.rows = rows
-        self.note = note
-
-    def text(self) -> str:
-        if not self.rows:
-            return self.note
-        out = [self.note] if self.note else []
-        for cmd, real, sim in self.rows:
-            out += [f"$ {cmd}", "--- kernel", real.rstrip(), "--- simulator", sim.rstrip(), ""]
-        return "\n".join(out)
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from html import escape
-
-        if not self.rows:
-            return {"text/plain": self.note, "text/html": f"<p><i>{escape(self.note)}</i></p>"}
-        cells = "".join(
-            f"<tr><td colspan=2><code>$ {escape(c)}</code></td></tr>"
-            f"<tr><td><pre>{escape(r)}</pre></td><td><pre>{escape(s)}</pre></td></tr>" for c, r, s in self.rows)
-        html = (f"<p>{escape(self.note)}</p><table><tr><th>kernel</th><th>simulator</th></tr>{cells}</table>")
-        return {"text/plain": self.text(), "text/html": html}
-
-
-def lab_unavailable() -> str | None:
-    """Why the lab cannot run here (not root, a missing package), or None."""
-    import os
-
-    from k8snetviz.lab.preflight import missing_requirements
-
-    if os.geteuid() != 0:
-        return "The lab needs root to create network namespaces; it is skipped here (on Binder, for example)."
-    missing = missing_requirements()
-    if missing:
-        return "The lab needs " + ", ".join(missing) + "; it is skipped here."
-    return None
-
-
-def lab_demo(scenario: str = SCENARIO, node: str = NODE, lab_id: str = "nb07") -> SideBySide:
-    """Build ``scenario`` in the kernel, show ``node``'s real ``ip route``, ``ip -br link`` and
-    ``iptables-save`` beside the simulated ones, and take the lab down again. Skips cleanly."""
-    why = lab_unavailable()
-    if why:
-        return SideBySide([], why)
-    from k8snetviz.errors import K8sNetVizError
-    from k8snetviz.lab.build import build
-    from k8snetviz.lab.netns import Lab
-    from k8snetviz.lab.preflight import preflight
-    from k8snetviz.views.iproute import ip_br_link
-
-    cluster = k8snetviz.load(scenario)
-    model = cluster.netns[f"node/{cluster.node(node).name}"]
-    try:
-        with Lab(lab_id, keep=False) as lab:
-            lay = build(lab, cluster, scenario, preflight())
-            ns = lay.netns[model.name]
-            route = lab.run_in(ns, ["ip", "route"]).stdout
-            link = lab.run_in(ns, ["ip", "-br", "link"]).stdout
-            rules = lab.run_in(ns, ["iptables-save"]).stdout
-    except K8sNetVizError as err:
-        return SideBySide([], f"The lab could not run: {err}")
-    keep = ("*", ":", "-A", "COMMIT")
-    real_rules = "\n".join(line for line in rules.splitlines() if line.startswith(keep))
-    sim_rules = "\n".join(line for line in str(cluster.iptables(node)).splitlines() if line.startswith(keep))
-    return SideBySide([
-        ("ip route", "\n".join(x.rstrip() for x in route.splitlines()), str(model.routes)),
-        ("ip -br link", link, ip_br_link(model)),
-        ("iptables-save", real_rules, sim_rules),
-    ], f"{scenario} built in the kernel (lab {lab_id}) and taken down again; node {node}. The veth names and "
-       "MAC addresses differ: the plugins make random ones.")

@@ -16,16 +16,16 @@ from __future__ import annotations
 import textwrap
 
 import k8snetviz
+from k8snetviz.agents.coredns.corefile import KUBEADM_COREFILE
+from k8snetviz.agents.kubelet.resolvconf import nslookup_lookups, pod_resolv_conf
+from k8snetviz.cluster import Cluster
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.errors import UsageError
-from k8snetviz.cluster import Cluster
-from k8snetviz.agents.coredns.corefile import KUBEADM_COREFILE
-from k8snetviz.agents.kubelet.resolvconf import nslookup_lookups, pod_resolv_conf
 from k8snetviz.questions.resolve import DNSResult, cluster_dns, coredns_corefile, resolv_conf, resolve
 from k8snetviz.scenario.loader import parse_text
-from k8snetviz.views.dnstext import nslookup_text
+from k8snetviz.views.dnstext import dns_nslookup, nslookup_text
 
 __all__ = [
     "DNS", "DNSUTILS_IMAGE", "SHORT_NAME_SOLUTION", "STUB_DOMAIN_SOLUTION",
@@ -57,7 +57,7 @@ def nslookup(cluster: Cluster, pod: str, name: str, qtype: str | None = None) ->
     """``kubectl exec POD -- nslookup [-type=T] NAME``, as BIND's nslookup prints it."""
     result = resolve(cluster, pod, name, qtype or "A")
     flag = f"-type={qtype.upper()} " if qtype else ""
-    return CommandOutput("$", f"{_exec(pod)} nslookup {flag}{name}", result.nslookup().rstrip("\n"))
+    return CommandOutput("$", f"{_exec(pod)} nslookup {flag}{name}", dns_nslookup(result).rstrip("\n"))
 
 
 def get_corefile(cluster: Cluster) -> CommandOutput:

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 import k8snetviz
-from k8snetviz.course.quiz import Predict
-from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.agents.gateway import ingress_to_httproutes
 from k8snetviz.agents.ingress_nginx import backend_errors
+from k8snetviz.course.quiz import Predict
+from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.questions.gateway import http_route
 from k8snetviz.questions.ingress import ingress
 from k8snetviz.scenario.loader import parse_text

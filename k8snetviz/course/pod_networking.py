@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, ip_address
 
 import k8snetviz
+from k8snetviz.api.defaults import API_VERSION
+from k8snetviz.cluster import Cluster
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task, parse_route
 from k8snetviz.course.terminal import run
-from k8snetviz.kernel.addressing import Route
-from k8snetviz.cluster import Cluster
-from k8snetviz.api.defaults import API_VERSION
+from k8snetviz.kernel.routing import Route
 from k8snetviz.scenario.loader import parse_text, read_scenario
 
 __all__ = [

@@ -25,8 +25,8 @@ from k8snetviz.scenario.loader import parse_text
 from k8snetviz.views.policytext import truth_table, verdict_text
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
     from k8snetviz.agents.networkpolicy import DirectionVerdict, NetworkPolicy, Verdict
+    from k8snetviz.cluster import Cluster
 
 __all__ = [
     "NETPOL", "SHOP", "DEFAULT_DENY", "DEFAULT_DENY_DNS_SOLUTION", "ONLY_FRONTEND_SOLUTION",

@@ -17,18 +17,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import k8snetviz
+from k8snetviz.api.endpointslices import selects, slices_for
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
 from k8snetviz.course.terminal import CommandOutput
-from k8snetviz.agents.endpointslice import selects, slices_for
 from k8snetviz.questions.exposure import describe_address
 from k8snetviz.scenario.loader import parse_text
 from k8snetviz.views.kubectl_services import describe_service, get_services
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
     from k8snetviz.api.services import Service
-    from k8snetviz.questions.trace import TraceResult
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.questions.results import TraceResult
 
 __all__ = [
     "SERVICES", "INFLUXDB", "LAPTOP", "INFLUXDB_YAML", "NODEPORT_SOLUTION", "API_SOLUTION", "LOCAL_SOLUTION",

@@ -26,8 +26,8 @@ from k8snetviz.views.iproute import bridge_fdb, ip_br_addr, ip_br_link, ip_link,
 from k8snetviz.views.table import columns
 
 if TYPE_CHECKING:
-    from k8snetviz.kernel.addressing import NetNS
     from k8snetviz.cluster import Cluster
+    from k8snetviz.kernel.netns import NetNS
 
 __all__ = ["run", "CommandOutput", "COMMANDS"]
 
@@ -173,7 +173,7 @@ def _kubectl(cluster: Cluster, args: list[str]) -> str:
     rows = [line for line in lines[1:] if line.split()[col:col + 1] and line.split()[col] in names]
     missing = [n for n in names if not any(r.split()[col] == n for r in rows)]
     if missing:
-        from k8snetviz.views.kubectl import ALIASES
+        from k8snetviz.views.resources import ALIASES
 
         plural = ALIASES.get(resource.lower(), resource)
         raise UsageError(f'Error from server (NotFound): {plural} "{missing[0]}" not found')

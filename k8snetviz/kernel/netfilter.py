@@ -36,7 +36,9 @@ from fractions import Fraction
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 
+from k8snetviz.agents.writes import IptablesRestore, Owner
 from k8snetviz.errors import ScenarioError
+from k8snetviz.kernel.packet import Packet
 
 __all__ = [
     "BUILTIN_CHAINS",
@@ -77,6 +79,8 @@ HOOK_TABLES: dict[str, tuple[str, ...]] = {
 
 _PROTO_NUMBERS = {"1": "icmp", "6": "tcp", "17": "udp", "132": "sctp"}
 _PORT_PROTOS = ("tcp", "udp", "sctp")
+_PORT_PROTOS_UPPER = frozenset(p.upper() for p in _PORT_PROTOS)
+_UPPER = {p: p.upper() for p in ("tcp", "udp", "sctp", "icmp", "udplite", "dccp")}
 _VERDICTS = ("ACCEPT", "DROP", "REJECT")
 _NAT_TARGETS = ("DNAT", "SNAT", "MASQUERADE")
 # The hooks a built-in chain may hold each target in (the kernel refuses the rule otherwise).
@@ -113,36 +117,6 @@ class RulesetError(ScenarioError):
 
 def _ip(value: IPv4Address | str | int) -> IPv4Address:
     return value if isinstance(value, IPv4Address) else IPv4Address(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Packet:
-    """The header fields netfilter looks at. ``proto`` is ``tcp``, ``udp``, ``sctp`` or ``icmp``.
-
-    >>> print(Packet("10.244.1.2", "10.96.0.10", "udp", 53000, 53))
-    10.244.1.2:53000 -> 10.96.0.10:53/udp
-    """
-
-    src: IPv4Address
-    dst: IPv4Address
-    proto: str = "tcp"
-    sport: int | None = None
-    dport: int | None = None
-    mark: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "src", _ip(self.src))
-        object.__setattr__(self, "dst", _ip(self.dst))
-        proto = _PROTO_NUMBERS.get(str(self.proto), str(self.proto).lower())
-        object.__setattr__(self, "proto", proto)
-        if proto not in _PORT_PROTOS and (self.sport is not None or self.dport is not None):
-            raise ValueError(f"a {proto} packet has no ports")
-
-    def __str__(self) -> str:
-        def end(addr: IPv4Address, port: int | None) -> str:
-            return f"{addr}:{port}" if port is not None else str(addr)
-
-        return f"{end(self.src, self.sport)} -> {end(self.dst, self.dport)}/{self.proto}"
 
 
 def _states(value: str | Iterable[str]) -> frozenset[str]:
@@ -349,7 +323,7 @@ class _PortMatch:
         return out
 
     def test(self, pkt: Packet, ctx: HookContext) -> bool:
-        if pkt.proto != self.module:
+        if pkt.proto != _UPPER[self.module]:
             return False
         if self.sport is not None:
             lo, hi = self.sport
@@ -512,7 +486,7 @@ class _Multiport:
         return f"-m multiport {_neg(self.negated)}--{self.option} {ports}"
 
     def test(self, pkt: Packet, ctx: HookContext) -> bool:
-        if pkt.proto not in _PORT_PROTOS:
+        if pkt.proto not in _PORT_PROTOS_UPPER:
             return False
         if self.option == "dports":
             cands: tuple[int | None, ...] = (pkt.dport,)
@@ -772,9 +746,14 @@ class Rule:
     proto_neg: bool = False
     matches: tuple = ()
     key: _Key | None = None
+    owner: Owner | None = None  # the program that wrote the rule, and the object it was written for
 
     def __str__(self) -> str:
         return self.line
+
+    def owned_by(self, owner: Owner | None) -> Rule:
+        """The same rule, carrying ``owner``."""
+        return replace(self, owner=owner)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Rule) and (self.table, self.line) == (other.table, other.line)
@@ -964,9 +943,10 @@ def parse_rule(table: str, chain: str, args: Sequence[str] | str) -> Rule:
     parts.extend(m.save() for m in matches)
     if target is not None:
         parts.append(target.save())
+    upper = proto.upper() if proto is not None else None  # packets carry TCP, UDP, SCTP, ICMP
     return Rule(
-        table, chain, " ".join(parts), target, src, dst, in_iface, out_iface, proto, proto_neg,
-        matches, _index_key(dst, proto, proto_neg, matches),
+        table, chain, " ".join(parts), target, src, dst, in_iface, out_iface, upper, proto_neg,
+        matches, _index_key(dst, upper, proto_neg, matches),
     )
 
 
@@ -986,7 +966,7 @@ class Chain:
     candidates in order finds the same first match as walking the whole chain.
     """
 
-    __slots__ = ("name", "policy", "rules", "_index", "_unkeyed")
+    __slots__ = ("name", "policy", "rules", "_index", "_unkeyed", "_positions")
 
     def __init__(self, name: str, policy: str | None = None) -> None:
         self.name = name
@@ -994,6 +974,13 @@ class Chain:
         self.rules: list[Rule] = []
         self._index: dict[_Key, list[int]] | None = None
         self._unkeyed: list[int] = []
+        self._positions: dict[int, int] | None = None
+
+    def position(self, rule: Rule) -> int:
+        """The 1-based position of ``rule`` in the chain (``iptables -L --line-numbers``), 0 if absent."""
+        if self._positions is None:
+            self._positions = {id(r): i for i, r in enumerate(self.rules, 1)}
+        return self._positions.get(id(rule), 0)
 
     @property
     def builtin(self) -> bool:
@@ -1012,6 +999,7 @@ class Chain:
 
     def _changed(self) -> None:
         self._index = None
+        self._positions = None
 
     def candidates(self, pkt: Packet) -> list[int]:
         """Positions of the rules ``pkt`` could match, in rule order (see the class docstring)."""
@@ -1102,11 +1090,14 @@ class Ruleset:
             raise RulesetError(f"Bad policy name `{policy}'")
         c.policy = policy
 
-    def append(self, table: str, chain: str, args: Sequence[str] | str) -> Rule:
+    def append(self, table: str, chain: str, args: Sequence[str] | str, owner: Owner | None = None) -> Rule:
         """Append a rule (``-A CHAIN args``); ``args`` as text or as a list of arguments."""
         c = self.chain(table, chain)
         rule = self._check(parse_rule(table, chain, args), c)
+        if owner is not None:
+            rule = rule.owned_by(owner)
         c.rules.append(rule)
+        c._positions = None
         if c._index is not None:
             if rule.key is None:
                 c._unkeyed.append(len(c.rules) - 1)
@@ -1114,12 +1105,15 @@ class Ruleset:
                 c._index.setdefault(rule.key, []).append(len(c.rules) - 1)
         return rule
 
-    def insert(self, table: str, chain: str, args: Sequence[str] | str, position: int = 1) -> Rule:
+    def insert(self, table: str, chain: str, args: Sequence[str] | str, position: int = 1,
+               owner: Owner | None = None) -> Rule:
         """Insert a rule at 1-based ``position`` (``-I CHAIN position args``)."""
         c = self.chain(table, chain)
         if not 1 <= position <= len(c.rules) + 1:
             raise RulesetError("Index of insertion too big")
         rule = self._check(parse_rule(table, chain, args), c)
+        if owner is not None:
+            rule = rule.owned_by(owner)
         c.rules.insert(position - 1, rule)
         c._changed()
         return rule
@@ -1141,6 +1135,26 @@ class Ruleset:
         if hooks and chain.builtin and chain.name not in hooks:
             raise RulesetError(f"{t.name} target: not valid in the {chain.name} chain")
         return rule
+
+    def restore(self, payload: IptablesRestore) -> None:
+        """Apply what a program feeds ``iptables-restore --noflush``: its chains, then its rules, in order.
+
+        A chain that exists already is kept (the same program may write it again on its next sync).
+        """
+        for table in payload.tables:
+            self.table(table)
+        for table, chain in payload.chains:
+            if not self.has_chain(table, chain):
+                self.new_chain(table, chain)
+        for table, chain, args, owner in payload.rules:
+            self.append(table, chain, list(args), owner or payload.owner)
+
+    @classmethod
+    def restored(cls, payload: IptablesRestore) -> Ruleset:
+        """A new ruleset holding exactly ``payload`` (the tables it names, created empty first)."""
+        rs = cls(payload.tables)
+        rs.restore(payload)
+        return rs
 
     def rules(self, table: str | None = None, chain: str | None = None) -> list[Rule]:
         """All rules, or those of one table, or of one chain, in ``iptables-save`` order."""

@@ -1,6 +1,10 @@
-"""The headers a packet carries on its way: what the walk shows at every hop.
+"""The headers a packet carries: what netfilter matches and rewrites, and what the walk shows at every hop.
 
->>> p = Packet(ip("10.244.1.2"), ip("10.96.0.10"), "TCP", 40000, 80)
+One packet type for the whole kernel: ``proto`` is ``TCP``, ``UDP``, ``SCTP`` or ``ICMP`` (a number or
+lower case is accepted and normalised); ``inner`` is the encapsulated packet while an outer (VXLAN or
+IP-in-IP) header is on.
+
+>>> p = Packet("10.244.1.2", "10.96.0.10", "tcp", 40000, 80)
 >>> str(p)
 'TCP 10.244.1.2:40000 → 10.96.0.10:80'
 >>> str(p.with_dst(ip("10.244.2.3"), 8080).reply())
@@ -12,20 +16,36 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
-from k8snetviz.kernel.addressing import ip
+from k8snetviz.kernel.routing import ip
 
-__all__ = ["Packet", "ip"]
+__all__ = ["Packet", "ip", "PROTOCOLS", "PORT_PROTOCOLS"]
+
+PROTOCOLS = ("TCP", "UDP", "SCTP", "ICMP")
+PORT_PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
+_NUMBERS = {"1": "ICMP", "6": "TCP", "17": "UDP", "132": "SCTP"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Packet:
     src: IPv4Address
     dst: IPv4Address
-    proto: str = "TCP"  # TCP | UDP | SCTP | ICMP
+    proto: str = "TCP"
     sport: int | None = None
     dport: int | None = None
     mark: int = 0
-    inner: Packet | None = None  # the encapsulated packet, for a VXLAN outer header
+    inner: Packet | None = None  # the encapsulated packet, under an outer VXLAN or IP-in-IP header
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.src, IPv4Address):
+            object.__setattr__(self, "src", ip(self.src))
+        if not isinstance(self.dst, IPv4Address):
+            object.__setattr__(self, "dst", ip(self.dst))
+        proto = self.proto
+        if proto not in PROTOCOLS:
+            proto = _NUMBERS.get(str(proto), str(proto).upper())
+            object.__setattr__(self, "proto", proto)
+        if proto not in PORT_PROTOCOLS and (self.sport is not None or self.dport is not None):
+            raise ValueError(f"a {proto.lower()} packet has no ports")
 
     @staticmethod
     def endpoint(addr: IPv4Address, port: int | None) -> str:

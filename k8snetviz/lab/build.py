@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from k8snetviz.agents.cni.base import host_veth_name
+from k8snetviz.agents.cni.config import container_id, runtime_conflist
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.lab import dnsserver, podserver
 from k8snetviz.lab.cniexec import add_network_list, k8s_cni_args, save_result
@@ -41,8 +43,6 @@ from k8snetviz.lab.preflight import preflight
 from k8snetviz.lab.state import RUN_DIR
 from k8snetviz.lab.topology import Node as TopoNode
 from k8snetviz.lab.topology import add_flannel_peer, add_flannel_vxlan, add_lan, add_node
-from k8snetviz.agents.cni.base import host_veth_name
-from k8snetviz.agents.cni.config import container_id, runtime_conflist
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -126,12 +126,8 @@ def check_size(cluster: Cluster) -> None:
 
 
 def node_iptables(cluster: Cluster, node: str) -> str:
-    """The node's rules as ``iptables-save`` text: the Cluster's (kube-proxy + CNI) when it has them."""
-    if hasattr(cluster, "iptables"):
-        return str(cluster.iptables(node))
-    from k8snetviz.agents.noderules import node_ruleset
-
-    return node_ruleset(cluster.node(node), cluster.cni).save()
+    """The node's rules as ``iptables-save`` text (kube-proxy's and the CNI add-on's)."""
+    return str(cluster.iptables(node))
 
 
 def _ports(pod: Any) -> dict[str, list[int]]:
@@ -325,7 +321,7 @@ def _prepare_resolvers(lab: Lab, cluster: Cluster, lay: Layout) -> None:
 
 def _apply_overrides(lab: Lab, cluster: Cluster, lay: Layout) -> None:
     """The scenario's troubleshooting changes, made in the kernel as an admin would make them."""
-    from k8snetviz.kernel.addressing import Route
+    from k8snetviz.kernel.routing import Route
 
     for o in cluster.config.overrides:
         ns = lay.netns.get(o.target)

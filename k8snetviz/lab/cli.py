@@ -38,7 +38,7 @@ def run_lab(action: str, scenario: str, out: TextIO | None = None) -> int:
 
         require_root()
         report = verify(k8snetviz.load(scenario), lab_id)
-        print(report.table(), file=out)
+        print(report.text(), file=out)
         return 0 if report.all_agree else 1
     if action == "down":
         warnings = down(lab_id)

@@ -36,10 +36,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 from dnslib import QTYPE, RCODE, RR, DNSError, DNSRecord
 
+from k8snetviz.agents.coredns.zone import Answer
 from k8snetviz.lab.errors import LabError
 from k8snetviz.lab.serving import StopFlag, announce_ready
 from k8snetviz.lab.state import NETNS_PREFIX
-from k8snetviz.agents.coredns.zone import Answer
 
 if TYPE_CHECKING:
     import subprocess

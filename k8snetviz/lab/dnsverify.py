@@ -33,12 +33,12 @@ from k8snetviz.errors import K8sNetVizError
 from k8snetviz.lab.command import in_netns, run
 from k8snetviz.lab.dnsserver import LoggedQuery, read_log
 from k8snetviz.lab.errors import CommandError
-from k8snetviz.lab.verify import Check
+from k8snetviz.questions.labreport import Check
 
 if TYPE_CHECKING:
-    from k8snetviz.lab.build import Layout
-    from k8snetviz.cluster import Cluster
     from k8snetviz.api.objects import Pod
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.lab.build import Layout
 
 __all__ = ["MAX_PODS", "DNSCase", "Expected", "RealLookup", "DNSRun", "dns_clients", "dns_names", "dns_cases",
            "lookup_batch"]

@@ -27,9 +27,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+from k8snetviz.agents.cni import plugin
+from k8snetviz.agents.cni.flannel import subnet_env as flannel_subnet_env
 from k8snetviz.lab import podserver
 from k8snetviz.lab.cniexec import CNIResult, check_network_list, del_network_list
 from k8snetviz.lab.netns import Lab
@@ -44,23 +47,11 @@ from k8snetviz.lab.topology import (
     add_pod,
     add_route,
 )
-from k8snetviz.agents.cni.config import (
-    bridge_conflist,
-    flannel_conflist,
-    flannel_delegate,
-    flannel_subnet_env,
-    kindnet_conflist,
-)
 
 __all__ = [
     "MODELS",
     "NODES",
     "CLUSTER_CIDR",
-    "bridge_conflist",
-    "kindnet_conflist",
-    "flannel_conflist",
-    "flannel_delegate",
-    "flannel_subnet_env",
     "Probe",
     "Build",
     "build",
@@ -102,13 +93,8 @@ class Build:
 
 
 def _conflist_for(model: str, pod_cidr: str, data_dir: str) -> dict[str, Any]:
-    if model == "bridge":
-        return bridge_conflist(pod_cidr, data_dir)
-    if model == "kindnet":
-        return kindnet_conflist(pod_cidr, data_dir)
-    if model == "flannel":
-        return flannel_delegate(pod_cidr, data_dir)
-    raise ValueError(f"unknown CNI model {model!r}: one of {', '.join(MODELS)}")
+    # The same entry the model's nodes use (agents/cni): the conflist the plugins really run.
+    return plugin(model, IPv4Network(CLUSTER_CIDR)).runtime_conflist(pod_cidr, data_dir)
 
 
 def build(lab: Lab, model: str, cni_path: str = "/usr/lib/cni") -> Build:
@@ -194,7 +180,8 @@ def record(lab: Lab, b: Build, outdir: Path, log: Callable[[str], None] = print)
     d.mkdir(parents=True, exist_ok=True)
     (d / "conflists.json").write_text(json.dumps(b.conflists, indent=2) + "\n")
     if b.model == "flannel":
-        (d / "10-flannel.conflist").write_text(json.dumps(flannel_conflist(), indent=2) + "\n")
+        flannel = plugin("flannel", IPv4Network(CLUSTER_CIDR))
+        (d / "10-flannel.conflist").write_text(json.dumps(flannel.conflist(""), indent=2) + "\n")
         (d / "subnet.env").write_text("".join(f"# {n.name}\n{flannel_subnet_env(n.pod_cidr)}" for n in b.nodes))
     text = [f"# ground truth: CNI model {b.model}\n"]
     for n in b.nodes:

@@ -26,19 +26,21 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from k8snetviz.kernel.routing import Route
 from k8snetviz.lab import podserver
 from k8snetviz.lab.build import NODE_PORT, Layout, load_layout
 from k8snetviz.lab.command import in_netns, run
+from k8snetviz.lab.dnsverify import DNSRun
 from k8snetviz.lab.state import RUN_DIR
-from k8snetviz.kernel.addressing import Route
+from k8snetviz.questions.labreport import Check, Report
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
-    from k8snetviz.questions.trace import TraceResult
+    from k8snetviz.questions.results import TraceResult
 
 __all__ = ["Case", "Check", "Report", "cases", "verify", "kernel_routes", "route_get"]
 
@@ -61,55 +63,6 @@ class Case:
     @property
     def dst(self) -> str:
         return f"{self.ip}:{self.port}"
-
-
-@dataclass
-class Check:
-    """One comparison: what the kernel did, what the simulator said, and whether they agree."""
-
-    what: str
-    real: str
-    sim: str
-    agree: bool
-    detail: str = ""
-
-
-@dataclass
-class Report:
-    checks: list[Check] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the lab could not check, and why
-
-    @property
-    def agreed(self) -> int:
-        return sum(c.agree for c in self.checks)
-
-    @property
-    def disagreed(self) -> int:
-        return len(self.checks) - self.agreed
-
-    @property
-    def all_agree(self) -> bool:
-        return bool(self.checks) and self.disagreed == 0
-
-    def total(self) -> str:
-        return f"{self.agreed} agree, {self.disagreed} disagree"
-
-    def table(self) -> str:
-        rows = [("", "check", "kernel", "simulator")]
-        for c in self.checks:
-            rows.append(("ok" if c.agree else "DIFF", c.what, c.real, c.sim))
-        w = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = [f"{a:<{w[0]}}  {b:<{w[1]}}  {c:<{w[2]}}  {d}".rstrip() for a, b, c, d in rows]
-        for c in self.checks:
-            if not c.agree and c.detail:
-                lines.append(f"  DIFF {c.what}: {c.detail}")
-        lines += [f"note: {n}" for n in self.notes]
-        lines.append(self.total())
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"agree": self.agreed, "disagree": self.disagreed,
-                "checks": [c.__dict__ for c in self.checks], "notes": list(self.notes)}
 
 
 # -- the suite --------------------------------------------------------------------------------------
@@ -311,8 +264,6 @@ def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
         diff = [f"-{x}" for x in sim if x not in real] + [f"+{x}" for x in real if x not in sim]
         report.checks.append(Check(f"ip route in {model_ns}", f"{len(real)} rows", f"{len(sim)} rows",
                                    real == sim, "; ".join(diff) or "same rows, other order"))
-    from k8snetviz.lab.dnsverify import DNSRun
-
     dns = DNSRun(cluster, layout)  # the simulator's side now, in this thread
     dns.start()
     seen: set[tuple[str, str]] = set()

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from k8snetviz.agents.writes import Owner
 from k8snetviz.errors import UsageError
-from k8snetviz.questions.trace import Hop, TraceResult
+from k8snetviz.kernel.walk import DecidedBy, Hop, element_id
+from k8snetviz.questions.results import TraceResult
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -42,10 +44,12 @@ def trace_name(cluster: Cluster, source: str, name: str, port: int, protocol: st
         answering = first.final["pod"] if first.final and first.final.get("pod") else plan.server
         for q in plan.queries:
             found = f" → {', '.join(q.addresses)}" if q.addresses else ""
+            record = DecidedBy("record", element_id("record", q.name, q.type), f"{q.name} {q.type} {q.rcode}",
+                               Owner("coredns", None, answering, (), "the DNS answer"))
             hops.append(Hop(len(hops) + 1, source, "eth0", "dns",
                             f"query {q.name} {q.type} to {plan.nameserver}:{plan.port}/{plan.protocol}, answered "
                             f"by {answering}: {q.rcode}{found}", first.hops[0].src,
-                            f"{plan.nameserver}:{plan.port}", rule=f"{q.name} {q.type} {q.rcode}"))
+                            f"{plan.nameserver}:{plan.port}", rule=record.text, decided_by=record))
     if not plan.addresses:
         why = plan.error or "no query of the search list got an address"
         return TraceResult(source, dest, "unresolved", f"{name} does not resolve from {source}: {why}",

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 import k8snetviz
+from k8snetviz.api.endpointslices import selects
 from k8snetviz.errors import UsageError
-from k8snetviz.agents.endpointslice import selects
 from k8snetviz.scenario.loader import Scenario, read_scenario
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
     from k8snetviz.api.services import Service
-    from k8snetviz.questions.trace import TraceResult
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.questions.results import TraceResult
 
 __all__ = ["Exploration", "explore", "explorer_yaml", "entry_points", "describe_address", "base_scenario",
            "find_service", "destination_for", "default_entry",

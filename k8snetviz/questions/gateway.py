@@ -14,22 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import UsageError
 from k8snetviz.agents.gateway import GatewayRoute, ParentStatus, route_http, route_status
+from k8snetviz.errors import UsageError
 from k8snetviz.questions.ingress import (
     ProxyAnswer,
     ProxyWalk,
-    _bodies,
     _check_request,
     _selects,
-    cluster_services,
     proxy_walk,
 )
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
     from k8snetviz.api.objects import Pod
     from k8snetviz.api.services import Service
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["GatewayAnswer", "http_route", "gateway_walk", "route_statuses", "gateway_objects",
            "OWNING_GATEWAY_NAME", "OWNING_GATEWAY_NAMESPACE"]
@@ -42,7 +40,7 @@ _KINDS = ("GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Service", "
 
 def gateway_objects(cluster: Cluster) -> list[dict[str, Any]]:
     """The manifests the Gateway API model reads: classes, Gateways, routes, grants, Services, Namespaces."""
-    return [b for kind in _KINDS for b in _bodies(cluster, kind)]
+    return [b for kind in _KINDS for b in cluster.documents(kind)]
 
 
 def _key(obj: dict[str, Any]) -> str:
@@ -75,16 +73,6 @@ class GatewayAnswer(ProxyAnswer):
             key: [p.to_dict() for p in parents] for key, parents in self.statuses.items()
         }
         return d
-
-    def text(self) -> str:
-        from k8snetviz.views.ingresstext import gateway_text
-
-        return gateway_text(self)
-
-    def html(self) -> str:
-        from k8snetviz.views.ingresstext import gateway_html
-
-        return gateway_html(self)
 
 
 def http_route(
@@ -122,10 +110,10 @@ def _data_plane(cluster: Cluster, gateway: str) -> tuple[Pod, Service | None] | 
     if not pods:
         return None
     pod = next((p for p in pods if p.ready), pods[0])
-    svc = next((s for s in cluster_services(cluster) if s.labels.get(OWNING_GATEWAY_NAME) == name
+    svc = next((s for s in cluster.services.values() if s.labels.get(OWNING_GATEWAY_NAME) == name
                 and s.labels.get(OWNING_GATEWAY_NAMESPACE) == ns), None)
     if svc is None:
-        svc = next((s for s in cluster_services(cluster) if _selects(s, pod)), None)
+        svc = next((s for s in cluster.services.values() if _selects(s, pod)), None)
     return pod, svc
 
 

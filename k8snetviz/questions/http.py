@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from k8snetviz.agents.writes import Owner
 from k8snetviz.errors import UsageError
-from k8snetviz.questions.trace import Hop, TraceResult
+from k8snetviz.kernel.walk import DecidedBy, Hop, element_id
+from k8snetviz.questions.results import TraceResult
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -54,16 +56,20 @@ def trace_http(cluster: Cluster, source: str, url: str, endpoint: str | None = N
     step = len(hops) + 1
     detail = (f"{walk.proxy} ends the client's connection (it saw the peer {seen}) and reads the request: "
               f"{decision}")
+    gateway = walk.proxy.startswith("Gateway ")
+    rule = DecidedBy("http-route" if gateway else "ingress-rule", element_id("proxy", walk.proxy, url), decision,
+                     Owner("gateway-controller" if gateway else "ingress-nginx", None,
+                           walk.proxy if gateway else None, (), "the proxy's routing decision for the request"))
     if walk.upstream is None:
         hops.append(Hop(step, proxy_at, "eth0", "reject", f"{detail}; it answers HTTP {walk.status} itself",
-                        *at_proxy))
+                        *at_proxy, rule=decision, decided_by=rule))
         return TraceResult(first.source, url, "rejected", f"{walk.proxy} answered HTTP {walk.status}: "
                            + "; ".join(walk.facts[-1:]), hops, first.final, [], "TCP", cluster)
     leg = walk.choose(endpoint) if endpoint else walk.upstream
     hops.append(Hop(step, proxy_at, "eth0", "proxy",
                     f"{detail}; {leg.note}; it adds X-Forwarded-For: {headers['X-Forwarded-For']}",
                     *at_proxy,
-                    rule=f"X-Forwarded-For: {headers['X-Forwarded-For']}"))
+                    rule=f"X-Forwarded-For: {headers['X-Forwarded-For']}", decided_by=rule))
     second = cluster.trace(leg.src, leg.dst)
     # The backend answers the proxy, then the proxy answers the client: the first leg's reply comes last.
     for h in [*second.hops, *(first.reply_hops if second.delivered else [])]:

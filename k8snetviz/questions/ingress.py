@@ -30,19 +30,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import UsageError
 from k8snetviz.agents.ingress_nginx import (
     IngressRoute,
     check_ingress,
     check_ingress_class,
     route_ingress,
 )
+from k8snetviz.errors import UsageError
+from k8snetviz.questions.display import Shown
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
-    from k8snetviz.agents.endpointslice import EndpointSlice
     from k8snetviz.api.objects import Pod
     from k8snetviz.api.services import Service
+    from k8snetviz.cluster import Cluster
 
 __all__ = [
     "ProxyAnswer",
@@ -53,8 +53,7 @@ __all__ = [
     "ProxyWalk",
     "ingress_walk",
     "proxy_walk",
-    "cluster_services",
-    "cluster_endpoint_slices",
+    "find_controller",
     "SERVICE_UPSTREAM_ANNOTATION",
 ]
 
@@ -64,51 +63,6 @@ _URL = re.compile(r"^(https?)://([^/?#]+)([^#]*)$")
 
 
 # --- the scenario's objects ---------------------------------------------------------------------------
-
-
-def _bodies(cluster: Cluster, kind: str) -> list[dict[str, Any]]:
-    system = [m.body for m in getattr(cluster, "system", []) if m.kind == kind]
-    return system + [m.body for m in cluster.scenario.of_kind(kind)]
-
-
-def cluster_services(cluster: Cluster) -> list[Service]:
-    """The cluster's Services after defaulting and allocation (cluster IPs, node ports, LB addresses).
-
-    Uses ``cluster.services`` when the model provides it, else builds them from the manifests.
-    """
-    known = getattr(cluster, "services", None)
-    if known is not None:
-        return list(known.values()) if isinstance(known, dict) else list(known)
-    cache = cluster.__dict__.setdefault("_knv_ingress_cache", {})
-    if "services" not in cache:
-        from k8snetviz.api.services import build_services
-
-        cfg = cluster.config
-        cache["services"] = build_services(
-            _bodies(cluster, "Service"),
-            service_cidr=cfg.service_subnet,
-            load_balancer_pool=[str(a) for a in cfg.load_balancer_pool.hosts()],
-        )
-    return list(cache["services"])
-
-
-def cluster_endpoint_slices(cluster: Cluster) -> list[EndpointSlice]:
-    """Every EndpointSlice (``cluster.endpoint_slices`` when the model provides it)."""
-    known = getattr(cluster, "endpoint_slices", None)
-    if known is not None:
-        return list(known.values()) if isinstance(known, dict) else list(known)
-    cache = cluster.__dict__.setdefault("_knv_ingress_cache", {})
-    if "slices" not in cache:
-        from k8snetviz.agents.endpointslice import build_endpoint_slices
-
-        cache["slices"] = build_endpoint_slices(
-            cluster_services(cluster),
-            cluster.pods.values(),
-            _bodies(cluster, "EndpointSlice"),
-            _bodies(cluster, "Endpoints"),
-            node_names=list(cluster.nodes),
-        )
-    return list(cache["slices"])
 
 
 # --- the question -------------------------------------------------------------------------------------
@@ -153,11 +107,11 @@ def _check_request(host: str, path: str) -> None:
         raise UsageError(f'path "{path}": a request path starts with "/"')
 
 
-class ProxyAnswer:
-    """What an Ingress answer and a Gateway answer share: the URL asked for, the decision, and its display.
+class ProxyAnswer(Shown):
+    """What an Ingress answer and a Gateway answer share: the URL asked for and the decision.
 
-    A subclass is a dataclass with ``route`` (the model's routing decision), ``port`` and ``scheme``,
-    and gives ``text()`` and ``html()`` from :mod:`k8snetviz.views.ingresstext`.
+    A subclass is a dataclass with ``route`` (the model's routing decision), ``port`` and ``scheme``;
+    :mod:`k8snetviz.views.ingresstext` shows it.
     """
 
     route: Any
@@ -181,18 +135,6 @@ class ProxyAnswer:
     def explain(self) -> list[str]:
         return self.route.explain()
 
-    def text(self) -> str:
-        raise NotImplementedError
-
-    def html(self) -> str:
-        raise NotImplementedError
-
-    def __str__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.html()}
-
 
 @dataclass
 class IngressAnswer(ProxyAnswer):
@@ -213,16 +155,6 @@ class IngressAnswer(ProxyAnswer):
     def to_dict(self) -> dict[str, Any]:
         return self.route.to_dict()
 
-    def text(self) -> str:
-        from k8snetviz.views.ingresstext import ingress_text
-
-        return ingress_text(self)
-
-    def html(self) -> str:
-        from k8snetviz.views.ingresstext import ingress_html
-
-        return ingress_html(self)
-
 
 def ingress(
     cluster: Cluster,
@@ -241,10 +173,10 @@ def ingress(
     if scheme not in ("http", "https"):
         raise UsageError(f'scheme "{scheme}": use http or https')
     _check_request(host, path)
-    classes = _bodies(cluster, "IngressClass")
+    classes = cluster.documents("IngressClass")
     for c in classes:
         check_ingress_class(c)
-    ingresses = _bodies(cluster, "Ingress")
+    ingresses = cluster.documents("Ingress")
     for ing in ingresses:
         check_ingress(ing)
     route = route_ingress(
@@ -254,10 +186,10 @@ def ingress(
         scheme=scheme,
         classes=classes,
         ingress_class=ingress_class,
-        services=_bodies(cluster, "Service"),
+        services=cluster.documents("Service"),
     )
     answer = IngressAnswer(route, port or (443 if scheme == "https" else 80))
-    controller = _find_controller(cluster, classes, route.ingress_class)
+    controller = find_controller(cluster, classes, route.ingress_class)
     if controller is not None:
         answer.controller_service = controller[1].key if controller[1] is not None else None
     return answer
@@ -361,7 +293,7 @@ def _selects(svc: Service, pod: Pod) -> bool:
     )
 
 
-def _find_controller(
+def find_controller(
     cluster: Cluster, classes: list[dict[str, Any]], class_name: str | None
 ) -> tuple[Pod, Service | None] | None:
     """The controller pod serving the class, and the Service it publishes (``--publish-service``)."""
@@ -380,7 +312,7 @@ def _find_controller(
     if not pods:
         return None
     pod = next((p for p in pods if p.ready), pods[0])
-    services = cluster_services(cluster)
+    services = cluster.services.values()
     published = _arg(pod, "--publish-service")
     svc = next((s for s in services if s.key == published), None)
     if svc is None:
@@ -407,13 +339,13 @@ def _entry_leg(cluster: Cluster, svc: Service | None, pod: Pod, port: int, clien
 
 def _endpoints(cluster: Cluster, svc: Service, port: int | str) -> list[tuple[str, int]]:
     """Ready endpoints of ``svc``'s port as (pod NS/NAME, target port), as the proxy's upstream list."""
-    from k8snetviz.agents.endpointslice import slices_for
+    from k8snetviz.api.endpointslices import slices_for
 
     sp = next((p for p in svc.ports if (p.name == port if isinstance(port, str) else p.port == port)), None)
     if sp is None:
         return []
     out = []
-    for es in slices_for(cluster_endpoint_slices(cluster), svc):
+    for es in slices_for(cluster.endpointslices, svc):
         ep_port = next((p for p in es.ports if p.name == sp.name and p.protocol == sp.protocol), None)
         if ep_port is None or ep_port.port is None:
             continue
@@ -463,7 +395,7 @@ def proxy_walk(
     if status is not None:
         walk.facts.append(f"{proxy} answers {status} itself: no second connection is opened.")
         return walk
-    services = {s.key: s for s in cluster_services(cluster)}
+    services = {s.key: s for s in cluster.services.values()}
     for backend, share in backends:
         svc = services.get(backend.get("service", ""))
         if svc is None:
@@ -508,14 +440,14 @@ def ingress_walk(cluster: Cluster, answer: IngressAnswer, *, client: str = "exte
     ``client`` is a trace source (``external``, ``external/IP``, ``pod/NS/NAME``). Raises UsageError
     when the scenario runs no controller for the answer's IngressClass.
     """
-    classes = _bodies(cluster, "IngressClass")
+    classes = cluster.documents("IngressClass")
     class_name = answer.route.ingress_class
     if class_name is None and classes:
         # Nothing matched: the request still reaches a controller, the default class's, which answers 404.
         from k8snetviz.agents.ingress_nginx import default_ingress_class
 
         class_name = default_ingress_class(classes)
-    found = _find_controller(cluster, classes, class_name)
+    found = find_controller(cluster, classes, class_name)
     if found is None:
         cls = answer.route.ingress_class
         raise UsageError(f'no ingress controller pod in the scenario serves IngressClass "{cls}": '
@@ -523,7 +455,7 @@ def ingress_walk(cluster: Cluster, answer: IngressAnswer, *, client: str = "exte
     pod, svc = found
     upstream_annotation = False
     if answer.route.ingress:
-        for ing in _bodies(cluster, "Ingress"):
+        for ing in cluster.documents("Ingress"):
             meta = ing.get("metadata") or {}
             if f"{meta.get('namespace') or 'default'}/{meta.get('name')}" == answer.route.ingress:
                 upstream_annotation = (meta.get("annotations") or {}).get(SERVICE_UPSTREAM_ANNOTATION) == "true"

@@ -19,6 +19,7 @@ from k8snetviz.agents.networkpolicy import (
     PolicyPod,
     Reachability,
 )
+from k8snetviz.questions.display import Shown
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -51,7 +52,7 @@ def engine(cluster: Cluster) -> PolicyEngine:
     return _engine(cluster)
 
 
-class PolicyMatrix:
+class PolicyMatrix(Shown):
     """``policy --json``: which pod may open a connection to which, on one port and protocol."""
 
     def __init__(self, cluster: Cluster, result: Reachability) -> None:
@@ -60,19 +61,6 @@ class PolicyMatrix:
 
     def to_dict(self) -> dict[str, Any]:
         return self.result.to_dict()
-
-    def text(self) -> str:
-        from k8snetviz.views.policytext import summary, truth_table
-
-        return truth_table(self.result, aligned=True) + "\n" + summary(self.result)
-
-    def __str__(self) -> str:
-        return self.text()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from k8snetviz.views.policygrid import grid_html
-
-        return {"text/plain": self.text(), "text/html": grid_html(self.result)}
 
 
 def matrix(cluster: Cluster, port: int = 80, protocol: str = "TCP") -> PolicyMatrix:

@@ -40,13 +40,10 @@ import ipaddress
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import FieldError, InvalidObject, UsageError
 from k8snetviz.agents.coredns.corefile import KUBEADM_COREFILE, CoreDNS
 from k8snetviz.agents.coredns.zone import (
-    NOERROR,
     Answer,
     DNSEndpoint,
     DNSEndpointPort,
@@ -65,15 +62,15 @@ from k8snetviz.agents.kubelet.resolvconf import (
     PodDNSConfig,
     Query,
     Resolution,
-    nslookup_lookups,
     pod_resolv_conf,
     search,
 )
-from k8snetviz.views.dnstext import dig_record_line, dig_text, nslookup_record, nslookup_text
+from k8snetviz.errors import FieldError, InvalidObject, UsageError
+from k8snetviz.questions.display import Shown
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
     from k8snetviz.api.objects import Pod
+    from k8snetviz.cluster import Cluster
 
 __all__ = [
     "QUERY_TYPES",
@@ -376,7 +373,7 @@ def etc_hosts(cluster: Cluster, pod: Pod) -> dict[str, list[str]]:
 
 
 @dataclass(frozen=True)
-class DNSResult:
+class DNSResult(Shown):
     """A name resolved from a pod: the resolv.conf used, every query in order, the final answer.
 
     ``nameserver`` is the server the queries went to (None when none answered, or when /etc/hosts or
@@ -436,105 +433,14 @@ class DNSResult:
         d = self.resolution.to_dict()
         return {"resolv_conf": self.resolv_conf, "queries": d["queries"], "answers": d["answers"]}
 
-    # --- text --------------------------------------------------------------------------------------
-    def outcome(self) -> str:
-        """One line: what the lookup gave."""
-        if self.ok:
-            got = ", ".join(r.data for r in self.answers if r.type == self.type) or ", ".join(
-                r.data for r in self.answers)
-            via = f" from {self.resolution.source}" if self.resolution.source != "dns" else ""
-            return f"{self.name} -> {got}{via}"
-        last = self.queries[-1].rcode if self.queries else ""
-        return f"{self.name}: {self.resolution.message} ({self.error}" + (f", last rcode {last})" if last else ")")
-
-    def text(self) -> str:
-        """The pod's resolv.conf, each query with its rcode, then the answer.
-
-        Addresses (A, AAAA, CNAME) are printed as nslookup prints them; SRV, PTR and the other types
-        as dig's ANSWER SECTION, whose columns show the record's fields.
-        """
-        out = [f"# pod {self.pod} (dnsPolicy {self.pod_dns.policy}): /etc/resolv.conf",
-               self.resolv_conf.rstrip("\n"), ""]
-        out += [f"# {e}" for e in self.pod_dns.events]
-        out += [f"# {s}" for s in self.skipped]
-        if self.queries:
-            where = f" to {self.nameserver}:{DNS_PORT}/UDP, {self.server}" if self.nameserver else ""
-            out.append(f"# queries{where}, in the order the resolver sends them")
-            width = max(len(q.name) for q in self.queries)
-            for i, q in enumerate(self.queries, 1):
-                out.append(f"{i:>2}  {q.name.ljust(width)}  {q.type:<5} {q.rcode}")
-        else:
-            out.append(f"# no query sent: {self.resolution.source} answered")
-        out.append("")
-        if self.ok:
-            if self.type in ("A", "AAAA", "CNAME"):
-                out += [nslookup_record(r) for r in self.answers]
-            else:
-                out += [dig_record_line(r) for r in self.answers]
-        else:
-            out.append(f"** {self.outcome()}")
-        return "\n".join(out).rstrip("\n") + "\n"
-
-    def __str__(self) -> str:
-        return self.text()
-
-    def _answer(self) -> Answer | None:
+    def last_answer(self) -> Answer | None:
+        """The answer that was used, or the last one received."""
         if self.resolution.accepted:
             return self.resolution.accepted[-1]
         return self.queries[-1].answer if self.queries else None
 
-    def dig(self) -> str:
-        """``dig NAME TYPE`` for the name that answered (or the last one asked), from the pod.
 
-        dig itself does not use the search list: it asks exactly the fully qualified name given.
-        """
-        answer = self._answer()
-        if answer is None or self.nameserver is None:
-            return ";; connection timed out; no servers could be reached\n"
-        return dig_text(answer, server=self.nameserver)
-
-    def nslookup(self) -> str:
-        """``nslookup NAME`` in the pod (``-type=T`` for types other than A; without it, A then AAAA)."""
-        if self.lookup is None or self.nameserver is None:
-            return ";; connection timed out; no servers could be reached\n"
-        qtype = None if self.type == "A" else self.type
-        name = self.name
-        if self.type == "PTR" and _numeric(name):
-            name = reverse_name(name)
-        return nslookup_text(nslookup_lookups(name, self.pod_dns.resolv_conf, self.lookup, qtype),
-                             server=self.nameserver)
-
-    def html(self) -> str:
-        """The queries as a table (query, type, rcode, answer) with the resolv.conf and the outcome."""
-        rows = []
-        for i, q in enumerate(self.queries, 1):
-            data = ", ".join(r.data for r in q.answer.records) if q.answer.records else (
-                "no records (NODATA)" if q.rcode == NOERROR else "")
-            cls = "knv-dns-ok" if q.answer.positive else "knv-dns-miss"
-            rows.append(f'<tr class="{cls}"><td>{i}</td><td><code>{escape(q.name)}</code></td>'
-                        f"<td>{escape(q.type)}</td><td><b>{escape(q.rcode)}</b></td><td>{escape(data)}</td></tr>")
-        if not rows:
-            rows.append(f'<tr><td colspan="5">no query sent: {escape(self.resolution.source)} answered</td></tr>')
-        mark = "✔" if self.ok else "✘"
-        colour = "#1b7837" if self.ok else "#762a83"
-        notes = "".join(f"<li>{escape(n)}</li>" for n in (*self.pod_dns.events, *self.skipped))
-        server = f"to <code>{escape(self.nameserver)}:{DNS_PORT}</code> (UDP): {escape(self.server)}" \
-            if self.nameserver else ""
-        return (
-            f'<div class="knv-dns-result"><p><b>{escape(self.pod)}</b> (dnsPolicy '
-            f"<code>{escape(self.pod_dns.policy)}</code>) asks {server}</p>"
-            f'<pre class="knv-resolv-conf" aria-label="/etc/resolv.conf">{escape(self.resolv_conf)}</pre>'
-            + (f"<ul>{notes}</ul>" if notes else "")
-            + '<table class="knv-dns-queries"><thead><tr><th>#</th><th>query</th><th>type</th><th>rcode</th>'
-            f'<th>answer</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            f'<p class="knv-dns-outcome" style="color:{colour}">{mark} {escape(self.outcome())}</p></div>'
-        )
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text(), "text/html": self.html()}
-
-
-def _numeric(text: str) -> bool:
+def is_numeric(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -575,7 +481,7 @@ def resolve(cluster: Cluster, pod: str, name: str, qtype: str = "A") -> DNSResul
     qtype = _check_type(qtype)
     text = validate_query_name(name)
     config = pod_dns(cluster, the_pod)
-    if qtype == "PTR" and _numeric(text):
+    if qtype == "PTR" and is_numeric(text):
         text = reverse_name(text)
     dns = cluster_dns(cluster)
     hosts = etc_hosts(cluster, the_pod)

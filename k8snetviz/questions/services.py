@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
     from k8snetviz.api.services import Service
+    from k8snetviz.cluster import Cluster
 
 __all__ = ["load_balancer_targets", "local_endpoint_nodes", "EXCLUDE_FROM_LB"]
 

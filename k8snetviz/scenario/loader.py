@@ -18,15 +18,6 @@ from k8snetviz.errors import ScenarioError
 
 __all__ = ["Manifest", "Scenario", "read_scenario", "parse_text", "resolve_path", "shipped_scenarios"]
 
-# Kinds that carry no networking facts: read without a word and left out.
-QUIET_KINDS = {
-    "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-    "PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Job", "CronJob", "HorizontalPodAutoscaler",
-    "PodDisruptionBudget", "CustomResourceDefinition", "Lease", "Event", "LimitRange", "ResourceQuota",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "PriorityClass",
-}
-
-
 @dataclass
 class Manifest:
     """One Kubernetes object as written, with its file and line for messages."""

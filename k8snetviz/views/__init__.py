@@ -1,1 +1,16 @@
-"""Views: text as the real tools print it, DOT diagrams, and notebook displays. They compute no behaviour."""
+"""Everything that prints: text as the real tools print it, DOT diagrams, HTML for notebooks.
+
+Importing this package registers each result type's text and notebook display
+(:mod:`k8snetviz.questions.display`).
+"""
+
+from k8snetviz.views import (  # noqa: F401
+    dnstext,
+    ingresstext,
+    labreport,
+    notebook,
+    policygrid,
+    policytext,
+    sidebyside,
+    walktext,
+)

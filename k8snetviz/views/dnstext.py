@@ -16,11 +16,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from html import escape
 
-from k8snetviz.agents.coredns.zone import NOERROR, Answer, Record
-from k8snetviz.agents.kubelet.resolvconf import Resolution
+from k8snetviz.agents.coredns.zone import NOERROR, Answer, Record, reverse_name
+from k8snetviz.agents.kubelet.resolvconf import Resolution, nslookup_lookups
+from k8snetviz.questions.display import rich_view, text_view
+from k8snetviz.questions.resolve import DNS_PORT, DNSResult, is_numeric
 
 __all__ = [
+    "dns_outcome",
+    "dns_text",
+    "dns_dig",
+    "dns_nslookup",
+    "dns_html",
     "DIG_VERSION",
     "DIG_WHEN",
     "dig_record_line",
@@ -240,3 +248,102 @@ def nslookup_text(lookups: Sequence[Resolution], *, server: str = "10.96.0.10", 
             out.append(f"*** Can't find {res.name.rstrip('.')}: No answer")
     out.append("")
     return "\n".join(out) + "\n"
+
+
+# --- a name resolved from a pod (questions.resolve) -------------------------------------------------
+
+
+def dns_outcome(result: DNSResult) -> str:
+    """One line: what the lookup gave."""
+    if result.ok:
+        got = ", ".join(r.data for r in result.answers if r.type == result.type) or ", ".join(
+            r.data for r in result.answers)
+        via = f" from {result.resolution.source}" if result.resolution.source != "dns" else ""
+        return f"{result.name} -> {got}{via}"
+    last = result.queries[-1].rcode if result.queries else ""
+    return f"{result.name}: {result.resolution.message} ({result.error}" + (f", last rcode {last})" if last else ")")
+
+def dns_text(result: DNSResult) -> str:
+    """The pod's resolv.conf, each query with its rcode, then the answer.
+
+    Addresses (A, AAAA, CNAME) are printed as nslookup prints them; SRV, PTR and the other types
+    as dig's ANSWER SECTION, whose columns show the record's fields.
+    """
+    out = [f"# pod {result.pod} (dnsPolicy {result.pod_dns.policy}): /etc/resolv.conf",
+           result.resolv_conf.rstrip("\n"), ""]
+    out += [f"# {e}" for e in result.pod_dns.events]
+    out += [f"# {s}" for s in result.skipped]
+    if result.queries:
+        where = f" to {result.nameserver}:{DNS_PORT}/UDP, {result.server}" if result.nameserver else ""
+        out.append(f"# queries{where}, in the order the resolver sends them")
+        width = max(len(q.name) for q in result.queries)
+        for i, q in enumerate(result.queries, 1):
+            out.append(f"{i:>2}  {q.name.ljust(width)}  {q.type:<5} {q.rcode}")
+    else:
+        out.append(f"# no query sent: {result.resolution.source} answered")
+    out.append("")
+    if result.ok:
+        if result.type in ("A", "AAAA", "CNAME"):
+            out += [nslookup_record(r) for r in result.answers]
+        else:
+            out += [dig_record_line(r) for r in result.answers]
+    else:
+        out.append(f"** {dns_outcome(result)}")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+def dns_dig(result: DNSResult) -> str:
+    """``dig NAME TYPE`` for the name that answered (or the last one asked), from the pod.
+
+    dig itself does not use the search list: it asks exactly the fully qualified name given.
+    """
+    answer = result.last_answer()
+    if answer is None or result.nameserver is None:
+        return ";; connection timed out; no servers could be reached\n"
+    return dig_text(answer, server=result.nameserver)
+
+def dns_nslookup(result: DNSResult) -> str:
+    """``nslookup NAME`` in the pod (``-type=T`` for types other than A; without it, A then AAAA)."""
+    if result.lookup is None or result.nameserver is None:
+        return ";; connection timed out; no servers could be reached\n"
+    qtype = None if result.type == "A" else result.type
+    name = result.name
+    if result.type == "PTR" and is_numeric(name):
+        name = reverse_name(name)
+    return nslookup_text(nslookup_lookups(name, result.pod_dns.resolv_conf, result.lookup, qtype),
+                         server=result.nameserver)
+
+def dns_html(result: DNSResult) -> str:
+    """The queries as a table (query, type, rcode, answer) with the resolv.conf and the outcome."""
+    rows = []
+    for i, q in enumerate(result.queries, 1):
+        data = ", ".join(r.data for r in q.answer.records) if q.answer.records else (
+            "no records (NODATA)" if q.rcode == NOERROR else "")
+        cls = "knv-dns-ok" if q.answer.positive else "knv-dns-miss"
+        rows.append(f'<tr class="{cls}"><td>{i}</td><td><code>{escape(q.name)}</code></td>'
+                    f"<td>{escape(q.type)}</td><td><b>{escape(q.rcode)}</b></td><td>{escape(data)}</td></tr>")
+    if not rows:
+        rows.append(f'<tr><td colspan="5">no query sent: {escape(result.resolution.source)} answered</td></tr>')
+    mark = "✔" if result.ok else "✘"
+    colour = "#1b7837" if result.ok else "#762a83"
+    notes = "".join(f"<li>{escape(n)}</li>" for n in (*result.pod_dns.events, *result.skipped))
+    server = f"to <code>{escape(result.nameserver)}:{DNS_PORT}</code> (UDP): {escape(result.server)}" \
+        if result.nameserver else ""
+    return (
+        f'<div class="knv-dns-result"><p><b>{escape(result.pod)}</b> (dnsPolicy '
+        f"<code>{escape(result.pod_dns.policy)}</code>) asks {server}</p>"
+        f'<pre class="knv-resolv-conf" aria-label="/etc/resolv.conf">{escape(result.resolv_conf)}</pre>'
+        + (f"<ul>{notes}</ul>" if notes else "")
+        + '<table class="knv-dns-queries"><thead><tr><th>#</th><th>query</th><th>type</th><th>rcode</th>'
+        f'<th>answer</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<p class="knv-dns-outcome" style="color:{colour}">{mark} {escape(dns_outcome(result))}</p></div>'
+    )
+
+
+@text_view.register
+def _(result: DNSResult) -> str:
+    return dns_text(result)
+
+
+@rich_view.register
+def _(result: DNSResult) -> dict[str, str]:
+    return {"text/plain": dns_text(result), "text/html": dns_html(result)}

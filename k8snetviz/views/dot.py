@@ -11,18 +11,19 @@ path is also marked by line weight and step numbers, so colour is never the only
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
 
-from k8snetviz.kernel.addressing import NetNS
+from k8snetviz.kernel.netns import NetNS
+from k8snetviz.kernel.walk import element_id, link_id, route_id
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
-    from k8snetviz.questions.trace import Hop, TraceResult
+    from k8snetviz.kernel.walk import Hop
+    from k8snetviz.questions.results import TraceResult
 
-__all__ = ["cluster_dot", "hop_ids", "element_id", "PALETTE", "describe"]
+__all__ = ["cluster_dot", "hop_ids", "element_id", "route_svg_id", "PALETTE", "describe"]
 
 PALETTE = {
     "node": "#F2F2F2",
@@ -36,28 +37,19 @@ PALETTE = {
 }
 
 
-def element_id(*parts: str) -> str:
-    """A stable id usable in DOT and SVG (letters, digits, ``-``, ``_``, ``.``, ``:``)."""
-    return re.sub(r"[^A-Za-z0-9_.:-]", "_", "--".join(parts))
-
-
 def _q(text: str) -> str:
     """Quote for DOT; a real newline in ``text`` becomes a centred line break."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _dev_id(ns: str, dev: str) -> str:
-    return element_id("dev", ns, dev)
+    return link_id(ns, dev)
 
 
-def _route_id(ns: str, index: int) -> str:
-    return element_id("route", ns, str(index))
-
-
-def _route_svg_id(ns: str, index: int) -> str:
-    # Graphviz writes a table cell's ID into the SVG only for a cell with a link, as the link's
-    # group "a_<ID>"; the cell's tooltip says who installed the route.
-    return "a_" + _route_id(ns, index)
+def route_svg_id(row_id: str) -> str:
+    """The SVG id of a routing-table row: Graphviz writes a table cell's ID only for a cell with a link,
+    as the link's group ``a_<ID>``; the cell's tooltip says who installed the route."""
+    return "a_" + row_id
 
 
 def _veth_id(a: str, b: str) -> str:
@@ -68,13 +60,13 @@ def _wire_id(ns: str) -> str:
     return element_id("wire", ns)
 
 
-def _route_table(ns: NetNS, highlight: dict[int, str]) -> str:
+def _route_table(ns: NetNS, highlight: dict[str, str]) -> str:
     rows = []
-    for i, r in enumerate(ns.routes.sorted()):
-        colour = highlight.get(i)
+    for r in ns.routes.sorted():
+        rid = route_id(ns.name, r)
+        colour = highlight.get(rid)
         bg = f' BGCOLOR="{colour}"' if colour else ""
         font = '<FONT COLOR="white">' if colour else "<FONT>"
-        rid = _route_id(ns.name, i)
         why = escape(r.why or str(r), quote=True)
         rows.append(f'<TR><TD ALIGN="LEFT" ID="{rid}" HREF="#{rid}" TOOLTIP="{why}"{bg}>{font}{escape(str(r))}'
                     '</FONT></TD></TR>')
@@ -94,10 +86,10 @@ def hop_ids(cluster: Cluster, hop: Hop) -> list[str]:
     ids = []
     if hop.at in cluster.netns and hop.device in cluster.netns[hop.at].interfaces:
         ids.append(_dev_id(hop.at, hop.device))
-    if hop.action == "route" and hop.rule and hop.at in cluster.netns and cluster.netns[hop.at].kind == "node":
-        for i, r in enumerate(cluster.netns[hop.at].routes.sorted()):
-            if str(r) == hop.rule:
-                ids.append(_route_svg_id(hop.at, i))
+    d = hop.decided_by
+    if hop.action == "route" and d is not None and d.kind == "route" and hop.at in cluster.netns \
+            and cluster.netns[hop.at].kind == "node":
+        ids.append(route_svg_id(d.id))
     if hop.peer:
         ns, _, dev = hop.peer.partition("#")
         if hop.action == "veth":
@@ -197,10 +189,8 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
         # route table, highlighted rows
         rows = {}
         for h in hops:
-            if h.at == nsn and h.action == "route":
-                for i2, r in enumerate(ns.routes.sorted()):
-                    if str(r) == h.rule:
-                        rows[i2] = lit.get(_route_svg_id(nsn, i2), PALETTE["path"])
+            if h.at == nsn and h.action == "route" and h.decided_by is not None:
+                rows[h.decided_by.id] = lit.get(route_svg_id(h.decided_by.id), PALETTE["path"])
         out.append(f'    {_q(element_id("routes", nsn))} [id={_q(element_id("routes", nsn))}, shape=plain, '
                    f'style="", label={_route_table(ns, rows)}];')
         for pod in sorted(cluster.pods.values(), key=lambda p: p.key):
@@ -219,9 +209,10 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
                 edges.append(edge_stmt(_dev_id(pns.name, "eth0"), _dev_id(host[0], host[1]),
                                        _veth_id(f"{pns.name}#eth0", f"{host[0]}#{host[1]}"), "bold"))
         out.append("  }")
-        if "flannel.1" in ns.interfaces:
-            edges.append(edge_stmt(_dev_id(nsn, "flannel.1"), _dev_id(nsn, "eth0"),
-                                   element_id("underlay", nsn), "dashed"))
+        for tunnel in (i for i in ns.interfaces.values() if i.kind in ("vxlan", "ipip")):
+            # the overlay device sends its outer packets through eth0
+            edges.append(edge_stmt(_dev_id(nsn, tunnel.name), _dev_id(nsn, "eth0"),
+                                   element_id("underlay", nsn, tunnel.name), "dashed"))
         edges.append(edge_stmt(_dev_id(nsn, "eth0"), "lan", _wire_id(nsn)))
 
     for ext in cluster.externals.values():

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from k8snetviz.errors import NotFound
-from k8snetviz.views.kubectl import AGE, register
+from k8snetviz.questions.display import rich_view, text_view
+from k8snetviz.questions.gateway import GatewayAnswer
+from k8snetviz.questions.ingress import IngressAnswer
+from k8snetviz.views.resources import AGE, register
 from k8snetviz.views.table import columns, no_resources_message, tabwrite
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
-    from k8snetviz.questions.gateway import GatewayAnswer
-    from k8snetviz.questions.ingress import IngressAnswer
 
 __all__ = [
     "get_ingress",
@@ -55,9 +56,7 @@ def _ns(obj: dict[str, Any]) -> str:
 
 
 def _objects(cluster: Cluster, kind: str) -> list[dict[str, Any]]:
-    from k8snetviz.questions.ingress import _bodies
-
-    return _bodies(cluster, kind)
+    return cluster.documents(kind)
 
 
 def _pick(objs: list[dict[str, Any]], namespace: str | None, all_namespaces: bool) -> list[dict[str, Any]]:
@@ -79,13 +78,13 @@ def ingress_address(cluster: Cluster, ing: dict[str, Any]) -> list[str]:
     if written:
         return [e.get("ip") or e.get("hostname") or "" for e in written]
     from k8snetviz.agents.ingress_nginx import ingress_class_of
-    from k8snetviz.questions.ingress import _find_controller
+    from k8snetviz.questions.ingress import find_controller
 
     classes = _objects(cluster, "IngressClass")
     cls = ingress_class_of(ing, classes)
     if cls is None and classes:
         return []
-    found = _find_controller(cluster, classes, cls)
+    found = find_controller(cluster, classes, cls)
     if found is None or found[1] is None:
         return []
     svc = found[1]
@@ -165,10 +164,9 @@ def _backend_string(svc_ref: dict[str, Any]) -> str:
 
 def _endpoints_string(cluster: Cluster, ns: str, svc_ref: dict[str, Any]) -> str | None:
     """kubectl's formatEndpointSlices for the backend's Service port; None when the Service is missing."""
-    from k8snetviz.agents.endpointslice import slices_for
-    from k8snetviz.questions.ingress import cluster_endpoint_slices, cluster_services
+    from k8snetviz.api.endpointslices import slices_for
 
-    svc = next((s for s in cluster_services(cluster) if s.key == f"{ns}/{svc_ref.get('name')}"), None)
+    svc = next((s for s in cluster.services.values() if s.key == f"{ns}/{svc_ref.get('name')}"), None)
     if svc is None:
         return None
     port = svc_ref.get("port") or {}
@@ -176,7 +174,7 @@ def _endpoints_string(cluster: Cluster, ns: str, svc_ref: dict[str, Any]) -> str
     for sp in svc.ports:
         if (port.get("number") and port["number"] == sp.port) or (port.get("name") and port["name"] == sp.name):
             sp_name = sp.name
-    slices = slices_for(cluster_endpoint_slices(cluster), svc)
+    slices = slices_for(cluster.endpointslices, svc)
     if not slices:
         return "<none>"
     shown: list[str] = []
@@ -286,9 +284,8 @@ def get_gatewayclass(cluster: Cluster, **_: object) -> str:
 
 def _gateway_address(cluster: Cluster, gw: dict[str, Any]) -> str:
     from k8snetviz.questions.gateway import OWNING_GATEWAY_NAME, OWNING_GATEWAY_NAMESPACE
-    from k8snetviz.questions.ingress import cluster_services
 
-    for s in cluster_services(cluster):
+    for s in cluster.services.values():
         if s.labels.get(OWNING_GATEWAY_NAME) == _meta(gw).get("name") and \
                 s.labels.get(OWNING_GATEWAY_NAMESPACE) == _ns(gw):
             return ",".join(s.load_balancer_ips) or (s.cluster_ip or "")
@@ -499,3 +496,23 @@ def gateway_html(answer: GatewayAnswer) -> str:
     return (f"<div class='knv-gateway-answer'><p class='knv-backend' style='border-left:4px solid {colour};"
             f"padding-left:6px'><b>{escape(_gateway_headline(answer))}</b></p>"
             f"<p>{escape(answer.route.reason)}</p>{cands}{table}<p>Route status:</p><ul>{status}</ul></div>")
+
+
+@text_view.register
+def _(answer: IngressAnswer) -> str:
+    return ingress_text(answer)
+
+
+@rich_view.register
+def _(answer: IngressAnswer) -> dict[str, str]:
+    return {"text/plain": ingress_text(answer), "text/html": ingress_html(answer)}
+
+
+@text_view.register
+def _(answer: GatewayAnswer) -> str:
+    return gateway_text(answer)
+
+
+@rich_view.register
+def _(answer: GatewayAnswer) -> dict[str, str]:
+    return {"text/plain": gateway_text(answer), "text/html": gateway_html(answer)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.kernel.addressing import Interface, NetNS
+from k8snetviz.kernel.netns import Interface, NetNS
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -74,12 +74,12 @@ def ip_link(ns: NetNS, dev: str | None = None, *, details: bool = False) -> str:
 
 def ip_neigh(ns: NetNS, dev: str) -> str:
     """``ip neigh show dev DEV``: the static entries (flanneld's, for the peers' VTEP addresses)."""
-    return "\n".join(f"{addr} lladdr {mac} PERMANENT" for addr, mac in ns.neighbours.get(dev, {}).items())
+    return "\n".join(f"{n.ip} lladdr {n.lladdr} PERMANENT" for n in ns.neighbours.get(dev, {}).values())
 
 
 def bridge_fdb(ns: NetNS, dev: str) -> str:
     """``bridge fdb show dev DEV``: for a VXLAN device, which node IP each peer VTEP's MAC lives behind."""
-    return "\n".join(f"{mac} dst {remote} self permanent" for mac, remote in ns.fdb.get(dev, {}).items())
+    return "\n".join(f"{e.mac} dst {e.dst} self permanent" for e in ns.fdb.get(dev, {}).values())
 
 
 class RoutesView:

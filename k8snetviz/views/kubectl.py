@@ -6,36 +6,17 @@ the output is reproducible; the columns and their order are kubectl's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from k8snetviz.errors import UsageError
+from k8snetviz.views import ingresstext  # noqa: F401  (it registers ingresses and the Gateway API's kinds)
+from k8snetviz.views.resources import AGE, ALIASES, KERNEL, KUBERNETES_VERSION, OS_IMAGE, RESOURCES, RUNTIME, register
 from k8snetviz.views.table import columns, no_resources_message
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
 
 __all__ = ["get", "get_nodes", "get_pods", "RESOURCES", "register", "AGE", "KUBERNETES_VERSION"]
-
-AGE = "5m"
-KUBERNETES_VERSION = "v1.33.1"
-OS_IMAGE = "Debian GNU/Linux 12 (bookworm)"
-KERNEL = "6.8.0-45-generic"
-RUNTIME = "containerd://1.7.18"
-
-Getter = Callable[..., str]
-RESOURCES: dict[str, Getter] = {}
-ALIASES: dict[str, str] = {}
-
-
-def register(name: str, *aliases: str) -> Callable[[Getter], Getter]:
-    def deco(fn: Getter) -> Getter:
-        RESOURCES[name] = fn
-        for a in (name, *aliases):
-            ALIASES[a] = name
-        return fn
-    return deco
-
 
 @register("nodes", "node", "no")
 def get_nodes(cluster: Cluster, *, wide: bool = False, **_: object) -> str:
@@ -93,15 +74,9 @@ def get_networkpolicies(cluster: Cluster, *, namespace: str | None = None, all_n
     return columns((["NAMESPACE"] if all_namespaces else []) + ["NAME", "POD-SELECTOR", "AGE"], rows)
 
 
-def _register_other_views() -> None:
-    # Views that register their own resources (ingress, gateway API) when imported.
-    import k8snetviz.views.ingresstext  # noqa: F401
-
-
 def get(cluster: Cluster, resource: str, *, namespace: str | None = None, all_namespaces: bool = False,
         wide: bool = False) -> str:
     """``kubectl get RESOURCE [-n NS | -A] [-o wide]``."""
-    _register_other_views()
     name = ALIASES.get(resource.lower())
     if name is None:
         raise UsageError(f'error: the server doesn\'t have a resource type "{resource}"')

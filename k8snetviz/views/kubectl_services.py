@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from k8snetviz.agents.endpointslice import Endpoints, EndpointSlice, slices_for
+from k8snetviz.api.endpointslices import Endpoints, EndpointSlice, slices_for
 from k8snetviz.api.services import Service
 from k8snetviz.views.table import columns, no_resources_message, tabwrite
 

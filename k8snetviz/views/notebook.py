@@ -5,9 +5,11 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from k8snetviz.questions.display import rich_view
+from k8snetviz.questions.results import TraceResult
+
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
-    from k8snetviz.questions.trace import TraceResult
 
 __all__ = ["trace_bundle", "cluster_bundle", "svg_or_note"]
 
@@ -27,6 +29,7 @@ def _figure(svg: str, description: str) -> str:
             f"<figcaption><small>{escape(description)}</small></figcaption></figure>")
 
 
+@rich_view.register
 def trace_bundle(result: TraceResult) -> dict[str, str]:
     from k8snetviz.views.dot import cluster_dot, describe
 

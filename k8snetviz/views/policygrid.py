@@ -9,6 +9,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from k8snetviz.questions.display import rich_view, text_view
+from k8snetviz.questions.policy import PolicyMatrix
+
 __all__ = ["grid_html"]
 
 ALLOWED = "#0072B2"
@@ -38,3 +41,8 @@ def grid_html(result: Any, caption: str | None = None) -> str:
     return (f'<table class="knv-matrix" style="border-collapse:collapse;font-size:0.85em">'
             f"<caption style=\"caption-side:bottom;text-align:left\">{escape(text)}</caption>"
             f"<tr><th>from ↓ / to →</th>{head}</tr>{''.join(rows)}</table>")
+
+
+@rich_view.register
+def _(matrix: PolicyMatrix) -> dict[str, str]:
+    return {"text/plain": text_view(matrix), "text/html": grid_html(matrix.result)}

@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from k8snetviz.questions.display import text_view
+from k8snetviz.questions.policy import PolicyMatrix
+
 __all__ = ["truth_table", "verdict_text", "summary"]
 
 
@@ -101,3 +104,8 @@ def verdict_text(verdict: Any) -> str:
     for direction in ("egress", "ingress"):
         lines.extend(_direction_lines(doc[direction]))
     return "\n".join(lines)
+
+
+@text_view.register
+def _(matrix: PolicyMatrix) -> str:
+    return truth_table(matrix.result, aligned=True) + "\n" + summary(matrix.result)

@@ -22,7 +22,8 @@ from k8snetviz.widgets.layout import cluster_svg, shown_pods
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
-    from k8snetviz.questions.trace import Hop, TraceResult
+    from k8snetviz.kernel.walk import Hop
+    from k8snetviz.questions.results import TraceResult
 
 __all__ = ["PacketWalk", "source_options", "destination_options", "hop_html"]
 

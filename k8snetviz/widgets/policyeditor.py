@@ -38,15 +38,15 @@ import ipywidgets as w
 import traitlets
 
 import k8snetviz
-from k8snetviz.errors import K8sNetVizError
 from k8snetviz.agents.networkpolicy import PROTOCOLS, Reachability
+from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.policy import PolicyMatrix, engine, matrix
 from k8snetviz.views.policygrid import grid_html
 from k8snetviz.views.policytext import summary, verdict_text
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
-    from k8snetviz.questions.trace import TraceResult
+    from k8snetviz.questions.results import TraceResult
 
 __all__ = ["PolicyEditor", "MatrixGrid", "restrict", "pair_html"]
 

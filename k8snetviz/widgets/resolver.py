@@ -25,6 +25,7 @@ import ipywidgets as w
 
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.resolve import DNSResult, resolve
+from k8snetviz.views.dnstext import dns_html
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -125,8 +126,8 @@ class Resolver(w.VBox):
             return None
         self.error.value = ""
         self.result, self.other_result = result, other
-        self.queries.value = result.html()
-        self.other_queries.value = other.html() if other is not None else ""
+        self.queries.value = dns_html(result)
+        self.other_queries.value = dns_html(other) if other is not None else ""
         lines = [f"<b>{escape(result.pod)}</b>: {escape(ndots_cost(result, dotted))}"]
         if other is not None:
             lines.append(f"<b>{escape(other.pod)}</b>: {escape(ndots_cost(other))}")

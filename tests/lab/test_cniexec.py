@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from ipaddress import IPv4Network
 
 import pytest
 
+from k8snetviz.agents.cni import plugin
 from k8snetviz.lab.cniexec import (
     CNIResult,
     add_network_list,
@@ -15,9 +17,18 @@ from k8snetviz.lab.cniexec import (
     plugin_env,
 )
 from k8snetviz.lab.errors import CNIError, LabError
-from k8snetviz.lab.groundtruth import bridge_conflist, kindnet_conflist
 from k8snetviz.lab.netns import Lab
 from k8snetviz.lab.preflight import cni_bin_dir
+
+
+def bridge_conflist(pod_cidr: str, data_dir: str | None = None) -> dict:
+    """The bridge model's conflist, from the model's one entry (agents/cni/bridge.py)."""
+    return plugin("bridge", IPv4Network("10.244.0.0/16")).conflist(pod_cidr, data_dir)
+
+
+def kindnet_conflist(pod_cidr: str, data_dir: str | None = None) -> dict:
+    """kindnetd's conflist, from the model's one entry (agents/cni/kindnet.py)."""
+    return plugin("kindnet", IPv4Network("10.244.0.0/16")).conflist(pod_cidr, data_dir)
 
 pytestmark = pytest.mark.lab
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 import k8snetviz
+from k8snetviz.agents.kubelet.resolvconf import search
 from k8snetviz.lab.dnsserver import glibc_queries, prepare_resolver, read_log, start
 from k8snetviz.lab.netns import Lab
-from k8snetviz.agents.kubelet.resolvconf import search
 from k8snetviz.questions.resolve import cluster_dns, dns_server_pods, pod_dns, query_plan
 
 pytestmark = pytest.mark.lab

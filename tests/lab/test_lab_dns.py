@@ -56,8 +56,8 @@ def test_dns_scenario_up_verify_down(lab_id: str) -> None:
         assert "pod/data/node-agent" not in lay.netns  # hostNetwork: the node's files, none written
         report = verify(cluster, lab_id)
         rows = _dns_rows(report)
-        assert rows and all(c.agree for c in rows), "\n" + report.table()
-        assert report.all_agree, "\n" + report.table()
+        assert rows and all(c.agree for c in rows), "\n" + report.text()
+        assert report.all_agree, "\n" + report.text()
         text = "\n".join(c.what for c in rows)
         for policy in ("(ClusterFirst)", "(Default)", "(None)"):
             assert policy in text

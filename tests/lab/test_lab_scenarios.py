@@ -46,7 +46,7 @@ def test_scenario_agrees_with_the_kernel(scenario: str, lab_id: str) -> None:
     finally:
         assert down(lab_id) == []
     assert not _leftovers(lab_id)
-    assert report.all_agree, "\n" + report.table()
+    assert report.all_agree, "\n" + report.text()
     kinds = {c.what.split(":")[0].split(" (")[0] for c in report.checks}
     assert {"pod->pod same node", "pod->own node", "pod->other node"} <= kinds
     # every shipped scenario has CoreDNS: the real resolver's queries are compared in each

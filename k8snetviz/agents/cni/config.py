@@ -26,17 +26,18 @@ host-local's ``dataDir`` moved into the lab's own directory).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import UsageError
 from k8snetviz.agents.cni.base import host_veth_name
+from k8snetviz.agents.cni.flannel import subnet_env as flannel_subnet_env
+from k8snetviz.agents.cni.kindnet import KINDNET_DATA_DIR
+from k8snetviz.errors import UsageError
 
 if TYPE_CHECKING:
-    from k8snetviz.cluster import Cluster
     from k8snetviz.api.objects import Node, Pod
+    from k8snetviz.cluster import Cluster
 
 __all__ = [
     "CNI_CONF_DIR",
@@ -47,10 +48,6 @@ __all__ = [
     "ConfigFile",
     "Plugin",
     "Step",
-    "bridge_conflist",
-    "kindnet_conflist",
-    "flannel_conflist",
-    "flannel_delegate",
     "flannel_subnet_env",
     "conflist_file",
     "runtime_conflist",
@@ -68,102 +65,9 @@ CNI_CONF_DIR = "/etc/cni/net.d"
 CNI_BIN_DIR_KIND = "/opt/cni/bin"  # kind nodes, upstream release tarballs
 CNI_BIN_DIR_DEBIAN = "/usr/lib/cni"  # Debian's containernetworking-plugins
 HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks"  # host-local's default dataDir
-KINDNET_DATA_DIR = "/run/cni-ipam-state"  # kindnetd keeps host-local's state on tmpfs
-
-
-# -- the conflists ---------------------------------------------------------------------------------
-def _ipam(pod_cidr: str, data_dir: str | None, routes: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    ipam: dict[str, Any] = {"type": "host-local"}
-    if data_dir:
-        ipam["dataDir"] = data_dir
-    if routes is not None:
-        ipam["routes"] = routes
-    ipam["ranges"] = [[{"subnet": pod_cidr}]]
-    return ipam
-
-
-def bridge_conflist(pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
-    """The classic bridge set-up: ``cni0`` holds the gateway, pods default-route through it."""
-    bridge = {
-        "type": "bridge",
-        "bridge": "cni0",
-        "isGateway": True,
-        "isDefaultGateway": True,
-        "ipMasq": False,
-        "hairpinMode": True,
-        "ipam": _ipam(pod_cidr, data_dir),
-    }
-    return {
-        "cniVersion": "1.0.0",
-        "name": "k8s-pod-network",
-        "plugins": [bridge, {"type": "portmap", "capabilities": {"portMappings": True}}],
-    }
-
-
-def kindnet_conflist(pod_cidr: str, data_dir: str | None = KINDNET_DATA_DIR, mtu: int = 1500) -> dict[str, Any]:
-    """kindnetd's ``/etc/cni/net.d/10-kindnet.conflist`` (its template in kind's images/kindnetd)."""
-    ptp = {
-        "type": "ptp",
-        "ipMasq": False,
-        "ipam": _ipam(pod_cidr, data_dir, [{"dst": "0.0.0.0/0"}]),
-        "mtu": mtu,
-    }
-    return {
-        "cniVersion": "0.3.1",
-        "name": "kindnet",
-        "plugins": [ptp, {"type": "portmap", "capabilities": {"portMappings": True}}],
-    }
-
-
-def flannel_conflist() -> dict[str, Any]:
-    """kube-flannel.yml's ``/etc/cni/net.d/10-flannel.conflist`` (the same on every node)."""
-    return {
-        "name": "cbr0",
-        "cniVersion": "0.3.1",
-        "plugins": [
-            {"type": "flannel", "delegate": {"hairpinMode": True, "isDefaultGateway": True}},
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }
-
-
-def flannel_subnet_env(pod_cidr: str, network: str = "10.244.0.0/16", mtu: int = 1450) -> str:
-    """``/run/flannel/subnet.env`` as flanneld writes it (FLANNEL_SUBNET is the .1 of the lease).
-
-    >>> print(flannel_subnet_env("10.244.1.0/24"), end="")
-    FLANNEL_NETWORK=10.244.0.0/16
-    FLANNEL_SUBNET=10.244.1.1/24
-    FLANNEL_MTU=1450
-    FLANNEL_IPMASQ=true
-    """
-    cidr = ipaddress.IPv4Network(pod_cidr)
-    return (f"FLANNEL_NETWORK={network}\nFLANNEL_SUBNET={cidr.network_address + 1}/{cidr.prefixlen}\n"
-            f"FLANNEL_MTU={mtu}\nFLANNEL_IPMASQ=true\n")
-
-
-def flannel_delegate(pod_cidr: str, data_dir: str | None = None, mtu: int = 1450,
-                     network: str = "10.244.0.0/16") -> dict[str, Any]:
-    """The list with the flannel plugin replaced by the bridge configuration it delegates to.
-
-    flannel's CNI plugin reads ``subnet.env``: ``mtu`` from FLANNEL_MTU, ``ipMasq`` = not
-    FLANNEL_IPMASQ, ``isGateway`` true, host-local's range = the node's lease and one route to
-    FLANNEL_NETWORK; kube-flannel.yml's ``delegate`` adds ``hairpinMode`` and ``isDefaultGateway``.
-    """
-    base = flannel_conflist()
-    delegate = {
-        "type": "bridge",
-        "hairpinMode": True,
-        "isDefaultGateway": True,
-        "ipMasq": False,
-        "mtu": mtu,
-        "isGateway": True,
-        "ipam": _ipam(pod_cidr, data_dir, [{"dst": network}]),
-    }
-    return {"name": base["name"], "cniVersion": base["cniVersion"], "plugins": [delegate, base["plugins"][1]]}
 
 
 # -- per node ---------------------------------------------------------------------------------------
-_FILES = {"bridge": "10-bridge.conflist", "kindnet": "10-kindnet.conflist", "flannel": "10-flannel.conflist"}
 
 
 @dataclass(frozen=True)
@@ -192,14 +96,7 @@ def _node(cluster: Cluster, node: str | Node) -> Node:
 def conflist_file(cluster: Cluster, node: str | Node) -> ConfigFile:
     """The ``.conflist`` the node's runtime reads from ``/etc/cni/net.d`` (the first file, by name)."""
     n = _node(cluster, node)
-    cni, cidr = cluster.config.cni, str(n.pod_cidr)
-    if cni == "kindnet":
-        conf = kindnet_conflist(cidr, KINDNET_DATA_DIR, cluster.cni.mtu)
-    elif cni == "flannel":
-        conf = flannel_conflist()
-    else:
-        conf = bridge_conflist(cidr)
-    return ConfigFile(f"{CNI_CONF_DIR}/{_FILES[cni]}", conf)
+    return ConfigFile(f"{CNI_CONF_DIR}/{cluster.cni.conf_file}", cluster.cni.conflist(str(n.pod_cidr)))
 
 
 def runtime_conflist(cluster: Cluster, node: str | Node, data_dir: str | None = None) -> dict[str, Any]:
@@ -208,12 +105,7 @@ def runtime_conflist(cluster: Cluster, node: str | Node, data_dir: str | None = 
     ``data_dir`` moves host-local's state (the lab keeps it in its own directory).
     """
     n = _node(cluster, node)
-    cni, cidr = cluster.config.cni, str(n.pod_cidr)
-    if cni == "kindnet":
-        return kindnet_conflist(cidr, data_dir or KINDNET_DATA_DIR, cluster.cni.mtu)
-    if cni == "flannel":
-        return flannel_delegate(cidr, data_dir, cluster.cni.mtu, str(cluster.config.pod_subnet))
-    return bridge_conflist(cidr, data_dir)
+    return cluster.cni.runtime_conflist(str(n.pod_cidr), data_dir)
 
 
 @dataclass(frozen=True)

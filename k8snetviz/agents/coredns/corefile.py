@@ -27,7 +27,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from k8snetviz.errors import K8sNetVizError
 from k8snetviz.agents.coredns.zone import (
     DEFAULT_SOA_SERIAL,
     NOERROR,
@@ -46,6 +45,7 @@ from k8snetviz.agents.coredns.zone import (
     ip_from_reverse,
     reverse_name,
 )
+from k8snetviz.errors import K8sNetVizError
 
 __all__ = [
     "KUBEADM_COREFILE",

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from k8snetviz.errors import FieldError, UsageError
 from k8snetviz.api.validation import (
     DNS1123_SUBDOMAIN_FMT,
     DNS1123_SUBDOMAIN_MSG,
@@ -40,6 +39,7 @@ from k8snetviz.api.validation import (
     max_len_error,
     regex_error,
 )
+from k8snetviz.errors import FieldError, UsageError
 
 __all__ = [
     "NOERROR",

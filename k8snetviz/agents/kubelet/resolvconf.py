@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
 from k8snetviz.agents.coredns.zone import (
     NOERROR,
     NXDOMAIN,
@@ -48,6 +47,7 @@ from k8snetviz.agents.coredns.zone import (
     reverse_name,
 )
 from k8snetviz.api.validation import IP_ERROR, dns1123_subdomain_errors
+from k8snetviz.errors import FieldError, GoLiteral, InvalidObject
 
 __all__ = [
     "DNS_POLICIES",

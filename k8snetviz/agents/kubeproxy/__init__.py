@@ -1,0 +1,95 @@
+"""kube-proxy: what it reads from the API (Services and their EndpointSlices) and the rules it writes.
+
+:mod:`k8snetviz.agents.kubeproxy.iptables` is its iptables mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from k8snetviz.agents.cni import CNIPlugin
+from k8snetviz.agents.kubeproxy import iptables as kubeproxy
+from k8snetviz.agents.writes import IptablesRestore
+from k8snetviz.api.config import ClusterConfig
+from k8snetviz.api.endpointslices import EndpointSlice
+from k8snetviz.api.objects import Node
+from k8snetviz.api.services import DEFAULT_AFFINITY_TIMEOUT, Service
+
+__all__ = ["kubeproxy_inputs", "node_rules"]
+
+
+def kubeproxy_inputs(
+    services: Iterable[Service], slices: Iterable[EndpointSlice]
+) -> list[tuple[kubeproxy.ServicePort, list[kubeproxy.Endpoint]]]:
+    """Each proxied service port with its endpoints, as kube-proxy's service and EndpointSlice caches
+    hold them; the input of :meth:`kubeproxy.Proxier.sync` (the same for every node).
+
+    Headless and ExternalName Services are skipped (kube-proxy's ``ShouldSkipService``). A port's
+    endpoints come from the IPv4 slices labelled with the Service's name whose port has the same
+    name and protocol; an endpoint contributes its first address, ``ready`` unset counts as ready,
+    ``serving`` unset as equal to ready. Load-balancer IPs with ``ipMode: Proxy`` are left out: the
+    load balancer, not kube-proxy, delivers that traffic.
+    """
+    by_service: dict[tuple[str, str], list[EndpointSlice]] = {}
+    for es in slices:
+        if es.service_name and es.address_type == "IPv4":
+            by_service.setdefault((es.namespace, es.service_name), []).append(es)
+    out = []
+    for svc in services:
+        if svc.type == "ExternalName" or not svc.cluster_ip or svc.cluster_ip == "None":
+            continue
+        own = by_service.get((svc.namespace, svc.name), [])
+        for sp in svc.ports:
+            port = kubeproxy.ServicePort(
+                namespace=svc.namespace, name=svc.name, port=sp.port, cluster_ip=svc.cluster_ip,
+                port_name=sp.name, protocol=sp.protocol, type=svc.type, node_port=sp.node_port or 0,
+                load_balancer_ips=tuple(i.ip for i in svc.load_balancer_ingress if i.ip and i.ip_mode != "Proxy"),
+                load_balancer_source_ranges=tuple(svc.load_balancer_source_ranges),
+                external_ips=tuple(svc.external_ips),
+                external_traffic_policy=svc.external_traffic_policy or "Cluster",
+                internal_traffic_policy=svc.internal_traffic_policy or "Cluster",
+                session_affinity=svc.session_affinity,
+                session_affinity_timeout=svc.session_affinity_timeout or DEFAULT_AFFINITY_TIMEOUT,
+                health_check_node_port=svc.health_check_node_port or 0,
+            )
+            endpoints = []
+            for es in own:
+                for ep_port in es.ports:
+                    if (ep_port.name or "") != sp.name or ep_port.protocol != sp.protocol or ep_port.port is None:
+                        continue
+                    for ep in es.endpoints:
+                        if ep.addresses:
+                            endpoints.append(kubeproxy.Endpoint(
+                                ep.addresses[0], ep_port.port, ep.node_name,
+                                ready=ep.is_ready, serving=ep.is_serving, terminating=ep.is_terminating,
+                                slice=es.name))
+            out.append((port, endpoints))
+    return out
+
+
+def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: Iterable[Service],
+               slices: Iterable[EndpointSlice], warnings: list[str]) -> dict[str, list[IptablesRestore]]:
+    """Each node's iptables payloads in the order they are loaded: kube-proxy's, then the CNI add-on's.
+
+    kube-proxy writes the same rules on every node unless a Service depends on the node (a ``Local``
+    traffic policy decides which endpoints are local; source ranges may include the node's IP), so
+    one payload serves every node and the kernel holds its rules once.
+    """
+    inputs = kubeproxy_inputs(services, slices)
+    if cfg.kube_proxy_mode != "iptables":
+        warnings.append(f"kube-proxy mode {cfg.kube_proxy_mode} is not modelled: no service rules are "
+                        "installed (use iptables)")
+    per_node = any(sp.uses_local_endpoints or sp.load_balancer_source_ranges for sp, _ in inputs)
+    shared: IptablesRestore | None = None
+    out: dict[str, list[IptablesRestore]] = {}
+    for node in nodes:
+        payloads: list[IptablesRestore] = []
+        if cfg.kube_proxy_mode == "iptables":
+            if per_node or shared is None:
+                rules = kubeproxy.Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
+                if not per_node:
+                    shared = rules
+            payloads.append(rules if per_node else shared)  # type: ignore[arg-type]
+        payloads.append(cni.netfilter(node))
+        out[node.name] = payloads
+    return out

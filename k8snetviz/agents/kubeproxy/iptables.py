@@ -1,4 +1,4 @@
-"""kube-proxy in iptables mode, for one node: services and endpoints in, an iptables :class:`Ruleset` out.
+"""kube-proxy in iptables mode, for one node: services and endpoints in, what it feeds ``iptables-restore`` out.
 
 The chains, their names, the rule order and the comments are those current kube-proxy writes
 (``pkg/proxy/iptables/proxier.go``): ``KUBE-SERVICES`` and ``KUBE-NODEPORTS`` dispatch to one
@@ -12,13 +12,16 @@ traffic.
 
 >>> svc = ServicePort("default", "web", 80, "10.96.0.20", port_name="http")
 >>> rules = Proxier("kind-worker", "172.18.0.3", "10.244.0.0/16").sync(
-...     [(svc, [Endpoint("10.244.1.5", 8080, "kind-worker")])])
->>> print(rules.rules("nat", "KUBE-SERVICES")[0])  # doctest: +NORMALIZE_WHITESPACE
--A KUBE-SERVICES -d 10.96.0.20/32 -p tcp -m comment --comment "default/web:http cluster IP"
-   -m tcp --dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL
+...     [(svc, [Endpoint("10.244.1.5", 8080, "kind-worker", slice="web-abcde")])])
+>>> table, chain, args, owner = next(r for r in rules.rules if r[1] == "KUBE-SERVICES" and r[0] == "nat")
+>>> " ".join(args)  # doctest: +NORMALIZE_WHITESPACE
+'-m comment --comment default/web:http cluster IP -m tcp -p tcp -d 10.96.0.20 --dport 80
+ -j KUBE-SVC-CDGGSHYLG3RE2FKL'
+>>> owner.object
+'Service default/web'
 
-What kube-proxy feeds ``iptables-restore`` is turned into what ``iptables-save`` prints (see
-:mod:`k8snetviz.kernel.netfilter`), since that is what a learner sees on a node.
+The kernel (:mod:`k8snetviz.kernel.netfilter`) turns this into what ``iptables-save`` prints, since
+that is what a learner sees on a node; every rule keeps the object it was written for.
 
 Modelled as kube-proxy runs on a kind node: IPv4, ``--cluster-cidr`` given (local traffic detected by
 ``-s <cluster CIDR>``), ``nodePortAddresses`` unset (NodePorts on every local address),
@@ -34,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
-from k8snetviz.kernel.netfilter import Ruleset
+from k8snetviz.agents.writes import IptablesRestore, Owner
 
 __all__ = [
     "ServicePort",
@@ -211,6 +214,7 @@ class Endpoint:
     ready: bool = True
     serving: bool = True
     terminating: bool = False
+    slice: str = ""  # the EndpointSlice that lists it (for provenance)
 
     def __str__(self) -> str:
         return f"{self.ip}:{self.port}"
@@ -280,7 +284,7 @@ class Proxier:
     def masquerade_mark(self) -> str:
         return f"{1 << self.masquerade_bit:#08x}"
 
-    def sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> Ruleset:
+    def sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> IptablesRestore:
         """The node's iptables rules for ``services`` (each with its endpoints), as one sync writes
         them, plus the jumps from the built-in chains kube-proxy ensures.
 
@@ -297,7 +301,7 @@ class Proxier:
             if collecting:
                 gc.enable()
 
-    def _sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> Ruleset:
+    def _sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> IptablesRestore:
         prepared = []
         total_endpoints = 0
         for svc, eps in services:
@@ -309,7 +313,9 @@ class Proxier:
             prepared.append((svc, ordered))
         large = total_endpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
 
-        rs = Ruleset(("mangle", "filter", "nat") if self.canary else ("filter", "nat"))
+        # What one sync feeds iptables-restore; kube-proxy's own chains are owned by kube-proxy itself.
+        rs = IptablesRestore(tables=("mangle", "filter", "nat") if self.canary else ("filter", "nat"),
+                             owner=Owner("kube-proxy", why="kube-proxy's own chains, the same for every Service"))
         mark = self.masquerade_mark
         for chain in (KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS,
                       KUBE_PROXY_FIREWALL):
@@ -360,7 +366,7 @@ class Proxier:
         ])
         return rs
 
-    def _jumps(self, rs: Ruleset) -> None:
+    def _jumps(self, rs: IptablesRestore) -> None:
         # EnsureRule(Prepend) in list order: the last one ensured ends up first.
         for table, target, builtin, comment, extra in reversed(_JUMPS):
             rs.append(table, builtin, [*extra, "-m", "comment", "--comment", comment, "-j", target])
@@ -369,10 +375,12 @@ class Proxier:
             for builtin in ("INPUT", "OUTPUT"):
                 rs.append("filter", builtin, ["-j", KUBE_FIREWALL])
 
-    def _service(self, rs: Ruleset, svc: ServicePort, eps: list[Endpoint], large: bool) -> None:
+    def _service(self, rs: IptablesRestore, svc: ServicePort, eps: list[Endpoint], large: bool) -> None:
         nat, flt = "nat", "filter"
         proto = svc.proto
         name = svc.service_port_name
+        add = rs.writer(Owner("kube-proxy", None, f"Service {svc.namespace}/{svc.name}", (),
+                              f"the service port {name} ({svc.protocol} {svc.port})"))
         cluster_eps, local_eps, reachable, has_endpoints = _categorize(eps, svc, self.node_name)
         svc_chain = service_port_chain(name, proto)
         svl_chain = service_local_chain(name, proto)
@@ -420,76 +428,76 @@ class Proxier:
         cluster_ip_match = ["-m", "comment", "--comment", f"{name} cluster IP", *pm,
                             "-d", str(svc.cluster_ip), "--dport", port]
         if has_internal:
-            rs.append(nat, KUBE_SERVICES, [*cluster_ip_match, "-j", internal_chain])
+            add(nat, KUBE_SERVICES, [*cluster_ip_match, "-j", internal_chain])
         else:
-            rs.append(flt, KUBE_SERVICES, ["-m", "comment", "--comment", internal_comment, *pm,
+            add(flt, KUBE_SERVICES, ["-m", "comment", "--comment", internal_comment, *pm,
                                            "-d", str(svc.cluster_ip), "--dport", port, "-j", internal_filter])
 
         for ip in svc.external_ips:
             if has_endpoints:
-                rs.append(nat, KUBE_SERVICES, ["-m", "comment", "--comment", f"{name} external IP", *pm,
+                add(nat, KUBE_SERVICES, ["-m", "comment", "--comment", f"{name} external IP", *pm,
                                                "-d", ip, "--dport", port, "-j", ext_chain])
             if not has_external:
-                rs.append(flt, KUBE_EXTERNAL_SERVICES, ["-m", "comment", "--comment", external_comment, *pm,
+                add(flt, KUBE_EXTERNAL_SERVICES, ["-m", "comment", "--comment", external_comment, *pm,
                                                         "-d", ip, "--dport", port, "-j", external_filter])
 
         for ip in svc.load_balancer_ips:
             if has_endpoints:
-                rs.append(nat, KUBE_SERVICES, ["-m", "comment", "--comment", f"{name} loadbalancer IP", *pm,
+                add(nat, KUBE_SERVICES, ["-m", "comment", "--comment", f"{name} loadbalancer IP", *pm,
                                                "-d", ip, "--dport", port, "-j", lb_chain])
             if uses_fw_chain:
-                rs.append(flt, KUBE_PROXY_FIREWALL, [
+                add(flt, KUBE_PROXY_FIREWALL, [
                     "-m", "comment", "--comment", f"{name} traffic not accepted by {fw_chain}", *pm,
                     "-d", ip, "--dport", port, "-j", "DROP"])
         if not has_external:
             for ip in svc.load_balancer_ips:
-                rs.append(flt, KUBE_EXTERNAL_SERVICES, ["-m", "comment", "--comment", external_comment, *pm,
+                add(flt, KUBE_EXTERNAL_SERVICES, ["-m", "comment", "--comment", external_comment, *pm,
                                                         "-d", ip, "--dport", port, "-j", external_filter])
 
         if svc.node_port:
             node_port = str(svc.node_port)
             if has_endpoints:
-                rs.append(nat, KUBE_NODEPORTS, ["-m", "comment", "--comment", name, *pm,
+                add(nat, KUBE_NODEPORTS, ["-m", "comment", "--comment", name, *pm,
                                                 "--dport", node_port, "-j", ext_chain])
             if not has_external:
-                rs.append(flt, KUBE_EXTERNAL_SERVICES, [
+                add(flt, KUBE_EXTERNAL_SERVICES, [
                     "-m", "comment", "--comment", external_comment, "-m", "addrtype", "--dst-type", "LOCAL",
                     *pm, "--dport", node_port, "-j", external_filter])
 
         if svc.health_check_node_port and svc.type == "LoadBalancer" and svc.external_policy_local:
             # Only a Local LoadBalancer service has a health check port (NeedsHealthCheck).
-            rs.append(flt, KUBE_NODEPORTS, [
+            add(flt, KUBE_NODEPORTS, [
                 "-m", "comment", "--comment", f"{name} health check node port", "-m", "tcp", "-p", "tcp",
                 "--dport", str(svc.health_check_node_port), "-j", "ACCEPT"])
 
         if has_internal:
             if self.masquerade_all:
-                rs.append(nat, internal_chain, [*cluster_ip_match, "-j", KUBE_MARK_MASQ])
+                add(nat, internal_chain, [*cluster_ip_match, "-j", KUBE_MARK_MASQ])
             elif self.cluster_cidr:
                 # Off-cluster traffic to a cluster IP may have been routed here from elsewhere and
                 # may leave for another node: masquerade it so the reply comes back through us.
-                rs.append(nat, internal_chain, [*cluster_ip_match, "!", "-s", self.cluster_cidr,
+                add(nat, internal_chain, [*cluster_ip_match, "!", "-s", self.cluster_cidr,
                                                 "-j", KUBE_MARK_MASQ])
 
         if uses_ext_chain:
             if not svc.external_policy_local:
-                rs.append(nat, ext_chain, ["-m", "comment", "--comment",
+                add(nat, ext_chain, ["-m", "comment", "--comment",
                                            f"masquerade traffic for {name} external destinations",
                                            "-j", KUBE_MARK_MASQ])
             else:
                 if self.cluster_cidr:
                     # Pods reaching an external address are treated as if they went out and back in.
-                    rs.append(nat, ext_chain, ["-m", "comment", "--comment",
+                    add(nat, ext_chain, ["-m", "comment", "--comment",
                                                f"pod traffic for {name} external destinations",
                                                "-s", self.cluster_cidr, "-j", svc_chain])
-                rs.append(nat, ext_chain, ["-m", "comment", "--comment",
+                add(nat, ext_chain, ["-m", "comment", "--comment",
                                            f"masquerade LOCAL traffic for {name} external destinations",
                                            "-m", "addrtype", "--src-type", "LOCAL", "-j", KUBE_MARK_MASQ])
-                rs.append(nat, ext_chain, ["-m", "comment", "--comment",
+                add(nat, ext_chain, ["-m", "comment", "--comment",
                                            f"route LOCAL traffic for {name} external destinations",
                                            "-m", "addrtype", "--src-type", "LOCAL", "-j", svc_chain])
             if has_external:
-                rs.append(nat, ext_chain, ["-j", external_policy_chain])
+                add(nat, ext_chain, ["-j", external_policy_chain])
 
         if uses_fw_chain:
             fw_comment = ["-m", "comment", "--comment", f"{name} loadbalancer IP"]
@@ -497,15 +505,15 @@ class Proxier:
             node_ip = IPv4Address(self.node_ip) if self.node_ip else None
             for cidr in svc.load_balancer_source_ranges:
                 cidr = cidr.strip()
-                rs.append(nat, fw_chain, [*fw_comment, "-s", cidr, "-j", ext_chain])
+                add(nat, fw_chain, [*fw_comment, "-s", cidr, "-j", ext_chain])
                 if node_ip is not None and node_ip in IPv4Network(cidr, strict=False):
                     allow_from_node = True
             if allow_from_node:
                 # A VIP-style LB address is local here: a request from the node loops back with
                 # the VIP as its source.
                 for ip in svc.load_balancer_ips:
-                    rs.append(nat, fw_chain, [*fw_comment, "-s", ip, "-j", ext_chain])
-            rs.append(nat, fw_chain, ["-m", "comment", "--comment",
+                    add(nat, fw_chain, [*fw_comment, "-s", ip, "-j", ext_chain])
+            add(nat, fw_chain, ["-m", "comment", "--comment",
                                       f"other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL"])
 
         if uses_cluster_chain:
@@ -515,17 +523,18 @@ class Proxier:
 
         for ep in reachable:
             chain = sep_chain[str(ep)]
+            add = rs.writer(self.endpoint_owner(svc, ep))
             head = ["-m", "comment", "--comment", name] if not large else []
             # Hairpin: an endpoint reaching itself through the service is masqueraded, or it
             # would answer itself directly and the client would drop the reply.
-            rs.append(nat, chain, [*head, "-s", ep.ip, "-j", KUBE_MARK_MASQ])
+            add(nat, chain, [*head, "-s", ep.ip, "-j", KUBE_MARK_MASQ])
             affinity = (
                 ["-m", "recent", "--name", chain, "--set"] if svc.session_affinity == "ClientIP" else []
             )
-            rs.append(nat, chain, [*head, *affinity, *pm, "-j", "DNAT", "--to-destination", str(ep)])
+            add(nat, chain, [*head, *affinity, *pm, "-j", "DNAT", "--to-destination", str(ep)])
 
     def _to_endpoints(
-        self, rs: Ruleset, svc: ServicePort, chain: str, eps: list[Endpoint], sep_chain: dict[str, str],
+        self, rs: IptablesRestore, svc: ServicePort, chain: str, eps: list[Endpoint], sep_chain: dict[str, str],
         large: bool,
     ) -> None:
         name = svc.service_port_name
@@ -537,10 +546,20 @@ class Proxier:
             for ep in eps:
                 sep = sep_chain[str(ep)]
                 rs.append("nat", chain, [*head(ep), "-m", "recent", "--name", sep, "--rcheck",
-                                         "--seconds", str(svc.session_affinity_timeout), "--reap", "-j", sep])
+                                         "--seconds", str(svc.session_affinity_timeout), "--reap", "-j", sep],
+                          self.endpoint_owner(svc, ep))
         n = len(eps)
         for i, ep in enumerate(eps):
             stat = []
             if i < n - 1:  # the last endpoint takes whatever is left
                 stat = ["-m", "statistic", "--mode", "random", "--probability", probability(n - i)]
-            rs.append("nat", chain, [*head(ep), *stat, "-j", sep_chain[str(ep)]])
+            rs.append("nat", chain, [*head(ep), *stat, "-j", sep_chain[str(ep)]], self.endpoint_owner(svc, ep))
+
+    @staticmethod
+    def endpoint_owner(svc: ServicePort, ep: Endpoint) -> Owner:
+        """A rule for one endpoint: written for the EndpointSlice that lists it, because of the Service."""
+        service = f"Service {svc.namespace}/{svc.name}"
+        if ep.slice:
+            return Owner("kube-proxy", None, f"EndpointSlice {svc.namespace}/{ep.slice}", (service,),
+                         f"endpoint {ep} of {svc.service_port_name}")
+        return Owner("kube-proxy", None, service, (), f"endpoint {ep} of {svc.service_port_name}")

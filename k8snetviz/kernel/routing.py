@@ -1,7 +1,7 @@
-"""Interfaces, routes and network namespaces: the state `ip addr` and `ip route` show.
+"""The routing table: which row carries a packet to an address, as the kernel picks it.
 
-The routing table answers one question, the kernel's: which row carries a packet to an address?
-The longest matching prefix wins; among rows of equal length, the lowest metric.
+The longest matching prefix wins; among rows of equal length, the lowest metric. A ``blackhole``
+row matches like any other and drops what it catches (Calico installs one for each node's own block).
 
 >>> t = RoutingTable([Route.parse("default via 172.18.0.1 dev eth0"),
 ...                   Route.parse("10.244.2.0/24 via 172.18.0.4 dev eth0")])
@@ -14,13 +14,16 @@ The longest matching prefix wins; among rows of equal length, the lowest metric.
 from __future__ import annotations
 
 import functools
-import ipaddress
-from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
 
-__all__ = ["Route", "RoutingTable", "Interface", "NetNS", "ip", "net", "DEFAULT_ROUTE"]
+from k8snetviz.agents.writes import KERNEL, Owner, RouteAdd
+
+__all__ = ["Route", "RoutingTable", "ip", "net", "DEFAULT_ROUTE", "ROUTE_TYPES"]
 
 DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
+ROUTE_TYPES = ("unicast", "blackhole", "unreachable", "prohibit")
 _ROUTE_KEYS = ("via", "dev", "proto", "scope", "src", "metric")
 
 
@@ -36,24 +39,33 @@ def net(value: str | IPv4Network) -> IPv4Network:
     return DEFAULT_ROUTE if value == "default" else IPv4Network(str(value), strict=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Route:
-    """One row of a routing table, printed as ``ip route`` prints it."""
+    """One row of a routing table. ``line`` is the row as ``ip route`` prints it; ``owner`` says who added it.
+
+    Rows are immutable and may be shared by many tables (every node holds the same row for a peer).
+    """
 
     dst: IPv4Network
-    dev: str
+    dev: str | None
     via: IPv4Address | None = None
     proto: str | None = None
     scope: str | None = None
     src: IPv4Address | None = None
     metric: int | None = None
     onlink: bool = False
-    why: str = ""  # who installed it (the CNI plugin, flanneld, the kernel): shown in the walk
+    type: str = "unicast"
+    owner: Owner = KERNEL
 
     @classmethod
-    def parse(cls, text: str, why: str = "") -> Route:
-        """Read a row in ``ip route`` syntax (the subset this project prints)."""
+    def parse(cls, text: str, owner: Owner = KERNEL) -> Route:
+        """Read a row in ``ip route`` syntax (``[type] DST [via IP] [dev DEV] [proto P] [scope S] ...``)."""
         words = text.split()
+        kind = "unicast"
+        if words and words[0] in ROUTE_TYPES:
+            kind = words.pop(0)
+        if words and words[0] == "to":
+            words.pop(0)
         if not words:
             raise ValueError("a route needs a destination")
         dst = net(words[0])
@@ -70,40 +82,62 @@ class Route:
             else:
                 # iproute2's own words for a word it does not know
                 raise ValueError(f'either "to" is duplicate, or "{words[i]}" is a garbage.')
-        if "dev" not in opts:
-            raise ValueError(f'"{text}": the model needs the device (dev NAME)')
-        return cls(
-            dst=dst,
-            dev=opts["dev"],
-            via=ip(opts["via"]) if "via" in opts else None,
-            proto=opts.get("proto"),
-            scope=opts.get("scope"),
-            src=ip(opts["src"]) if "src" in opts else None,
-            metric=int(opts["metric"]) if "metric" in opts else None,
-            onlink="onlink" in flags,
-            why=why,
-        )
+        if "dev" not in opts and kind == "unicast" and "via" not in opts:
+            raise ValueError(f'"{text}": a route needs a device (dev NAME) or a gateway (via IP)')
+        metric = opts.get("metric")
+        if metric is not None and not metric.isdigit():
+            raise ValueError(f'"{metric}" is not a valid metric')
+        return cls(dst=dst, dev=opts.get("dev"), via=ip(opts["via"]) if "via" in opts else None,
+                   proto=opts.get("proto"), scope=opts.get("scope"), src=ip(opts["src"]) if "src" in opts else None,
+                   metric=int(metric) if metric is not None else None, onlink="onlink" in flags, type=kind,
+                   owner=owner)
+
+    @classmethod
+    def from_request(cls, req: RouteAdd) -> Route:
+        return cls(dst=net(req.dst), dev=req.dev, via=ip(req.via) if req.via else None, proto=req.proto,
+                   scope=req.scope, src=ip(req.src) if req.src else None, metric=req.metric, onlink=req.onlink,
+                   type=req.type, owner=req.owner)
+
+    def with_dev(self, dev: str) -> Route:
+        """The row with its device filled in (``ip route add DST via GW`` takes the device the gateway is on)."""
+        return Route(self.dst, dev, self.via, self.proto, self.scope, self.src, self.metric, self.onlink, self.type,
+                     self.owner)
 
     @property
     def is_default(self) -> bool:
         return self.dst.prefixlen == 0
+
+    @property
+    def why(self) -> str:
+        """Who added the row and what for, in words."""
+        o = self.owner
+        what = o.why or "added"
+        return f"{what} ({o.component})" if o.component else what
 
     @functools.cached_property
     def _key(self) -> tuple[int, int]:
         # Cached on the (shared, immutable) row: a large cluster adds the same rows to many tables.
         return self.dst.prefixlen, int(self.dst.network_address)
 
-    def __str__(self) -> str:
+    @property
+    def key(self) -> str:
+        """What makes the row unique in its table, as iproute2 names it: the destination (and metric)."""
+        head = "default" if self.is_default else str(self.dst)
+        return head if self.metric is None else f"{head} metric {self.metric}"
+
+    @functools.cached_property
+    def line(self) -> str:
         if self.is_default:
             head = "default"
         elif self.dst.prefixlen == 32:
             head = str(self.dst.network_address)
         else:
             head = str(self.dst)
-        parts = [head]
+        parts = [head] if self.type == "unicast" else [self.type, head]
         if self.via is not None:
             parts += ["via", str(self.via)]
-        parts += ["dev", self.dev]
+        if self.dev is not None:
+            parts += ["dev", self.dev]
         if self.proto:
             parts += ["proto", self.proto]
         if self.scope:
@@ -115,6 +149,18 @@ class Route:
         if self.onlink:
             parts.append("onlink")
         return " ".join(parts)
+
+    def __str__(self) -> str:
+        return self.line
+
+    def __repr__(self) -> str:
+        return f"Route({self.line!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Route) and self.line == other.line
+
+    def __hash__(self) -> int:
+        return hash(self.line)
 
 
 class RoutingTable:
@@ -142,14 +188,21 @@ class RoutingTable:
         else:
             rows.append(route)
 
-    def remove(self, dst: str | IPv4Network) -> Route:
+    def find(self, dst: str | IPv4Network, metric: int | None = None) -> Route | None:
+        """The row for exactly ``dst`` (and ``metric``, when given)."""
         d = net(dst)
-        for r in self.routes:
-            if r.dst == d:
-                self.routes.remove(r)
-                self._by_len[d.prefixlen][int(d.network_address)].remove(r)
+        for r in self._by_len.get(d.prefixlen, {}).get(int(d.network_address), []):
+            if metric is None or r.metric == metric:
                 return r
-        raise KeyError(str(d))
+        return None
+
+    def remove(self, dst: str | IPv4Network, metric: int | None = None) -> Route:
+        r = self.find(dst, metric)
+        if r is None:
+            raise KeyError(str(net(dst)))
+        self.routes.remove(r)
+        self._by_len[r.dst.prefixlen][int(r.dst.network_address)].remove(r)
+        return r
 
     def lookup(self, addr: str | IPv4Address) -> Route | None:
         """The row the kernel picks: longest prefix first, then the lowest metric."""
@@ -169,7 +222,7 @@ class RoutingTable:
             key=lambda r: (int(r.dst.network_address), -r.dst.prefixlen, r.metric or 0),
         )
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Route]:
         return iter(self.sorted())
 
     def __len__(self) -> int:
@@ -177,74 +230,3 @@ class RoutingTable:
 
     def __str__(self) -> str:
         return "\n".join(str(r) for r in self.sorted())
-
-
-@dataclass
-class Interface:
-    """A network device inside one namespace."""
-
-    name: str
-    kind: str  # loopback | ether | veth | bridge | vxlan
-    ifindex: int
-    mac: str = "00:00:00:00:00:00"
-    addrs: list[IPv4Interface] = field(default_factory=list)
-    mtu: int = 1500
-    master: str | None = None  # the bridge this device is a port of
-    peer: tuple[str, str] | None = None  # (namespace, device) at the other end of a veth pair
-    peer_ifindex: int | None = None
-    vxlan: dict[str, object] | None = None  # id, local, dstport for a VXLAN device
-    up: bool = True
-
-    @property
-    def primary(self) -> IPv4Address | None:
-        return self.addrs[0].ip if self.addrs else None
-
-    def owns(self, addr: IPv4Address) -> bool:
-        return any(a.ip == addr for a in self.addrs)
-
-
-@dataclass
-class NetNS:
-    """A network namespace: a node's (the root namespace of a kind node), a pod's, or an outside host's."""
-
-    name: str  # node/NAME, pod/NS/NAME, external/NAME
-    kind: str  # node | pod | external
-    interfaces: dict[str, Interface] = field(default_factory=dict)
-    routes: RoutingTable = field(default_factory=RoutingTable)
-    ip_forward: bool = False
-    ruleset: object | None = None  # a netfilter.Ruleset, where the namespace has rules
-    neighbours: dict[str, dict[IPv4Address, str]] = field(default_factory=dict)  # dev -> ip -> lladdr
-    fdb: dict[str, dict[str, IPv4Address]] = field(default_factory=dict)  # vxlan dev -> mac -> remote
-
-    def add_interface(self, iface: Interface) -> Interface:
-        self.interfaces[iface.name] = iface
-        return iface
-
-    def next_ifindex(self) -> int:
-        return max((i.ifindex for i in self.interfaces.values()), default=0) + 1
-
-    def local_addresses(self) -> set[IPv4Address]:
-        return {a.ip for i in self.interfaces.values() for a in i.addrs}
-
-    def owner_of(self, addr: IPv4Address) -> Interface | None:
-        for i in self.interfaces.values():
-            if i.owns(addr):
-                return i
-        return None
-
-    def source_address(self, route: Route) -> IPv4Address | None:
-        """Source address selection: the route's ``src``, else the outgoing device's primary address."""
-        if route.src is not None:
-            return route.src
-        dev = self.interfaces.get(route.dev)
-        if dev and dev.primary is not None:
-            return dev.primary
-        for i in self.interfaces.values():
-            if i.kind != "loopback" and i.primary is not None:
-                return i.primary
-        return None
-
-
-def parse_ip(value: object) -> IPv4Address:
-    """Parse an address, raising ValueError with the offending text."""
-    return ipaddress.IPv4Address(str(value))

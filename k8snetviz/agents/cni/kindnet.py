@@ -1,0 +1,70 @@
+"""``kindnet``: kind's default. The ``ptp`` plugin wires each pod; kindnetd routes between nodes.
+
+No bridge: ptp gives the node end of each veth the gateway address as a /32 and adds a host route
+per pod (``10.244.1.2 dev vethXXXXXXXX scope host``); inside the pod the default route goes via the
+gateway, reached over a link route. kindnetd adds a route to every other node's podCIDR via that
+node's IP, and masquerades what leaves the pod network (its KIND-MASQ-AGENT chain).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Any
+
+from k8snetviz.agents.cni.base import CNIPlugin, ipam, node_ns, pod_ns
+from k8snetviz.agents.writes import AddrAdd, RouteAdd, Write
+from k8snetviz.api.objects import Node, Pod
+
+__all__ = ["KindnetPlugin", "KINDNET_DATA_DIR"]
+
+KINDNET_DATA_DIR = "/run/cni-ipam-state"  # kindnetd keeps host-local's state on tmpfs
+
+
+class KindnetPlugin(CNIPlugin):
+    name = "kindnet"
+    title = "kindnetd with the ptp plugin (kind's default)"
+    binary = "ptp"
+    daemon = "kindnet"
+    conf_file = "10-kindnet.conflist"
+    detect = ("kindnet",)
+    # kindnetd gained a NetworkPolicy controller in kind v0.24 (kubernetes-sigs/kind release notes and
+    # kubernetes-sigs/kube-network-policies, which kindnetd embeds); the course's model follows older kind,
+    # whose kindnetd does not enforce policies. See the notebook on NetworkPolicy.
+    enforces_network_policy = False
+    policy_source = ("kindnetd before kind v0.24 implements no NetworkPolicy (kubernetes-sigs/kind, images/kindnetd); "
+                     "later versions embed kube-network-policies")
+    masq_chain = "KIND-MASQ-AGENT"
+    masq_author = "kind-masq-agent"
+
+    def pod_routes(self, node: Node, pod: Pod, gw: IPv4Address) -> list[Write]:
+        # ptp replaces the connected subnet route with a route via the gateway, reached by a link route.
+        ns = pod_ns(pod)
+        return [
+            RouteAdd(ns, "default", "eth0", via=str(gw), owner=self.plugin_owner(pod, "host-local's route 0.0.0.0/0")),
+            RouteAdd(ns, str(node.pod_cidr), "eth0", via=str(gw), src=str(pod.ip),
+                     owner=self.plugin_owner(pod, "the subnet via the gateway")),
+            RouteAdd(ns, str(gw), "eth0", scope="link", src=str(pod.ip),
+                     owner=self.plugin_owner(pod, "the gateway is reached directly over the veth")),
+        ]
+
+    def host_side(self, node: Node, pod: Pod, host: str, gw: IPv4Address) -> list[Write]:
+        ns = node_ns(node)
+        return [
+            AddrAdd(ns, host, f"{gw}/32", self.plugin_owner(pod, "the gateway address on the host end of the veth")),
+            RouteAdd(ns, str(pod.ip), host, scope="host",
+                     owner=self.plugin_owner(pod, f"the host route to pod {pod.key}")),
+        ]
+
+    def conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
+        """kindnetd's ``/etc/cni/net.d/10-kindnet.conflist`` (its template in kind's images/kindnetd)."""
+        ptp = {
+            "type": "ptp",
+            "ipMasq": False,
+            "ipam": ipam(pod_cidr, data_dir or KINDNET_DATA_DIR, [{"dst": "0.0.0.0/0"}]),
+            "mtu": self.mtu,
+        }
+        return {
+            "cniVersion": "0.3.1",
+            "name": "kindnet",
+            "plugins": [ptp, {"type": "portmap", "capabilities": {"portMappings": True}}],
+        }

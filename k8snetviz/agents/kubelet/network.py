@@ -1,0 +1,56 @@
+"""The kubelet's side of networking: each node's namespace as it boots, and each pod's sandbox wired by
+the CNI plugin (:mod:`k8snetviz.agents.cni`), as writes to the kernel.
+
+A kind node is a container: its ``eth0`` is one end of a veth pair whose other end is on docker's
+bridge, and its default route points at docker's gateway. A pod's sandbox gets ``lo``, then the CNI
+plugin adds ``eth0`` and its routes. A ``hostNetwork`` pod gets no sandbox: it lives in its node's namespace.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from k8snetviz.agents.cni import CNIPlugin
+from k8snetviz.agents.cni.base import mac_for
+from k8snetviz.agents.writes import AddrAdd, LinkAdd, NetnsAdd, Owner, RouteAdd, Write
+from k8snetviz.api.objects import Node, Pod
+
+__all__ = ["node_writes", "pod_writes", "HOST_NETWORK"]
+
+# The node's own network set-up, before Kubernetes: docker's for a kind node, the machine's otherwise.
+HOST_NETWORK = "host-network"
+
+
+def node_writes(node: Node, network: IPv4Network, gateway: IPv4Address | None, cni: CNIPlugin, peers: list[Node],
+                has_pods: bool) -> list[Write]:
+    """The node's namespace: ``eth0`` on the node network, its routes, then what the CNI does for the node."""
+    ns = f"node/{node.name}"
+    host = Owner(HOST_NETWORK, node.name, f"Node {node.name}", (), "the node's own interface on the node network")
+    out: list[Write] = [
+        NetnsAdd(ns, "node", Owner("kubelet", node.name, f"Node {node.name}")),
+        # A kind node's eth0 is the container end of a veth pair whose other end is on docker's bridge.
+        LinkAdd(ns, "eth0", "ether", mac_for(f"{node.name}/eth0"), peer_ifindex=_docker_ifindex(node, network),
+                owner=host),
+        AddrAdd(ns, "eth0", f"{node.internal_ip}/{network.prefixlen}", host),
+    ]
+    if gateway is not None:
+        out.append(RouteAdd(ns, "default", "eth0", via=str(gateway), owner=Owner(
+            HOST_NETWORK, node.name, f"Node {node.name}", (), "the node's default gateway")))
+    out.append(RouteAdd(ns, str(network), "eth0", proto="kernel", scope="link", src=str(node.internal_ip),
+                        owner=Owner("kernel", node.name, f"Node {node.name}", (), "the address on eth0")))
+    out += cni.node_writes(node, peers, has_pods)
+    return out
+
+
+def pod_writes(cni: CNIPlugin, node: Node, pod: Pod) -> list[Write]:
+    """The pod's sandbox and what the CNI plugin's ADD puts in it (nothing for a hostNetwork pod)."""
+    if pod.host_network:
+        return []
+    return [NetnsAdd(f"pod/{pod.key}", "pod", Owner("kubelet", node.name, f"Pod {pod.key}", (),
+                                                     "the pod's sandbox")),
+            *cni.pod_writes(node, pod)]
+
+
+def _docker_ifindex(node: Node, network: IPv4Network) -> int:
+    # Docker creates one host-side veth per container, in start order; a stable stand-in for its index.
+    return 3 + 2 * (int(node.internal_ip) - int(network.network_address) - 2) % 997

@@ -1,0 +1,211 @@
+"""What the cluster's programs ask of Linux, as data: the kernel (:mod:`k8snetviz.kernel.boot`) applies it.
+
+A real node's agents never hold kernel objects: the CNI plugins send netlink requests (``ip link add``,
+``ip addr add``, ``ip route add``, ``bridge fdb append``), kube-proxy and the CNI add-ons feed text to
+``iptables-restore``, the kubelet writes sysctls and files. Each request here is one such call and
+carries its :class:`Owner`: the program that made it and the Kubernetes object it was made for, so
+every row of the resulting kernel state can say why it exists.
+
+>>> owner = Owner("kindnet", node="kind-worker", object="Node kind-worker2",
+...               why="the podCIDR of kind-worker2 via its node IP")
+>>> RouteAdd("node/kind-worker", "10.244.2.0/24", "eth0", via="172.18.0.4", owner=owner).dst
+'10.244.2.0/24'
+>>> owner.to_dict()["component"]
+'kindnet'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Owner",
+    "KERNEL",
+    "NetnsAdd",
+    "LinkAdd",
+    "LinkSet",
+    "AddrAdd",
+    "RouteAdd",
+    "NeighAdd",
+    "FdbAdd",
+    "Sysctl",
+    "RouteDel",
+    "IptablesRestore",
+    "Write",
+]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who wrote a kernel row, and for which object.
+
+    ``component`` is the program (``kube-proxy``, ``kubelet/bridge``, ``kindnet``, ``flanneld``,
+    ``kernel``, ``scenario``); ``node`` the node it runs on (None: the node that holds the row);
+    ``object`` the Kubernetes object the row was written for (``EndpointSlice default/web-7x2k``);
+    ``chain`` the causes beyond that object, nearest first (``Service default/web``); ``why`` the
+    row's purpose in words.
+    """
+
+    component: str
+    node: str | None = None
+    object: str | None = None
+    chain: tuple[str, ...] = ()
+    why: str = ""
+
+    def on(self, node: str | None) -> Owner:
+        """The same owner, placed on ``node`` when it does not name one."""
+        if self.node is not None or node is None:
+            return self
+        return Owner(self.component, node, self.object, self.chain, self.why)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"component": self.component, "node": self.node, "object": self.object}
+        if self.chain:
+            d["chain"] = list(self.chain)
+        if self.why:
+            d["why"] = self.why
+        return d
+
+
+# The kernel itself: connected routes for an address, the loopback device.
+KERNEL = Owner("kernel", why="the kernel adds it for an address on the device")
+
+
+@dataclass(frozen=True)
+class NetnsAdd:
+    """A network namespace: a node's root namespace, a pod sandbox's, an outside host's."""
+
+    netns: str  # node/NAME, pod/NS/NAME, external/NAME, loadbalancer/NS/NAME
+    kind: str  # node | pod | external | loadbalancer
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class LinkAdd:
+    """``ip link add``: a device in ``netns`` (a veth names its peer, which the same request creates)."""
+
+    netns: str
+    name: str
+    kind: str  # loopback | ether | veth | bridge | vxlan | ipip
+    mac: str = "00:00:00:00:00:00"
+    mtu: int = 1500
+    master: str | None = None
+    peer: tuple[str, str] | None = None  # (netns, name) of a veth's other end
+    peer_ifindex: int | None = None  # for an ether device whose peer lives outside the model (docker's veth)
+    vxlan: dict[str, Any] | None = None  # id, local, dev, dstport, learning
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class LinkSet:
+    """``ip link set DEV master BRIDGE`` (or ``nomaster``), ``up``/``down``."""
+
+    netns: str
+    name: str
+    master: str | None = None
+    up: bool | None = None
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class AddrAdd:
+    """``ip addr add ADDRESS/PREFIX dev DEV``."""
+
+    netns: str
+    dev: str
+    address: str  # 10.244.1.1/24
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class RouteAdd:
+    """``ip route add``: one row of the main table (``type`` unicast or blackhole)."""
+
+    netns: str
+    dst: str  # default, 10.244.2.0/24, 10.244.1.2 (a /32)
+    dev: str | None
+    via: str | None = None
+    proto: str | None = None
+    scope: str | None = None
+    src: str | None = None
+    metric: int | None = None
+    onlink: bool = False
+    type: str = "unicast"
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class RouteDel:
+    """``ip route del DST``: a learner's (or a scenario's) change to a namespace's table."""
+
+    netns: str
+    dst: str
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class NeighAdd:
+    """``ip neigh add IP lladdr MAC dev DEV nud permanent``."""
+
+    netns: str
+    dev: str
+    ip: str
+    lladdr: str
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class FdbAdd:
+    """``bridge fdb append MAC dev DEV dst IP``: where a VXLAN device sends frames for a MAC."""
+
+    netns: str
+    dev: str
+    mac: str
+    dst: str
+    owner: Owner = KERNEL
+
+
+@dataclass(frozen=True)
+class Sysctl:
+    """``sysctl -w NAME=VALUE`` in one namespace (``net.ipv4.ip_forward``, ``net.ipv4.conf.all.route_localnet``)."""
+
+    netns: str
+    name: str
+    value: str
+    owner: Owner = KERNEL
+
+
+@dataclass
+class IptablesRestore:
+    """What a program feeds ``iptables-restore --noflush``: chains to create, then rules in order.
+
+    ``chains`` and ``rules`` keep the order they were added in; each rule is ``(table, chain, args, owner)``.
+    The same payload can be applied to many nodes (kube-proxy writes the same rules on every node
+    unless a Service depends on the node).
+    """
+
+    netns: str = ""
+    tables: tuple[str, ...] = ("filter", "nat")
+    chains: list[tuple[str, str]] = field(default_factory=list)
+    rules: list[tuple[str, str, tuple[str, ...], Owner | None]] = field(default_factory=list)
+    owner: Owner = KERNEL
+
+    def new_chain(self, table: str, chain: str) -> None:
+        self.chains.append((table, chain))
+
+    def append(self, table: str, chain: str, args: Sequence[str], owner: Owner | None = None) -> None:
+        self.rules.append((table, chain, tuple(args), owner))
+
+    def writer(self, owner: Owner) -> Callable[[str, str, Sequence[str]], None]:
+        """``append`` with ``owner`` bound: one program writing the rules of one object."""
+        def append(table: str, chain: str, args: Sequence[str]) -> None:
+            self.rules.append((table, chain, tuple(args), owner))
+        return append
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+Write = NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | NeighAdd | FdbAdd | Sysctl | IptablesRestore

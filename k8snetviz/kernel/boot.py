@@ -1,0 +1,147 @@
+"""The kernel applying what the agents ask (:mod:`k8snetviz.agents.writes`): namespaces come into being and
+fill with devices, addresses, routes, neighbour and FDB entries, sysctls and netfilter rules, each row
+keeping its owner.
+
+Requests are applied in order, as the programs would make them; the kernel hands out interface
+indexes (``lo`` is 1 in every new namespace). A request that shares its object with other nodes
+(a peer route, kube-proxy's rules) yields one shared row, so a large cluster holds each such row once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from ipaddress import IPv4Interface
+
+from k8snetviz.agents.writes import (
+    AddrAdd,
+    FdbAdd,
+    IptablesRestore,
+    LinkAdd,
+    LinkSet,
+    NeighAdd,
+    NetnsAdd,
+    Owner,
+    RouteAdd,
+    RouteDel,
+    Sysctl,
+    Write,
+)
+from k8snetviz.errors import K8sNetVizError
+from k8snetviz.kernel.netfilter import Ruleset
+from k8snetviz.kernel.netns import FdbEntry, Interface, Neighbour, NetNS
+from k8snetviz.kernel.routing import Route, ip
+
+__all__ = ["Kernel", "LOOPBACK_OWNER"]
+
+LOOPBACK_OWNER = Owner("kernel", why="every network namespace starts with lo")
+
+
+class Kernel:
+    """Every network namespace of the cluster and the world around it, built from writes."""
+
+    def __init__(self) -> None:
+        self.netns: dict[str, NetNS] = {}
+        self._routes: dict[int, tuple[RouteAdd, Route]] = {}
+        self._rulesets: dict[int, tuple[IptablesRestore, Ruleset]] = {}
+
+    def apply(self, writes: Iterable[Write], netns: str = "") -> None:
+        """Apply ``writes`` in order; a write without a namespace goes to ``netns``."""
+        default = self.netns.get(netns)
+        routes = self._routes
+        for w in writes:
+            if not w.netns and type(w) is RouteAdd and default is not None:
+                # the fast path of a large cluster: a row shared by every node (a peer's podCIDR)
+                cached = routes.get(id(w))
+                if cached is not None and cached[0] is w:
+                    default.routes.add(cached[1])
+                    continue
+            self._apply(w, w.netns or netns)
+
+    def done(self) -> dict[str, NetNS]:
+        """The namespaces, once every agent has written; the caches of shared rows are let go."""
+        self._routes.clear()
+        self._rulesets.clear()
+        return self.netns
+
+    def _ns(self, name: str) -> NetNS:
+        ns = self.netns.get(name)
+        if ns is None:
+            raise K8sNetVizError(f'network namespace "{name}" does not exist')
+        return ns
+
+    def _apply(self, w: Write, where: str) -> None:
+        if isinstance(w, NetnsAdd):
+            ns = NetNS(w.netns, w.kind, owner=w.owner)
+            ns.add_interface(Interface("lo", "loopback", 1, addrs=[IPv4Interface("127.0.0.1/8")], mtu=65536,
+                                       owner=LOOPBACK_OWNER))
+            self.netns[w.netns] = ns
+            return
+        ns = self._ns(where)
+        if isinstance(w, RouteAdd):
+            self._route(ns, w)
+        elif isinstance(w, LinkAdd):
+            self._link(ns, w)
+        elif isinstance(w, AddrAdd):
+            dev = ns.interfaces[w.dev]
+            dev.add_address(IPv4Interface(w.address), w.owner)
+        elif isinstance(w, LinkSet):
+            dev = ns.interfaces[w.name]
+            if w.master is not None:
+                dev.master = w.master or None
+            if w.up is not None:
+                dev.up = w.up
+        elif isinstance(w, NeighAdd):
+            addr = ip(w.ip)
+            ns.neighbours.setdefault(w.dev, {})[addr] = Neighbour(addr, w.lladdr, w.dev, w.owner)
+        elif isinstance(w, FdbAdd):
+            ns.fdb.setdefault(w.dev, {})[w.mac] = FdbEntry(w.mac, ip(w.dst), w.dev, w.owner)
+        elif isinstance(w, Sysctl):
+            ns.set_sysctl(w.name, w.value, w.owner)
+        elif isinstance(w, RouteDel):
+            ns.routes.remove(w.dst)
+        elif isinstance(w, IptablesRestore):
+            self._restore(ns, w)
+        else:  # pragma: no cover - the Write union is closed
+            raise TypeError(f"not a write: {w!r}")
+
+    def _route(self, ns: NetNS, w: RouteAdd) -> None:
+        cached = self._routes.get(id(w))
+        if cached is not None and cached[0] is w:
+            ns.routes.add(cached[1])
+            return
+        route = Route.from_request(w)
+        if route.dev is None and route.via is not None:
+            # ip route add DST via GW: the kernel takes the device the gateway is reached on.
+            through = ns.routes.lookup(route.via)
+            if through is None or through.dev is None:
+                raise K8sNetVizError(f"{ns.name}: Nexthop has invalid gateway ({route.via} is not reachable)")
+            route = route.with_dev(through.dev)
+        if not w.netns:
+            self._routes[id(w)] = (w, route)  # the request stays referenced, so its id is not reused
+        ns.routes.add(route)
+
+    def _link(self, ns: NetNS, w: LinkAdd) -> None:
+        vxlan = dict(w.vxlan) if w.vxlan else None
+        if vxlan and "local" in vxlan:
+            vxlan["local"] = ip(vxlan["local"])
+        iface = Interface(w.name, w.kind, ns.next_ifindex(), w.mac, mtu=w.mtu, master=w.master, peer=w.peer,
+                          peer_ifindex=w.peer_ifindex, vxlan=vxlan, owner=w.owner)
+        ns.add_interface(iface)
+        if w.peer is not None:
+            other_ns = self.netns.get(w.peer[0])
+            other = other_ns.interfaces.get(w.peer[1]) if other_ns else None
+            if other is not None:
+                other.peer_ifindex, iface.peer_ifindex = iface.ifindex, other.ifindex
+
+    def _restore(self, ns: NetNS, w: IptablesRestore) -> None:
+        if ns.ruleset is None:
+            cached = self._rulesets.get(id(w))
+            if cached is not None and cached[0] is w:
+                # The same payload on another node: the rules are immutable and shared, the chains are new.
+                ns.ruleset = cached[1].copy()
+                return
+            ns.ruleset = Ruleset.restored(w)
+            if not w.netns:
+                self._rulesets[id(w)] = (w, ns.ruleset.copy())
+            return
+        ns.ruleset.restore(w)
