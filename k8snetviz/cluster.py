@@ -26,6 +26,7 @@ from k8snetviz.api.kinds import KNOWN_KINDS, QUIET_KINDS
 from k8snetviz.api.namespaces import build_namespaces
 from k8snetviz.api.nodes import build_nodes
 from k8snetviz.api.objects import ExternalClient, Namespace, Node, Pod
+from k8snetviz.api.refs import Ref
 from k8snetviz.api.services import Service
 from k8snetviz.errors import K8sNetVizError, NotFound, ScenarioError, UsageError
 from k8snetviz.kernel.boot import Kernel
@@ -147,12 +148,10 @@ class Cluster:
 
     def service(self, ref: str) -> Service:
         """A Service by ``svc/NS/NAME``, ``NS/NAME`` or ``NAME`` (in ``default``)."""
-        text = ref.split("/", 1)[1] if ref.startswith(("svc/", "service/")) else ref
-        ns, _, name = text.rpartition("/")
-        key = f"{ns or 'default'}/{name}"
-        if key not in self.services:
-            raise NotFound("services", name, ns or "default")
-        return self.services[key]
+        r = Ref.parse(ref, "svc")
+        if r.key not in self.services:
+            raise NotFound("services", r.name, r.namespace)
+        return self.services[r.key]
 
     def documents(self, kind: str) -> list[dict[str, Any]]:
         """Every object of ``kind`` as written: kubeadm's (CoreDNS, kube-dns, kubernetes) first, then the scenario's."""
@@ -201,41 +200,38 @@ class Cluster:
     # --- lookups ------------------------------------------------------------------------------
     def node(self, ref: str) -> Node:
         """A node by name (``kind-worker`` or ``node/kind-worker``)."""
-        name = ref[5:] if ref.startswith("node/") else ref
-        if name not in self.nodes:
-            raise NotFound("nodes", name)
-        return self.nodes[name]
+        r = Ref.parse(ref, "node")
+        if r.name not in self.nodes:
+            raise NotFound("nodes", r.name)
+        return self.nodes[r.name]
 
     def pod(self, ref: str) -> Pod:
         """A pod by ``pod/NS/NAME``, ``NS/NAME`` or ``NAME`` (in ``default``)."""
-        text = ref[4:] if ref.startswith("pod/") else ref
-        ns, _, name = text.rpartition("/")
-        ns = ns or "default"
-        if "/" in ns or not name:
+        r = Ref.parse(ref, "pod")
+        if r.kind != "pod":
             raise UsageError(f'"{ref}" is not a pod: use pod/NAMESPACE/NAME or NAMESPACE/NAME')
-        key = f"{ns}/{name}"
-        if key not in self.pods:
-            raise NotFound("pods", name, ns)
-        return self.pods[key]
+        if r.key not in self.pods:
+            raise NotFound("pods", r.name, r.namespace)
+        return self.pods[r.key]
 
     def netns_of(self, target: str) -> NetNS:
         """The network namespace of ``node/NAME``, ``pod/NS/NAME`` (or ``NS/NAME``) or ``external/NAME``."""
-        if target.startswith("node/") or target in self.nodes:
-            return self.netns[f"node/{self.node(target).name}"]
-        if target.startswith("external/"):
-            if target in self.netns:
-                return self.netns[target]
-            raise NotFound("external clients", target[9:])
+        if target in self.nodes:
+            target = f"node/{target}"
+        r = Ref.parse(target, "pod")
+        if r.kind == "node":
+            return self.netns[f"node/{self.node(r.name).name}"]
+        if r.kind == "external":
+            if r.netns in self.netns:
+                return self.netns[r.netns]
+            raise NotFound("external clients", r.name)
         pod = self.pod(target)
         return self.netns[f"node/{pod.node_name}" if pod.host_network else f"pod/{pod.key}"]
 
     def pod_in(self, netns: str, addr: IPv4Address) -> Pod | None:
-        if netns.startswith("pod/"):
-            return self.pods.get(netns[4:])
-        for p in self.pods.values():
-            if p.host_network and f"node/{p.node_name}" == netns and p.ip == addr:
-                return None  # a hostNetwork pod shares its node's address; the node is the receiver
-        return None
+        """The pod whose own namespace is ``netns`` (a hostNetwork pod shares its node's: the node receives)."""
+        r = Ref.parse(netns, "pod")
+        return self.pods.get(r.key) if r.kind == "pod" else None
 
     def pod_at(self, addr: IPv4Address) -> Pod | None:
         """The pod (not hostNetwork) whose address is ``addr``."""
@@ -319,6 +315,13 @@ class Cluster:
         from k8snetviz.views.iproute import RoutesView
 
         return RoutesView(self, self.netns_of(target))
+
+    def graph(self) -> Any:
+        """The topology as a :class:`networkx.MultiGraph` of namespaces, devices and links
+        (see :mod:`k8snetviz.questions.topology`)."""
+        from k8snetviz.questions.topology import topology
+
+        return topology(self)
 
     def get(self, resource: str, namespace: str | None = None, all_namespaces: bool = False,
             wide: bool = False) -> str:

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from k8snetviz.api.refs import Ref
 from k8snetviz.api.validation import (
     CIDR_ERROR,
     PORT_NUM_ERROR,
@@ -992,7 +993,7 @@ class PolicyEngine:
     def _endpoint(self, ref: Any) -> tuple[_Pod | None, IPAddress | None, str]:
         """A pod (by key, object or pod IP) or a bare address; returns (pod, ip, label)."""
         if isinstance(ref, str) and "/" in ref and not _looks_like_cidr(ref):
-            key = ref[4:] if ref.startswith("pod/") else ref
+            key = Ref.parse(ref).key
             pod = self.by_key.get(key)
             if pod is None:
                 ns, _, name = key.partition("/")

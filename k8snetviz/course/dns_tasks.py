@@ -18,6 +18,7 @@ import textwrap
 import k8snetviz
 from k8snetviz.agents.coredns.corefile import KUBEADM_COREFILE
 from k8snetviz.agents.kubelet.resolvconf import nslookup_lookups, pod_resolv_conf
+from k8snetviz.api.refs import Ref
 from k8snetviz.cluster import Cluster
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task
@@ -44,7 +45,8 @@ CLIENT = "app/client"
 # --- the real commands -----------------------------------------------------------------------------------
 
 def _exec(pod: str) -> str:
-    ns, _, name = pod.removeprefix("pod/").rpartition("/")
+    ref = Ref.parse(pod)
+    ns, name = ref.namespace, ref.name
     return f"kubectl exec -n {ns or 'default'} {name} --"
 
 

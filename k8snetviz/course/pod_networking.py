@@ -16,6 +16,7 @@ from ipaddress import IPv4Address, ip_address
 
 import k8snetviz
 from k8snetviz.api.defaults import API_VERSION
+from k8snetviz.api.refs import Ref
 from k8snetviz.cluster import Cluster
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task, parse_route
@@ -259,8 +260,9 @@ def _internal_ip_check(answer: str) -> CheckResult:
         return CheckResult.ok(f"{node_b} is node-b's InternalIP, on eth0 in the node network "
                               f"{c.config.node_network}.", proof=c.get("nodes", wide=True))
     owner = c.owner_of(given) if isinstance(given, IPv4Address) else None
-    if owner and owner.startswith("node/"):
-        return CheckResult.fail(f"{given} is the InternalIP of {owner[5:]}, not of node-b")
+    ref = Ref.parse(owner) if owner else None
+    if ref is not None and ref.kind == "node":
+        return CheckResult.fail(f"{given} is the InternalIP of {ref.name}, not of node-b")
     if isinstance(given, IPv4Address) and given in c.config.pod_subnet:
         return CheckResult.fail(f"{given} is in the pod subnet {c.config.pod_subnet}: that is a pod's (or a "
                                 "bridge's) address, not the node's")

@@ -21,6 +21,7 @@ import yaml
 
 import k8snetviz
 from k8snetviz.api.endpointslices import selects
+from k8snetviz.api.refs import Ref
 from k8snetviz.errors import UsageError
 from k8snetviz.scenario.loader import Scenario, read_scenario
 
@@ -85,10 +86,9 @@ def describe_address(cluster: Cluster, addr: str) -> str:
     """Whose address ``addr`` is, in words (a node, a pod, an outside client, a node's pod-side gateway)."""
     ip = IPv4Address(addr)
     owner = cluster.owner_of(ip)
-    if owner and owner.startswith("node/"):
-        return f"node {owner[5:]}'s address"
-    if owner and owner.startswith("pod/"):
-        return f"pod {owner[4:]}'s address"
+    ref = Ref.parse(owner) if owner else None
+    if ref is not None and ref.kind in ("node", "pod"):
+        return f"{ref.kind} {ref.key}'s address"
     if owner and owner.startswith("external/"):
         return f"the outside client {owner[9:]}'s address"
     for node in cluster.nodes.values():

@@ -36,6 +36,7 @@ from k8snetviz.agents.ingress_nginx import (
     check_ingress_class,
     route_ingress,
 )
+from k8snetviz.api.refs import Ref
 from k8snetviz.errors import UsageError
 from k8snetviz.questions.display import Shown
 
@@ -236,7 +237,7 @@ class ProxyWalk:
 
     def choose(self, pod: str) -> ProxyLeg:
         """The upstream leg to ``pod`` (``pod/NS/NAME`` or ``NS/NAME``), one of the candidates."""
-        key = pod.removeprefix("pod/")
+        key = Ref.parse(pod).key
         for c in self.candidates:
             if c.get("pod") == key:
                 return ProxyLeg(self.proxy_pod, c["dst"], self.upstream.note if self.upstream else "")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
+from k8snetviz.api.refs import Ref
 from k8snetviz.errors import UsageError
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def parse_source(cluster: Cluster, text: str) -> Source:
         ext = cluster.external_at(addr)
         return Source(f"external/{ext.name}", addr, f"external/{addr}")
     if t.startswith("node/"):
-        node = cluster.node(t[5:])
+        node = cluster.node(t)
         return Source(f"node/{node.name}", None, f"node/{node.name}")
     pod = cluster.pod(t)
     if pod.host_network:
@@ -95,16 +96,16 @@ def parse_destination(cluster: Cluster, text: str) -> Destination:
     head, port = split_port(t)
     if port is None:
         raise UsageError(f'destination "{text}": needs a port, e.g. {t}:80')
-    if head.startswith("pod/") or (head.count("/") == 1 and not head.startswith(("svc/", "node/", "service/"))):
-        pod = cluster.pod(head)
-        return Destination("pod", t, port, pod.key, pod.ip)
-    if head.startswith(("svc/", "service/")):
-        ref = head.partition("/")[2]
-        ns, _, name = ref.rpartition("/")
-        return Destination("svc", t, port, f"{ns or 'default'}/{name}")
-    if head.startswith("node/"):
-        node = cluster.node(head[5:])
-        return Destination("node", t, port, node.name, node.internal_ip)
+    if "/" in head:
+        ref = Ref.parse(head)
+        if ref.kind == "pod":
+            pod = cluster.pod(head)
+            return Destination("pod", t, port, pod.key, pod.ip)
+        if ref.kind == "svc":
+            return Destination("svc", t, port, ref.key)
+        if ref.kind == "node":
+            node = cluster.node(ref.name)
+            return Destination("node", t, port, node.name, node.internal_ip)
     addr = _ipv4(head)
     if addr is not None:
         return Destination("ip", t, port, str(addr), addr)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from k8snetviz.agents.writes import Owner
 from k8snetviz.api.defaults import EPHEMERAL_PORT
+from k8snetviz.api.refs import Ref
 from k8snetviz.errors import UsageError
 from k8snetviz.kernel import netfilter as nf
 from k8snetviz.kernel.netns import NetNS
@@ -49,7 +50,8 @@ class TraceWalker(Walker):
         self.candidates = []
         for o in outcomes:
             owner = self.cluster.owner_of(o.packet.dst)
-            name = owner[4:] if owner and owner.startswith("pod/") else (owner or str(o.packet.dst))
+            ref = Ref.parse(owner) if owner else None
+            name = ref.key if ref is not None and ref.kind == "pod" else (owner or str(o.packet.dst))
             self.candidates.append({"pod": name, "probability": float(o.probability),
                                     "endpoint": f"{o.packet.dst}:{o.packet.dport}" if o.packet.dport else
                                     str(o.packet.dst)})
@@ -107,8 +109,9 @@ class TraceWalker(Walker):
             owner = self.cluster.owner_of(pkt.dst)
             what = f"{pkt.dst} is the cluster IP of {owner}" if owner else f"{pkt.dst} is in the service range"
             ports = ""
-            if owner and owner.startswith("svc/"):
-                svc = self.cluster.services[owner[4:]]
+            ref = Ref.parse(owner) if owner else None
+            if ref is not None and ref.kind == "svc":
+                svc = self.cluster.services[ref.key]
                 ports = " (" + ", ".join(f"{p.protocol} {p.port}" for p in svc.ports) + ")"
             self.hop("gateway", "-", "drop", f"{what}, but no interface anywhere owns it: kube-proxy only rewrites "
                      f"the service's own protocol and ports{ports}. This {pkt.proto} packet matched no rule, so it "
@@ -190,7 +193,7 @@ class TraceWalker(Walker):
 
     def policy_ingress(self, ns: NetNS, dev: str, pkt: Packet) -> None:
         """The destination pod's ingress, judged as the packet enters it (the source as it arrives, after SNAT)."""
-        pod = self.cluster.pods.get(ns.name[4:])
+        pod = self.cluster.pod_in(ns.name, pkt.dst)
         if pod is None or not self._policy_applies(pkt):
             return
         from k8snetviz.questions.policy import ingress_verdict

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
 
+from k8snetviz.api.refs import Ref
 from k8snetviz.kernel.netns import NetNS
 from k8snetviz.kernel.walk import element_id, link_id, route_id
 
@@ -148,7 +149,7 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
 
     wanted = set(pods) if pods is not None else None
     if result is not None and wanted is not None:
-        wanted |= {h.at[4:] for h in result.hops if h.at.startswith("pod/")}
+        wanted |= {r.key for r in (Ref.parse(h.at, "node") for h in result.hops if h.at.startswith("pod/"))}
 
     out = ["digraph cluster {",
            '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, compound=true, nodesep=0.25, ranksep=0.45, '
@@ -180,7 +181,8 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
             i = ns.interfaces[dev]
             if i.kind == "loopback":
                 continue
-            if i.kind == "veth" and i.peer is not None and wanted is not None and i.peer[0][4:] not in wanted:
+            if i.kind == "veth" and i.peer is not None and wanted is not None \
+                    and Ref.parse(i.peer[0]).key not in wanted:
                 continue
             fill = {"bridge": PALETTE["bridge"], "vxlan": PALETTE["vxlan"]}.get(i.kind, "white")
             out.append(node_stmt(_dev_id(nsn, dev), _device_label(ns, dev), fill))

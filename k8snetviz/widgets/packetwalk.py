@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
+from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views.dot import hop_ids
 from k8snetviz.widgets.diagram import Diagram
@@ -135,7 +136,7 @@ class PacketWalk(w.VBox):
         self.error.value = ""
         self.result = result
         # One layout per set of pods drawn: a trace through a system pod (CoreDNS) brings it into view.
-        involved = {h.at[4:] for h in result.hops if h.at.startswith("pod/")}
+        involved = {Ref.parse(h.at).key for h in result.hops if h.at.startswith("pod/")}
         svg, description = cluster_svg(self.cluster, shown_pods(self.cluster, involved))
         if svg != self.diagram.svg:
             self.diagram.svg = svg

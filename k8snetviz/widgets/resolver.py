@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.resolve import DNSResult, resolve
 from k8snetviz.views.dnstext import dns_html
@@ -67,7 +68,7 @@ class Resolver(w.VBox):
                  compare_with: str | None = None) -> None:
         self.cluster = cluster
         pods = sorted(cluster.pods)
-        first = pod.removeprefix("pod/") if pod else pods[0]
+        first = Ref.parse(pod).key if pod else pods[0]
         self.result: DNSResult | None = None
         self.other_result: DNSResult | None = None
         self.pod = w.Dropdown(options=pods, value=first, description="pod", layout=w.Layout(width="360px"))
@@ -78,7 +79,7 @@ class Resolver(w.VBox):
         self.go = w.Button(description="Resolve", button_style="primary", icon="search")
         self.compare = w.Checkbox(value=compare_with is not None, description="compare with",
                                   indent=False, layout=w.Layout(width="120px"))
-        other = compare_with.removeprefix("pod/") if compare_with else pods[-1]
+        other = Ref.parse(compare_with).key if compare_with else pods[-1]
         self.other = w.Dropdown(options=pods, value=other, layout=w.Layout(width="300px"),
                                 disabled=compare_with is None)
         self.error = w.HTML()
