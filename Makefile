@@ -1,4 +1,4 @@
-# k8snetviz: the two set-up commands and every test layer of DESIGN.md.
+# k8snetviz: the two set-up commands and every test layer of CONTRIBUTING.md ("Tests, in layers").
 #
 #   make lab     create .venv, install the package and its tools, open JupyterLab on the start notebook
 #   make test    the same set-up, then every test layer that exists so far (CI runs this via .ci/run)
@@ -29,12 +29,13 @@ DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
 	ping=iputils-ping
 
-.PHONY: help lab test bench setup debs-lab debs-test \
+.PHONY: help lab test check bench setup debs-lab debs-test \
 	test-lint test-unit test-notebooks test-ui test-lab clean distclean
 
 help:
 	@echo "make lab      set up .venv and open JupyterLab on $(NOTEBOOK)"
 	@echo "make test     set up, then run every test layer (CI=true: no layer may skip)"
+	@echo "make check    the inner loop: ruff, mypy on the package, the unit tests"
 	@echo "make bench    run every benchmarks/*.py script"
 	@echo "make clean    remove build output and caches; make distclean also removes .venv"
 
@@ -140,10 +141,16 @@ test: setup debs-test
 	$(PY) -c "$$LAYER_SUMMARY" $(RESULTS)
 	if [ -n "$$failed" ]; then echo "make test: failed layers:$$failed"; exit 1; fi
 
-# Layer 0: style. ruff also lints the notebooks' code cells.
+# Layer 0: style and types. ruff also lints the notebooks' code cells; mypy checks the package.
 test-lint: | $(RESULTS)
 	@eval "$$RUN_LAYER"
-	run_layer lint $(BIN)/ruff check .
+	run_layer lint bash -c '$(BIN)/ruff check . && $(BIN)/mypy k8snetviz'
+
+# The inner loop: lint, types and the unit tests, without the slower layers.
+check: setup
+	@$(BIN)/ruff check .
+	$(BIN)/mypy k8snetviz
+	$(PYTEST) -q -m "not ui and not lab" --ignore=tests/ui --ignore=tests/lab tests k8snetviz
 
 # Layer 1: unit tests and the package's doctests, without the UI and lab layers.
 test-unit: | $(RESULTS)

@@ -93,9 +93,9 @@ class Cluster:
             kernel.apply(load_balancer_writes(svc.key, addr, cfg.node_network))
         for o in cfg.overrides:
             self._override(kernel, o)
-        for node, payloads in node_rules(cfg, self.cni, nodes, self.services.values(), self.endpointslices,
+        for name, payloads in node_rules(cfg, self.cni, nodes, self.services.values(), self.endpointslices,
                                          self.warnings).items():
-            kernel.apply(payloads, f"node/{node}")
+            kernel.apply(payloads, f"node/{name}")
         return kernel.done()
 
     def _override(self, kernel: Kernel, o: Any) -> None:
@@ -275,7 +275,7 @@ class Cluster:
 
     # --- questions -------------------------------------------------------------------------------
     def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:
-        """Walk one packet from ``src`` to ``dst``; see DESIGN.md for the forms they take."""
+        """Walk one packet from ``src`` to ``dst``; see docs/contract.md for the forms they take."""
         from k8snetviz.questions.trace import trace
 
         return trace(self, src, dst, endpoint=endpoint, protocol=protocol)

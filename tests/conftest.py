@@ -1,6 +1,6 @@
 """Test-layer rules shared by every pytest run of the project.
 
-DESIGN.md "Tests, in layers": locally, a notebook, UI or lab test whose system parts are missing skips
+CONTRIBUTING.md "Tests, in layers": locally, a notebook, UI or lab test whose system parts are missing skips
 with a reason; under ``CI=true`` such a skip is a failure, because CI must prove every layer.
 
 This file is loaded as a conftest for runs over ``tests/`` and as a plugin (``-p tests.conftest``) for

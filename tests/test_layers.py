@@ -1,6 +1,6 @@
 """The test-layer rules themselves: CI turns layer skips into failures; the nbval sanitizers hold.
 
-DESIGN.md "Tests, in layers": locally a layer whose system parts are missing skips with a reason;
+CONTRIBUTING.md "Tests, in layers": locally a layer whose system parts are missing skips with a reason;
 under CI=true a skip of layers 2-4 is a failure.
 """
 

@@ -172,7 +172,7 @@ def controller_slices(
     if not groups:
         groups[()] = []  # the placeholder slice: no ports, no endpoints
     labels = _slice_labels(svc, CONTROLLER_NAME)
-    slices = []
+    slices: list[EndpointSlice] = []
     for ports, endpoints in groups.items():
         chunks = [endpoints[i:i + MAX_ENDPOINTS_PER_SLICE]
                   for i in range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE)] or [[]]
@@ -199,9 +199,9 @@ def _repack(entries: list[tuple[EndpointAddress, bool, EndpointPort | None]]) ->
             ports.append(port)
     subsets = []
     for addrs, ports in groups.values():
-        ready = sorted((a for a, r in addrs.values() if r), key=lambda a: a.ip)
+        ready_addrs = sorted((a for a, r in addrs.values() if r), key=lambda a: a.ip)
         not_ready = sorted((a for a, r in addrs.values() if not r), key=lambda a: a.ip)
-        subsets.append(EndpointSubset(ready, not_ready, ports))
+        subsets.append(EndpointSubset(ready_addrs, not_ready, ports))
     return sorted(subsets, key=lambda s: (s.addresses or s.not_ready_addresses)[0].ip)
 
 
@@ -253,7 +253,7 @@ def mirror_endpoints(ep: Endpoints, svc: Service) -> list[EndpointSlice]:
     labels = {k: v for k, v in ep.labels.items() if k not in (LABEL_SERVICE_NAME, LABEL_MANAGED_BY)}
     labels[LABEL_SERVICE_NAME] = svc.name
     labels[LABEL_MANAGED_BY] = MIRRORING_CONTROLLER_NAME
-    out = []
+    out: list[EndpointSlice] = []
     for ports, eps in groups.items():
         name = generated_name(f"{ep.name}-", f"{svc.key}/mirror/{len(out)}")
         out.append(EndpointSlice(ep.namespace, name, "IPv4", list(ports), eps, dict(labels)))
@@ -313,9 +313,9 @@ def build_endpoint_slices(
         out.append(es)
     for m in endpoints_manifests:
         ep = parse_endpoints(m)
-        svc = by_key.get(f"{ep.namespace}/{ep.name}")
-        if svc is not None and svc.type != "ExternalName":
-            out += mirror_endpoints(ep, svc)
+        owner = by_key.get(f"{ep.namespace}/{ep.name}")
+        if owner is not None and owner.type != "ExternalName":
+            out += mirror_endpoints(ep, owner)
     seen: set[str] = set()
     for es in out:
         if es.key in seen:
@@ -339,7 +339,7 @@ def build_endpoints(
         ep = parse_endpoints(m)
         out[f"{ep.namespace}/{ep.name}"] = ep
     for svc in services:
-        ep = controller_endpoints(svc, index.candidates(svc))
-        if ep is not None:
-            out[svc.key] = ep
+        derived = controller_endpoints(svc, index.candidates(svc))
+        if derived is not None:
+            out[svc.key] = derived
     return [out[k] for k in sorted(out, key=lambda k: tuple(k.split("/", 1)))]

@@ -154,6 +154,8 @@ def _normalise_pod(obj: Any) -> _Pod:
         number = getattr(p, "port", None)
         if number is None:
             number = getattr(p, "container_port", None)  # the model's ContainerPort
+        if number is None:
+            continue
         ports.append(
             PodPort(int(number), getattr(p, "name", None) or None, getattr(p, "protocol", "TCP") or "TCP")
         )
@@ -599,7 +601,7 @@ def parse_network_policy(manifest: Mapping[str, Any]) -> NetworkPolicy:
     if not types:
         types = ("Ingress", "Egress") if spec.get("egress") else ("Ingress",)
     return NetworkPolicy(
-        namespace=str(meta.get("namespace") or "default"),
+        namespace=str((meta or {}).get("namespace") or "default"),
         name=name,
         pod_selector=LabelSelector.from_dict(spec.get("podSelector")),
         policy_types=types,
@@ -737,7 +739,7 @@ class Reachability:
     allowed: dict[str, dict[str, bool]]
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``policy --json`` document of DESIGN.md."""
+        """The ``policy --json`` document (docs/contract.md)."""
         return {
             "port": self.port,
             "protocol": self.protocol,

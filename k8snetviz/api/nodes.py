@@ -37,18 +37,18 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig) -> dict[str, Node]:
     given = scenario.of_kind("Node")
     specs: list[tuple[str, str, Manifest | None]] = []
     if given:
-        for m in given:
-            labels = m.metadata.get("labels") or {}
+        for doc in given:
+            labels = doc.metadata.get("labels") or {}
             role = "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "worker"
-            specs.append((m.name, role, m))
+            specs.append((doc.name, role, doc))
     else:
         specs = [(n, r, None) for n, r in _node_names(cfg)]
     seen: set[str] = set()
-    for name, _, m in specs:
+    for name, _, given_m in specs:
         if not name:
             raise InvalidObject("Node", "", [FieldError.required("metadata.name", "name or generateName is required")])
         if name in seen:
-            raise K8sNetVizError(f'nodes "{name}" already exists' + (f" ({m.where})" if m else ""))
+            raise K8sNetVizError(f'nodes "{name}" already exists' + (f" ({given_m.where})" if given_m else ""))
         seen.add(name)
 
     # Honour what is written first, then hand out the rest in order.

@@ -200,7 +200,7 @@ def _check_migration(answer: str) -> CheckResult:
     for path in MIGRATE_URLS:
         via_ingress = ingress(cluster, MIGRATE_HOST, path)
         via_route = http_route(cluster, MIGRATE_HOST, path)
-        want = via_ingress.backend
+        want = via_ingress.backend or {}
         got = via_route.backend
         url = f"http://{MIGRATE_HOST}{path}"
         if via_route.status is not None:

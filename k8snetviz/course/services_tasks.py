@@ -242,7 +242,8 @@ def service_checker(scenario: str, source: str, *, app: str = "web", want_type: 
             return CheckResult.fail(f"the packet reaches {pod.name} on port {got_port}, but {app} listens on "
                                     f"{target_port}: set `targetPort: {target_port}` (or the port's name, http)",
                                     proof=t)
-        return CheckResult.ok(f"{source} → {dst} reaches {pod.name} on {t.final['dst']}; kube-proxy could pick any "
+        final = t.final or {}
+        return CheckResult.ok(f"{source} → {dst} reaches {pod.name} on {final.get('dst')}; kube-proxy could pick any "
                               f"of {len(t.candidates) or 1} pods.", proof=t)
 
     return check

@@ -1132,7 +1132,7 @@ class Ruleset:
         if t is not None and t.name in _NAT_TARGETS and rule.table != "nat":
             raise RulesetError(f"{t.name} target: only valid in nat table, not {rule.table}")
         hooks = _TARGET_HOOKS.get(t.name, ()) if t is not None else ()
-        if hooks and chain.builtin and chain.name not in hooks:
+        if t is not None and hooks and chain.builtin and chain.name not in hooks:
             raise RulesetError(f"{t.name} target: not valid in the {chain.name} chain")
         return rule
 
@@ -1320,9 +1320,11 @@ def _apply(target: Target, pkt: Packet, ctx: HookContext) -> Packet:
         return replace(pkt, mark=((pkt.mark & ~target.mark_mask) ^ target.mark_value) & _U32)
     if n == "DNAT":
         port = target.to_ports[0] if target.to_ports and pkt.dport is not None else pkt.dport
+        assert target.to_address is not None
         return replace(pkt, dst=target.to_address, dport=port)
     if n == "SNAT":
         port = target.to_ports[0] if target.to_ports and pkt.sport is not None else pkt.sport
+        assert target.to_address is not None
         return replace(pkt, src=target.to_address, sport=port)
     if n == "MASQUERADE":
         if ctx.out_address is None:
@@ -1350,7 +1352,8 @@ def traverse(
     outcomes: list[Outcome] = []
     # A pending walk: probability, packet, matched rules, recent updates, call stack of
     # (chain, candidate positions, next index).
-    pending = [(_ONE, packet, [], [], [(start, start.candidates(packet), 0)])]
+    pending: list[tuple[Fraction, Packet, list[Rule], list[RecentUpdate], list[tuple[Chain, list[int], int]]]] = [
+        (_ONE, packet, [], [], [(start, start.candidates(packet), 0)])]
     while pending:
         prob, pkt, matched, updates, frames = pending.pop()
         verdict = reject_with = policy_chain = None

@@ -262,23 +262,23 @@ class Walker:
             ref = self.rule_ref(ns, rule) if rule is not None else DecidedBy(
                 "rule", element_id("policy", ns.name, hook, outcome.policy_chain or ""),
                 f":{outcome.policy_chain} {outcome.verdict}", KERNEL)
-            self.hop(ns.name, device, action, f"{hook}: {rule or outcome.policy_chain + ' policy'} {how}", pkt, ref,
+            self.hop(ns.name, device, action, f"{hook}: {rule or f'{outcome.policy_chain} policy'} {how}", pkt, ref,
                      table=hook, rules=lines, matched=refs)
             raise Stop("rejected" if action == "reject" else "dropped",
                        f"iptables on {ns.name} {'rejected' if action == 'reject' else 'dropped'} the packet "
                        f"at {hook}: {rule}")
         nat_rule = outcome.nat_rules[-1] if outcome.nat_rules else None
-        ref = self.rule_ref(ns, nat_rule) if nat_rule is not None else None
+        nat_ref = self.rule_ref(ns, nat_rule) if nat_rule is not None else None
         if after.dst != pkt.dst or after.dport != pkt.dport:
-            self.nat.append((ns.name, device, "dnat", pkt, after, ref))
+            self.nat.append((ns.name, device, "dnat", pkt, after, nat_ref))
             self.hop(ns.name, device, "dnat", f"{hook}: DNAT {pkt.destination} → {after.destination} "
-                     f"({' → '.join(_chains(outcome.matched))})", after, ref or refs[-1], table=hook,
+                     f"({' → '.join(_chains(outcome.matched))})", after, nat_ref or refs[-1], table=hook,
                      changed=("dst",), rules=lines, matched=refs)
         if after.src != pkt.src or after.sport != pkt.sport:
-            self.nat.append((ns.name, device, "snat", pkt, after, ref))
+            self.nat.append((ns.name, device, "snat", pkt, after, nat_ref))
             self.hop(ns.name, device, "snat", f"{hook}: {nat_rule.target_name if nat_rule else 'SNAT'} "
                      f"{pkt.source} → {after.source} ({' → '.join(_chains(outcome.matched))})", after,
-                     ref or refs[-1], table=hook, changed=("src",), rules=lines, matched=refs)
+                     nat_ref or refs[-1], table=hook, changed=("src",), rules=lines, matched=refs)
         return after
 
     def conntrack(self, ns: NetNS, hook: str, pkt: Packet, in_dev: str | None, out_dev: str | None) -> Packet:

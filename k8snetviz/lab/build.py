@@ -185,7 +185,7 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
         model = cluster.netns[f"node/{name}"]
         for r in model.routes.sorted():
             # the kernel and the plugins make their own rows; the rest is the node's routing set-up
-            if r.proto == "kernel" or r.dev.startswith("veth") or r.scope == "host":
+            if r.proto == "kernel" or r.dev is None or r.dev.startswith("veth") or r.scope == "host":
                 continue
             lab.run_in(tn.netns, _ip_route(r, lay.real_dev(model.name, r.dev)))
     _apply_overrides(lab, cluster, lay)
@@ -332,7 +332,7 @@ def _apply_overrides(lab: Lab, cluster: Cluster, lay: Layout) -> None:
             lab.run_in(ns, ["ip", "route", "del", dst], check=False)
         for text in o.add_routes:
             r = Route.parse(text)
-            lab.run_in(ns, _ip_route(r, lay.real_dev(o.target, r.dev)))
+            lab.run_in(ns, _ip_route(r, lay.real_dev(o.target, r.dev or "eth0")))
 
 
 def _add_externals(lab: Lab, cluster: Cluster, lay: Layout, gateway_ns: str) -> None:

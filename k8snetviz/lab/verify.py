@@ -96,11 +96,11 @@ def cases(cluster: Cluster, layout: Layout) -> list[Case]:
         remote = next((m for m in nodes if m.name != (src.node_name if src else n.name)), None)
         if src is not None and remote is not None:
             out.append(Case("pod->other node", f"pod/{src.key}", str(remote.internal_ip), NODE_PORT))
-    for dst, proto, port in _targets(cluster, layout):
-        own = [n for n in nodes if n.name == dst.node_name]
-        other = [n for n in nodes if n.name != dst.node_name][:1]
-        for n, kind in [(n, "own") for n in own] + [(n, "other") for n in other]:
-            out.append(Case(f"node->pod ({kind})", f"node/{n.name}", str(dst.ip), port, proto))
+    for target, proto, port in _targets(cluster, layout):
+        own_nodes = [n for n in nodes if n.name == target.node_name]
+        other_nodes = [n for n in nodes if n.name != target.node_name][:1]
+        for n, kind in [(n, "own") for n in own_nodes] + [(n, "other") for n in other_nodes]:
+            out.append(Case(f"node->pod ({kind})", f"node/{n.name}", str(target.ip), port, proto))
     out += _service_cases(cluster, pods, layout)
     return _dedupe(out)
 
@@ -270,12 +270,12 @@ def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
     suite = cases(cluster, layout)
     # the packets are independent (each client socket, each LB address its own): send them side by side
     # the simulator first, in this thread (the model is not shared across threads)
-    sims = [cluster.trace(c.src, c.dst, protocol=c.proto) for c in suite]
+    traces = [cluster.trace(c.src, c.dst, protocol=c.proto) for c in suite]
     srcs = [cluster.netns_of(c.src).name for c in suite]
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        answers = list(pool.map(lambda i: _ask(layout, suite[i], srcs[i], sims[i]), range(len(suite))))
-    for case, ans, sim in zip(suite, answers, sims, strict=True):
-        _run_case(cluster, layout, case, ans, sim, report, seen)
+        answers = list(pool.map(lambda i: _ask(layout, suite[i], srcs[i], traces[i]), range(len(suite))))
+    for case, ans, trace in zip(suite, answers, traces, strict=True):
+        _run_case(cluster, layout, case, ans, trace, report, seen)
     report.checks += dns.checks()
     report.notes += dns.notes
     return report

@@ -140,7 +140,8 @@ def _moved_backends(base: Scenario, selector: dict[str, str], node: str) -> list
     out = []
     for m in base.of_kind("Pod", *WORKLOADS):
         if m.kind == "Pod":
-            labels, spec_path = m.metadata.get("labels") or {}, ("spec",)
+            spec_path: tuple[str, ...] = ("spec",)
+            labels = m.metadata.get("labels") or {}
         else:
             template = (m.body.get("spec") or {}).get("template") or {}
             labels, spec_path = (template.get("metadata") or {}).get("labels") or {}, ("spec", "template", "spec")

@@ -119,6 +119,10 @@ class ProxyAnswer(Shown):
     port: int
 
     @property
+    def scheme(self) -> str:
+        return str(self.route.scheme)
+
+    @property
     def url(self) -> str:
         default = 443 if self.scheme == "https" else 80
         port = "" if self.port == default else f":{self.port}"
@@ -405,7 +409,7 @@ def proxy_walk(
             walk.candidates.append({"dst": f"svc/{svc.key}:{_service_port_number(svc, backend.get('port'))}",
                                     "pod": None, "probability": share})
             continue
-        eps = _endpoints(cluster, svc, backend.get("port"))
+        eps = _endpoints(cluster, svc, backend.get("port") or 0)
         for pod_key, target in eps:
             walk.candidates.append({"dst": f"pod/{pod_key}:{target}" if "/" in pod_key else f"{pod_key}:{target}",
                                     "pod": pod_key if "/" in pod_key else None,

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from k8snetviz.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 __all__ = ["Manifest", "Scenario", "read_scenario", "parse_text", "resolve_path", "shipped_scenarios"]
 
@@ -65,17 +69,14 @@ class Scenario:
         return [m for m in self.manifests if m.kind in kinds]
 
 
-def _data_dir() -> Path:
-    env = os.environ.get("K8SNETVIZ_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "data"
+def _scenarios() -> Traversable:
+    """The shipped scenarios: package data, read with importlib.resources (inside a wheel too)."""
+    return resources.files("k8snetviz") / "data" / "scenarios"
 
 
 def shipped_scenarios() -> list[str]:
-    """Names of the scenarios in ``data/scenarios/``."""
-    d = _data_dir() / "scenarios"
-    return sorted(p.stem for p in d.glob("*.yaml"))
+    """Names of the scenarios that ship with the package (``k8snetviz/data/scenarios/``)."""
+    return sorted(p.name[:-5] for p in _scenarios().iterdir() if p.name.endswith(".yaml"))
 
 
 def resolve_path(scenario: str | os.PathLike[str]) -> Path:
@@ -83,9 +84,9 @@ def resolve_path(scenario: str | os.PathLike[str]) -> Path:
     p = Path(scenario)
     if p.is_file():
         return p
-    shipped = _data_dir() / "scenarios" / f"{scenario}.yaml"
+    shipped = _scenarios() / f"{scenario}.yaml"
     if shipped.is_file():
-        return shipped
+        return Path(str(shipped))
     names = ", ".join(shipped_scenarios()) or "none"
     raise ScenarioError(f'scenario "{scenario}" not found: not a file, nor a shipped scenario ({names})')
 

@@ -178,16 +178,16 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
         out.append(f'    id={_q(element_id("box", nsn))}; label={_q(title)}; '
                    f'style="rounded,filled"; fillcolor="{PALETTE["node"]}";')
         for dev in sorted(ns.interfaces, key=lambda d: ns.interfaces[d].ifindex):
-            i = ns.interfaces[dev]
-            if i.kind == "loopback":
+            iface = ns.interfaces[dev]
+            if iface.kind == "loopback":
                 continue
-            if i.kind == "veth" and i.peer is not None and wanted is not None \
-                    and Ref.parse(i.peer[0]).key not in wanted:
+            if iface.kind == "veth" and iface.peer is not None and wanted is not None \
+                    and Ref.parse(iface.peer[0]).key not in wanted:
                 continue
-            fill = {"bridge": PALETTE["bridge"], "vxlan": PALETTE["vxlan"]}.get(i.kind, "white")
+            fill = {"bridge": PALETTE["bridge"], "vxlan": PALETTE["vxlan"]}.get(iface.kind, "white")
             out.append(node_stmt(_dev_id(nsn, dev), _device_label(ns, dev), fill))
-            if i.master:
-                edges.append(edge_stmt(_dev_id(nsn, dev), _dev_id(nsn, i.master), element_id("port", nsn, dev)))
+            if iface.master:
+                edges.append(edge_stmt(_dev_id(nsn, dev), _dev_id(nsn, iface.master), element_id("port", nsn, dev)))
         # route table, highlighted rows
         rows = {}
         for h in hops:

@@ -17,8 +17,9 @@ influxdb   LoadBalancer   10.96.220.33   172.18.255.200   8086:31909/TCP   5m
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from k8snetviz.api.endpointslices import Endpoints, EndpointSlice, slices_for
+from k8snetviz.api.endpointslices import EndpointPort, Endpoints, EndpointSlice, slices_for
 from k8snetviz.api.services import Service
 from k8snetviz.views.table import columns, no_resources_message, tabwrite
 
@@ -58,7 +59,7 @@ def _external_ip(svc: Service, wide: bool) -> str:
         return ",".join(svc.external_ips) or "<none>"
     if svc.type == "LoadBalancer":
         # The set of ingress IPs (or hostnames) is printed sorted, then cut unless -o wide.
-        lb = ",".join(sorted({i.ip or i.hostname for i in svc.load_balancer_ingress if i.ip or i.hostname}))
+        lb = ",".join(sorted({i.ip or i.hostname or "" for i in svc.load_balancer_ingress if i.ip or i.hostname}))
         if not wide and len(lb) > LOAD_BALANCER_WIDTH:
             lb = lb[:LOAD_BALANCER_WIDTH - 3] + "..."
         if svc.external_ips:
@@ -116,7 +117,7 @@ def _format_endpoints(ep: Endpoints) -> str:
     items: list[str] = []
     more, count = False, 0
     for ss in ep.subsets:
-        ports = ss.ports or [None]
+        ports: list[EndpointPort | None] = list(ss.ports) or [None]
         for port in ports:
             count += len(ss.addresses)
             for a in ss.addresses:
@@ -194,7 +195,7 @@ def _describe_endpoints(slices: list[EndpointSlice], port_name: str) -> str:
     more, count = False, 0
     for es in slices:
         if not es.ports:  # a headless Service may have no ports: addresses alone
-            candidates = [(ep, None) for ep in es.endpoints]
+            candidates: list[tuple[Any, int | None]] = [(ep, None) for ep in es.endpoints]
         else:
             candidates = [(ep, p.port) for p in es.ports if (p.name or "") == port_name for ep in es.endpoints]
         for ep, port in candidates:

@@ -95,6 +95,7 @@ class URLTester(w.VBox):
             return None
         try:
             scheme, host, port, path = parse_url(text)
+            answer: Any
             if self.mode.value == "Ingress":
                 answer = ingress(self.cluster, host, path, scheme=scheme, port=port)
                 html = ingress_html(answer)

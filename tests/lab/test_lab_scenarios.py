@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import k8snetviz
+from k8snetviz import shipped_scenarios
 from k8snetviz.lab import build as labbuild
 from k8snetviz.lab.errors import LabError, NamespaceCollision, NotRoot
 from k8snetviz.lab.netns import Lab, down, lab_netns_on_host
@@ -20,7 +21,7 @@ from k8snetviz.lab.verify import verify
 
 pytestmark = pytest.mark.lab
 
-SCENARIOS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "data" / "scenarios").glob("*.yaml"))
+SCENARIOS = shipped_scenarios()
 
 
 def _leftovers(lab_id: str) -> list[str]:

@@ -730,14 +730,20 @@ class CoreDNS:
     port: int = 53
     configs: list[ServerConfig] = field(init=False)
 
+    @property
+    def parsed(self) -> Corefile:
+        """The Corefile, parsed (``corefile`` may be given as text)."""
+        assert isinstance(self.corefile, Corefile)
+        return self.corefile
+
     def __post_init__(self) -> None:
         if isinstance(self.corefile, str):
             self.corefile = parse_corefile(self.corefile)
         self.services = list(self.services)
         self.endpoint_slices = list(self.endpoint_slices)
         self.pods = list(self.pods)
-        setup = _Setup(self.corefile.filename)
-        self.configs = [c for b in self.corefile.blocks for c in setup.config(b)]
+        setup = _Setup(self.parsed.filename)
+        self.configs = [c for b in self.parsed.blocks for c in setup.config(b)]
         seen: dict[tuple[str, int], ServerConfig] = {}
         for c in self.configs:
             for z in c.zones:
@@ -787,7 +793,7 @@ class CoreDNS:
         if chosen is None:
             return Answer(name, qtype, REFUSED, source="no server block for this name")
         config, zone = chosen
-        where = f"server block {' '.join(config.block.keys)} ({self.corefile.filename}:{config.block.line})"
+        where = f"server block {' '.join(config.block.keys)} ({self.parsed.filename}:{config.block.line})"
         qname, rule = name, None
         for r in config.rewrites:
             new = r.apply(qname)
@@ -810,14 +816,14 @@ class CoreDNS:
         if kube is not None:
             answer = kube.serve(name, qtype)
             if answer is not None:
-                return replace(answer, source=f"{answer.source} ({self.corefile.filename}:{config.kubernetes_line})")
+                return replace(answer, source=f"{answer.source} ({self.parsed.filename}:{config.kubernetes_line})")
         for fwd in config.forwards:
             if fwd.matches(name):
                 return self._forward(fwd, name, qtype)
         return Answer(name, qtype, SERVFAIL, source="no next plugin found")
 
     def _forward(self, rule: ForwardRule, name: str, qtype: str) -> Answer:
-        label = f"{rule} ({self.corefile.filename}:{rule.line})"
+        label = f"{rule} ({self.parsed.filename}:{rule.line})"
         upstream: Upstream | None = None
         if isinstance(self.upstreams, Upstream):
             upstream = self.upstreams
@@ -832,7 +838,7 @@ class CoreDNS:
         return replace(answer, source=f"{label} -> {answer.source}")
 
     def _hosts(self, rule: HostsRule, name: str, qtype: str) -> Answer | None:
-        label = f"hosts ({self.corefile.filename}:{rule.line})"
+        label = f"hosts ({self.parsed.filename}:{rule.line})"
         if qtype == "PTR":
             ip = ip_from_reverse(name)
             names = [h for h, ips in rule.entries.items() if ip in ips] if ip and rule.reverse else []

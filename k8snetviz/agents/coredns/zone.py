@@ -643,7 +643,7 @@ class Zone:
     def _items(self, name: str, zone: str, qtype: str) -> list[_Item]:
         if name == f"ns.dns.{zone}":
             family = {"A": 4, "AAAA": 6}.get(qtype)
-            ips = [ip for ip in self.dns_service_ips if family and _parse_ip(ip).version == family]
+            ips = [ip for ip in self.dns_service_ips if family and getattr(_parse_ip(ip), 'version', None) == family]
             return [_Item(ip, 0, name) for ip in ips]
         req = self._parse(name, zone)
         if not req.pod_or_svc:
@@ -709,12 +709,12 @@ class Zone:
                                 items.append(_Item(ep.ip, p.port, f"{host}.{svc_key}"))
                                 found = True
                 continue
-            for p in svc.ports:
-                if not _port_matches(req, p.name, p.protocol):
+            for sp in svc.ports:
+                if not _port_matches(req, sp.name, sp.protocol):
                     continue
                 found = True
                 for ip in svc.cluster_ips or ():
-                    items.append(_Item(ip, p.port, svc_key))
+                    items.append(_Item(ip, sp.port, svc_key))
         if not found:
             raise _NameError(req.service)
         return items

@@ -257,8 +257,8 @@ def _merge_options(existing: Sequence[str], extra: Sequence[DNSConfigOption]) ->
     # The kubelet keys options by name, dnsConfig winning; it then iterates a Go map (no fixed
     # order), so this keeps the first-seen order instead.
     merged: dict[str, str] = {}
-    for o in existing:
-        name, _, value = o.partition(":")
+    for text in existing:
+        name, _, value = text.partition(":")
         merged[name] = value
     for o in extra:
         merged[o.name] = o.value or ""
