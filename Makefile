@@ -17,8 +17,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-# Re-install only when pyproject.toml changes: a second `make lab` or `make test` starts at once.
-STAMP := $(VENV)/.k8snetviz-installed
+# Re-install only when pyproject.toml or the lock changes: a second `make lab` or `make test` starts at once.
+# `make lab` installs the light `course` extra; `make test` (and check, bench) the `test` extra.
+STAMP_COURSE := $(VENV)/.k8snetviz-course
+STAMP := $(VENV)/.k8snetviz-test
+# Exact versions of every dependency, for the Python version its first line names (make lock rewrites it).
+LOCK := constraints.txt
 RESULTS := build/test-results
 NOTEBOOK := notebooks/00-start-here.ipynb
 
@@ -27,9 +31,9 @@ DEBS_LAB := dot=graphviz
 DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	/usr/share/fonts/truetype/liberation=fonts-liberation \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
-	ping=iputils-ping
+	ping=iputils-ping zsh=zsh
 
-.PHONY: help lab test check bench setup debs-lab debs-test \
+.PHONY: help lab test check bench setup setup-course lock debs-lab debs-test \
 	test-lint test-unit test-notebooks test-ui test-lab clean distclean
 
 help:
@@ -37,6 +41,7 @@ help:
 	@echo "make test     set up, then run every test layer (CI=true: no layer may skip)"
 	@echo "make check    the inner loop: ruff, mypy on the package, the unit tests"
 	@echo "make bench    run every benchmarks/*.py script"
+	@echo "make lock     re-resolve every dependency and rewrite $(LOCK)"
 	@echo "make clean    remove build output and caches; make distclean also removes .venv"
 
 # ---------------------------------------------------------------------------------------------- set-up
@@ -56,12 +61,41 @@ $(PY):
 	echo "==> creating $(VENV) with $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
-	@echo "==> installing k8snetviz (editable) with its test extra into $(VENV)"
-	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
+# install_extra EXTRA WHAT: pip install -e '.[EXTRA]' with pip's own progress, pinned by the lock when it
+# was made for this Python (otherwise from the lower bounds in pyproject.toml).
+define install_extra
+	lock_py=$$(sed -n '1s/.*python \([0-9.]*\).*/\1/p' $(LOCK))
+	venv_py=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	pin=""
+	if [ "$$lock_py" = "$$venv_py" ]; then pin="-c $(LOCK)"
+	else echo "==> $(LOCK) is for Python $$lock_py, this is $$venv_py: installing the newest releases that fit"; fi
+	echo "==> installing k8snetviz (editable) with $(2) into $(VENV); the first time takes a few minutes"
+	$(PY) -m pip install --disable-pip-version-check $$pin -e '.[$(1)]'
+	echo "==> installed: $$($(PY) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages in $(VENV)"
+endef
+
+$(STAMP_COURSE): pyproject.toml $(LOCK) | $(PY)
+	@$(call install_extra,course,JupyterLab (the course extra))
 	touch $@
 
+$(STAMP): pyproject.toml $(LOCK) | $(PY)
+	@$(call install_extra,test,every test tool (the test extra))
+	touch $@ $(STAMP_COURSE)
+
+setup-course: $(STAMP_COURSE)
 setup: $(STAMP)
+
+# The lock: resolve the test extra (which includes the course and lab extras) afresh in a throw-away
+# environment and record every version. Binder (binder/requirements.txt) and CI (make test) install with it.
+lock: | $(PY)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT
+	$(PYTHON) -m venv "$$tmp/venv"
+	echo "==> resolving the newest releases of every dependency"
+	"$$tmp/venv/bin/pip" install --disable-pip-version-check -q -e '.[test]'
+	{ echo "# The lock: exact versions for python $$("$$tmp/venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') (Binder's runtime.txt, CI). make lock rewrites it;"
+	  echo "# pyproject.toml keeps lower bounds only. Used as pip -c: it pins, it does not install."
+	  "$$tmp/venv/bin/pip" freeze --disable-pip-version-check --exclude-editable | grep -v -i '^k8snetviz\b' | LC_ALL=C sort -f; } > $(LOCK)
+	echo "==> wrote $(LOCK): $$(grep -c '==' $(LOCK)) pinned packages"
 
 # Installs the Debian packages named in $(1) that are missing; apt-get update only when one is.
 define install_debs
@@ -93,11 +127,12 @@ debs-test:
 
 # ------------------------------------------------------------------------------------------------- lab
 
-lab: setup debs-lab
-	@open=$(NOTEBOOK)
-	[ -f $(NOTEBOOK) ] || { echo "make: $(NOTEBOOK) does not exist yet; opening JupyterLab on the repository"; open=; }
-	root_flag=""; [ "$$(id -u)" = 0 ] && root_flag="--allow-root"
-	exec $(BIN)/jupyter lab $$root_flag $$open
+# JupyterLab rooted at the repository (README, notebooks and scenarios in its file browser), opening the
+# start notebook. root_dir is explicit: given only a file, Jupyter roots itself in the file's folder.
+lab: setup-course debs-lab
+	@root_flag=""; [ "$$(id -u)" = 0 ] && root_flag="--allow-root"
+	echo "==> starting JupyterLab on $(NOTEBOOK) (Ctrl-C twice to stop)"
+	exec $(BIN)/jupyter lab $$root_flag --ServerApp.root_dir="$(CURDIR)" $(NOTEBOOK)
 
 # ------------------------------------------------------------------------------------------------ test
 

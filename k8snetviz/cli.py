@@ -1,4 +1,4 @@
-"""The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|get|render|lab``.
+"""The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|get|render|lab|completion``.
 
 Bad input gets one line on stderr naming what is wrong, and exit status 2; a packet that is
 dropped or a name that does not resolve is an answer, printed with exit status 0.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,8 +101,43 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return run_lab(args.action, args.scenario)
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    from k8snetviz import __version__, shipped_scenarios
+    from k8snetviz.completion import script
+
+    print(script(args.shell, build_parser(), shipped_scenarios(), __version__), end="")
+    return 0
+
+
+# `k8snetviz --help` ends with examples and the scenarios that ship with the package.
+EPILOG = """\
+examples:
+  k8snetviz trace two-node-bridge --from default/client --to default/web:80
+  k8snetviz trace kind-default --from default/client --to svc/default/web:80 --json
+  k8snetviz dns dns --from app/client db.data
+  k8snetviz get kind-default pods -A -o wide
+  k8snetviz routes kind-default node/kind-worker
+  k8snetviz render two-node-bridge --from default/client --to default/web:80 -o walk.svg
+  k8snetviz trace my-cluster.yaml --from default/client --to svc/default/web:80   # your own dump
+
+shipped scenarios (use the name instead of a path):
+{scenarios}
+
+'k8snetviz COMMAND --help' describes a command. Shell completion:
+  bash: k8snetviz completion bash > ~/.local/share/bash-completion/completions/k8snetviz
+  zsh:  k8snetviz completion zsh > ~/.zfunc/_k8snetviz   (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="k8snetviz", description="See how a packet crosses a Kubernetes cluster.")
+    from k8snetviz import __version__, shipped_scenarios
+
+    names = "\n".join(textwrap.wrap(", ".join(shipped_scenarios()), 100, initial_indent="  ",
+                                    subsequent_indent="  "))
+    p = argparse.ArgumentParser(prog="k8snetviz", description="See how a packet crosses a Kubernetes cluster.",
+                                epilog=EPILOG.format(scenarios=names),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, fn: Any, help: str) -> argparse.ArgumentParser:
@@ -156,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("action", choices=["up", "verify", "down"])
     lab.add_argument("scenario", metavar="SCENARIO")
     lab.set_defaults(fn=cmd_lab)
+
+    comp = sub.add_parser("completion", help="print a shell completion script (see the end of --help)",
+                          description="Print a completion script for SHELL on standard output.")
+    comp.add_argument("shell", choices=["bash", "zsh"], metavar="SHELL", help="bash or zsh")
+    comp.set_defaults(fn=cmd_completion)
     return p
 
 

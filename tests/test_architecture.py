@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("widgets",),
     ("course",),
     ("lab",),
-    ("cli", "__main__"),
+    ("cli", "__main__", "completion"),
 ]
 
 
