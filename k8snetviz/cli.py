@@ -15,16 +15,36 @@ from typing import Any
 
 from k8snetviz.errors import K8sNetVizError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "one_line"]
 
 
-def _load(args: argparse.Namespace) -> Any:
+# More warnings than this are summarised in one line that points to `inspect`.
+MAX_WARNINGS = 3
+
+
+def _load(args: argparse.Namespace, warn: bool = True) -> Any:
     import k8snetviz
 
     cluster = k8snetviz.load(args.scenario)
-    for w in cluster.warnings:
-        print(f"Warning: {w}", file=sys.stderr)
+    if warn:
+        for line in warning_lines(cluster.warnings, args.scenario):
+            print(line, file=sys.stderr)
     return cluster
+
+
+def warning_lines(warnings: list[str], scenario: str) -> list[str]:
+    """What the command line prints before an answer: each warning, or, past a few, two and a summary."""
+    if len(warnings) <= MAX_WARNINGS:
+        return [f"Warning: {w}" for w in warnings]
+    return [f"Warning: {w}" for w in warnings[:MAX_WARNINGS - 1]] + [
+        f"Warning: {len(warnings) - MAX_WARNINGS + 1} more warnings: see `k8snetviz inspect {scenario}`"]
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    cluster = _load(args, warn=False)
+    result = cluster.inspect()
+    _emit(result, args.json)
+    return 0
 
 
 def _emit(result: Any, as_json: bool) -> None:
@@ -188,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--to", metavar="DST")
     rd.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.svg, FILE.png or FILE.dot")
 
+    ins = command("inspect", cmd_inspect, "what was found in the scenario, inferred, approximated and ignored")
+    ins.add_argument("--json", action="store_true", help="print the result as JSON")
+
     lab = sub.add_parser("lab", help="build the scenario in real network namespaces (needs root)")
     lab.add_argument("action", choices=["up", "verify", "down"])
     lab.add_argument("scenario", metavar="SCENARIO")
@@ -206,13 +229,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except K8sNetVizError as e:
-        print(f"k8snetviz: {e}" if not str(e).startswith(("error:", "The ", "Error")) else str(e), file=sys.stderr)
+        print(one_line(e), file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
         print("k8snetviz: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("k8snetviz: out of memory: the scenario is too large to model on this machine", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("k8snetviz: the input is nested too deeply to model", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001  (a bug: still one line, never a traceback; the fuzz test hunts these)
+        print(f"k8snetviz: internal error (a bug in k8snetviz, please report it): {type(e).__name__}: "
+              f"{one_line(e).removeprefix('k8snetviz: ')[:300]}", file=sys.stderr)
+        return 2
+
+
+def one_line(error: BaseException) -> str:
+    """The message of an error as the command line prints it: one line, prefixed unless it speaks for itself."""
+    text = str(error)
+    if "\n" in text or "\r" in text:
+        text = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    return text if text.startswith(("error:", "The ", "Error")) else f"k8snetviz: {text}"
 
 
 if __name__ == "__main__":

@@ -16,27 +16,39 @@ from typing import TYPE_CHECKING, Any
 
 from k8snetviz.agents import kubeadm
 from k8snetviz.agents.cni import CNIPlugin, plugin
+from k8snetviz.agents.cni.detect import detect_cni
 from k8snetviz.agents.kubelet.network import node_writes, pod_writes
 from k8snetviz.agents.kubelet.pods import build_pods
 from k8snetviz.agents.outside import client_writes, load_balancer_writes
 from k8snetviz.agents.overrides import override_writes
 from k8snetviz.api.config import ClusterConfig, read_config
+from k8snetviz.api.decode import decode_scenario
 from k8snetviz.api.endpointslices import EndpointSlice
-from k8snetviz.api.kinds import KNOWN_KINDS, QUIET_KINDS
+from k8snetviz.api.inference import infer_config
+from k8snetviz.api.kinds import KNOWN_KINDS, QUIET_KINDS, is_custom_resource
 from k8snetviz.api.namespaces import build_namespaces
 from k8snetviz.api.nodes import build_nodes
+from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import ExternalClient, Namespace, Node, Pod
 from k8snetviz.api.refs import Ref
 from k8snetviz.api.services import Service
 from k8snetviz.errors import K8sNetVizError, NotFound, ScenarioError, UsageError
 from k8snetviz.kernel.boot import Kernel
 from k8snetviz.kernel.netns import NetNS
-from k8snetviz.scenario.loader import Scenario
+from k8snetviz.scenario.loader import Manifest, Scenario
 
 if TYPE_CHECKING:
     from k8snetviz.questions.results import TraceResult
 
 __all__ = ["Cluster"]
+
+
+def _states_cni(scenario: Scenario) -> bool:
+    """Whether the scenario's own Scenario document names the CNI (then nothing is inferred)."""
+    from k8snetviz.api import defaults as d
+
+    return any(m.api_version == d.API_VERSION and isinstance(m.body.get("spec"), dict) and "cni" in m.body["spec"]
+               for m in scenario.of_kind("Scenario"))
 
 
 class Cluster:
@@ -54,39 +66,78 @@ class Cluster:
 
     def _build(self, scenario: Scenario) -> None:
         # The objects, as the API server holds them once the controllers have run ...
-        self.scenario = scenario
         self.warnings: list[str] = []
+        self.notes = Notes()
+        scenario = decode_scenario(scenario, self.notes)
+        self.scenario = scenario
         self.config: ClusterConfig = read_config(scenario)
         cfg = self.config
+        infer_config(scenario, cfg, self.notes)
+        self.cni_detection = None if _states_cni(scenario) else detect_cni(scenario)
+        if self.cni_detection is not None:
+            det = self.cni_detection
+            cfg.cni = det.model
+            self.notes.infer("CNI", det.found if det.found == det.model else f"{det.found} (modelled as {det.model})",
+                             det.evidence)
+            if det.differs:
+                self.notes.approximate(f"CNI {det.found} is modelled as {det.model}: {det.differs}")
         self.cni: CNIPlugin = plugin(cfg.cni, cfg.pod_subnet)
-        self.nodes: dict[str, Node] = build_nodes(scenario, cfg)
-        self.system = kubeadm.system_manifests(cfg, self.nodes) if cfg.system_pods else []
+        self.nodes: dict[str, Node] = build_nodes(scenario, cfg, self.notes)
+        if any(n.startswith("nodes") or n == "nodes" for n in (i.what for i in self.notes.inferred)):
+            self.warnings.append(f"{scenario.source}: the scenario has no Node: {len(self.nodes)} nodes inferred from "
+                                 "its pods (see `k8snetviz inspect`)")
+        self.system = kubeadm.system_manifests(cfg, self.nodes, scenario, self.notes) if cfg.system_pods else []
         self.pods: dict[str, Pod] = build_pods(scenario, self.nodes, [m for m in self.system if m.kind != "Service"
-                                                                      and m.kind != "EndpointSlice"])
+                                                                      and m.kind != "EndpointSlice"], self.notes)
         self.namespaces: dict[str, Namespace] = build_namespaces(scenario, self.pods)
         self.externals: dict[str, ExternalClient] = {n: ExternalClient(n, a) for n, a in cfg.external_clients.items()}
         self._build_services()
-        for m in scenario.manifests:
-            if m.kind not in KNOWN_KINDS and m.kind not in QUIET_KINDS:
-                self.warnings.append(f'{m.where}: unknown kind "{m.kind}" (apiVersion "{m.api_version}"): ignored')
+        self._unknown_kinds(scenario)
         self.has_network_policies = bool(scenario.of_kind("NetworkPolicy"))
         # ... then the kernel state the agents write for them.
         self.netns: dict[str, NetNS] = self._boot()
         self._index_addresses()
+
+    def _unknown_kinds(self, scenario: Scenario) -> None:
+        """Kinds the model does not read: custom resources of a dump (or of a CRD in the scenario) are ignored
+        quietly and listed by ``inspect``; other unknown kinds get one warning per kind (the first, and a count)."""
+        unknown: dict[tuple[str, str], list[Manifest]] = {}
+        custom: dict[str, list[str]] = {}
+        defined = set()
+        for crd in scenario.of_kind("CustomResourceDefinition"):
+            spec = crd.body.get("spec")
+            names = spec.get("names") if isinstance(spec, dict) else None
+            if isinstance(names, dict) and isinstance(names.get("kind"), str):
+                defined.add(names["kind"])
+        for m in scenario.manifests:
+            if m.kind in KNOWN_KINDS or m.kind in QUIET_KINDS:
+                continue
+            # A custom resource read back from a cluster, or defined by a CRD of the scenario, is expected there.
+            if is_custom_resource(m.api_version) and (m.kind in defined or is_observed(m.body)):
+                custom.setdefault(f"{m.kind} ({m.api_version})", []).append(m.name)
+            else:
+                unknown.setdefault((m.kind, m.api_version), []).append(m)
+        for (kind, version), ms in unknown.items():
+            more = f" (and {len(ms) - 1} more objects of that kind)" if len(ms) > 1 else ""
+            self.warnings.append(f'{ms[0].where}: unknown kind "{kind}" (apiVersion "{version}"): ignored{more}')
+            self.notes.ignore(f"objects of unknown kind {kind}", [m.name for m in ms], f"apiVersion {version}")
+        for what, names in custom.items():
+            self.notes.ignore(f"custom resources {what}", names, "no networking meaning in the model")
 
     def _boot(self) -> dict[str, NetNS]:
         from k8snetviz.agents.kubeproxy import node_rules
 
         cfg = self.config
         kernel = Kernel()
-        with_pods = {p.node_name for p in self.pods.values() if not p.host_network}
+        with_pods = {p.node_name for p in self.pods.values() if p.has_sandbox}
         nodes = list(self.nodes.values())
         for node in nodes:
-            kernel.apply(node_writes(node, cfg.node_network, cfg.gateway, self.cni,
+            kernel.apply(node_writes(node, cfg.node_network, cfg.gateway if cfg.gateway_known else None, self.cni,
                                      [n for n in nodes if n is not node], node.name in with_pods),
                          f"node/{node.name}")
         for pod in self.pods.values():
-            kernel.apply(pod_writes(self.cni, self.nodes[pod.node_name], pod))
+            if pod.has_sandbox:
+                kernel.apply(pod_writes(self.cni, self.nodes[pod.node_name], pod))
         for ext in self.externals.values():
             kernel.apply(client_writes(ext, cfg.node_network, cfg.gateway))
         for addr, svc in self.load_balancers.items():
@@ -315,6 +366,13 @@ class Cluster:
         from k8snetviz.views.iproute import RoutesView
 
         return RoutesView(self, self.netns_of(target))
+
+    def inspect(self) -> Any:
+        """What the build found in the scenario, what it inferred and from what, what the model approximates and
+        what it left out (see :mod:`k8snetviz.questions.inspect`)."""
+        from k8snetviz.questions.inspect import inspect
+
+        return inspect(self)
 
     def graph(self) -> Any:
         """The topology as a :class:`networkx.MultiGraph` of namespaces, devices and links

@@ -126,7 +126,8 @@ class InvalidObject(K8sNetVizError):
         head = f'The {self.kind} "{self.name}" is invalid: '
         if len(self.errors) == 1:
             return head + str(self.errors[0])
-        return head + "\n" + "\n".join(f"* {e}" for e in self.errors)
+        # kubectl lists several causes on lines of their own; here they stay on the one line of the contract.
+        return head + f"{len(self.errors)} errors: " + "; ".join(str(e) for e in self.errors)
 
 
 class ScenarioError(K8sNetVizError):

@@ -76,7 +76,7 @@ def test_malformed_yaml_names_the_file_and_line() -> None:
 
 def test_a_document_that_is_not_a_mapping_is_refused_with_its_line() -> None:
     with pytest.raises(ScenarioError, match=r"^s.yaml:3: a document must be a mapping"):
-        parse_text("a: 1\n---\n- x\n", source="s.yaml")
+        parse_text("kind: ConfigMap\n---\n- x\n", source="s.yaml")
 
 
 def test_missing_scenario_is_a_scenario_error_naming_the_shipped_ones() -> None:

@@ -12,10 +12,11 @@ import hashlib
 from typing import Any
 
 from k8snetviz.api.kinds import WORKLOAD_KINDS
+from k8snetviz.api.notes import is_observed
 from k8snetviz.errors import FieldError, InvalidObject
 from k8snetviz.scenario.loader import Manifest
 
-__all__ = ["expand_workload", "WORKLOAD_KINDS", "name_suffix"]
+__all__ = ["expand_workload", "WORKLOAD_KINDS", "name_suffix", "PresentPods", "controller_pods"]
 
 # The alphabet of Kubernetes' random name suffixes (no vowels, no confusable characters).
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -114,3 +115,59 @@ def expand_workload(m: Manifest, node_names: list[str], tolerated: dict[str, boo
             pods.append(p)
         return pods
     raise ValueError(m.kind)
+
+
+def controller_pods(m: Manifest, nodes: int) -> int:
+    """How many pods a controller creates (a DaemonSet: at most one per node), before they are made."""
+    return nodes if m.kind == "DaemonSet" else _replicas(m)
+
+
+def _match_labels(m: Manifest) -> dict[str, Any] | None:
+    selector = (m.body.get("spec") or {}).get("selector")
+    labels = selector.get("matchLabels") if isinstance(selector, dict) else None
+    return labels if isinstance(labels, dict) and labels else None
+
+
+class PresentPods:
+    """Which controllers already have pods in the scenario, as in a ``kubectl get all`` dump: such a controller
+    creates none (only one with none of its pods present is expanded).
+
+    A pod is a controller's when its ``ownerReferences`` name it (a Deployment's through its ReplicaSet, whose
+    name is the Deployment's and a hash), or, in a dump whose owner references were stripped, when the pod was
+    read back from a cluster and carries the controller's ``matchLabels`` in its namespace. A Deployment whose
+    ReplicaSet is in the scenario leaves the pods to that ReplicaSet.
+    """
+
+    def __init__(self, pods: list[Manifest], workloads: list[Manifest]) -> None:
+        self.owned: set[tuple[str, str, str]] = set()
+        self.by_label: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for p in pods:
+            ns = p.namespace or "default"
+            for ref in p.metadata.get("ownerReferences") or []:
+                if isinstance(ref, dict):
+                    kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+                    self.owned.add((ns, kind, name))
+                    if kind == "ReplicaSet" and "-" in name:
+                        self.owned.add((ns, "Deployment", name.rsplit("-", 1)[0]))
+            if is_observed(p.body):
+                labels = p.metadata.get("labels")
+                if isinstance(labels, dict):
+                    for k, v in labels.items():
+                        self.by_label.setdefault((ns, str(k), str(v)), []).append(labels)
+        for w in workloads:
+            if w.kind != "ReplicaSet":
+                continue
+            for ref in w.metadata.get("ownerReferences") or []:
+                if isinstance(ref, dict) and ref.get("kind") == "Deployment":
+                    self.owned.add((w.namespace or "default", "Deployment", str(ref.get("name", ""))))
+
+    def covers(self, m: Manifest) -> bool:
+        ns = m.namespace or "default"
+        if (ns, m.kind, m.name) in self.owned:
+            return True
+        selector = _match_labels(m)
+        if selector is None:
+            return False
+        k, v = next(iter(selector.items()))
+        return any(all(labels.get(sk) == sv for sk, sv in selector.items())
+                   for labels in self.by_label.get((ns, str(k), str(v)), []))

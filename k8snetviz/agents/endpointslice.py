@@ -303,11 +303,16 @@ def build_endpoint_slices(
     nodes = None if node_names is None else set(node_names)
     by_key = {s.key: s for s in services}
     out: list[EndpointSlice] = []
+    given = [parse_endpoint_slice(m) for m in slice_manifests]
+    # A dump holds the controller's own slices (managed-by the EndpointSlice controller): they are honoured as
+    # they are, and the controller derives nothing more for their Service.
+    kept = {(es.namespace, es.service_name) for es in given if es.managed_by == CONTROLLER_NAME}
     for svc in services:
+        if (svc.namespace, svc.name) in kept:
+            continue
         out += controller_slices(svc, index.candidates(svc), node_names=nodes, node_zones=node_zones,
                                  warnings=warnings)
-    for m in slice_manifests:
-        es = parse_endpoint_slice(m)
+    for es in given:
         if warnings is not None and not es.service_name:
             warnings.append(f"EndpointSlice {es.key} has no label {LABEL_SERVICE_NAME}; no Service uses it")
         out.append(es)

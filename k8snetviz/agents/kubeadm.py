@@ -4,15 +4,75 @@ the ``default/kubernetes`` Service with its EndpointSlice (the API server on the
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
+
 from k8snetviz.api.config import ClusterConfig
+from k8snetviz.api.notes import Notes
 from k8snetviz.api.objects import Node
-from k8snetviz.scenario.loader import Manifest
+from k8snetviz.scenario.loader import Manifest, Scenario
 
-__all__ = ["system_manifests"]
+__all__ = ["system_manifests", "DNS_LABEL"]
+
+DNS_LABEL = ("k8s-app", "kube-dns")  # CoreDNS's pods and Deployment, and the kube-dns Service's selector
 
 
-def system_manifests(cfg: ClusterConfig, nodes: dict[str, Node]) -> list[Manifest]:
-    """What every kubeadm cluster has: CoreDNS behind kube-system/kube-dns, and default/kubernetes."""
+def _has(scenario: Scenario, kind: str, namespace: str, name: str) -> Manifest | None:
+    return next((m for m in scenario.of_kind(kind) if (m.namespace or "default") == namespace and m.name == name),
+                None)
+
+
+def _dns_pods_present(scenario: Scenario) -> bool:
+    """CoreDNS (or kube-dns) is in the scenario: a pod or a workload in kube-system with ``k8s-app: kube-dns``."""
+    for m in scenario.of_kind("Pod", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet"):
+        labels = m.metadata.get("labels")
+        if m.namespace == "kube-system" and isinstance(labels, dict) and labels.get(DNS_LABEL[0]) == DNS_LABEL[1]:
+            return True
+        if m.namespace == "kube-system" and m.kind == "Deployment" and m.name in ("coredns", "kube-dns"):
+            return True
+    return False
+
+
+def system_manifests(cfg: ClusterConfig, nodes: dict[str, Node], scenario: Scenario | None = None,
+                     notes: Notes | None = None) -> list[Manifest]:
+    """What every kubeadm cluster has, where the scenario has none of it: CoreDNS behind kube-system/kube-dns, and
+    default/kubernetes with its EndpointSlice. What the scenario holds is honoured (a dump of a real cluster has
+    them all); the kube-dns Service's address then sets the cluster's DNS address."""
+    out = _defaults(cfg, nodes)
+    if scenario is None:
+        return out
+    notes = notes if notes is not None else Notes()
+    kube_dns = _has(scenario, "Service", "kube-system", "kube-dns")
+    if kube_dns is not None:
+        spec = kube_dns.body.get("spec")
+        ip = spec.get("clusterIP") if isinstance(spec, dict) else None
+        try:
+            cfg.dns_service_ip = IPv4Address(str(ip))
+        except ValueError:
+            pass  # headless or missing: the Service's own validation speaks for it
+    keep = []
+    for m in out:
+        ns, name = m.namespace or "default", m.name
+        if m.kind == "Deployment":
+            present = _dns_pods_present(scenario)
+        elif m.kind == "Service":
+            present = _has(scenario, "Service", ns, name) is not None
+        else:  # default/kubernetes' EndpointSlice: the dump's slice, or its Endpoints (mirrored)
+            present = _has(scenario, "Endpoints", ns, name) is not None or any(
+                (e.namespace or "default") == ns and (e.metadata.get("labels") or {}).get(
+                    "kubernetes.io/service-name") == name for e in scenario.of_kind("EndpointSlice"))
+        if not present:
+            keep.append(m)
+    if _has(scenario, "Service", "default", "kubernetes") is not None and \
+            not any(n.role == "control-plane" for n in nodes.values()):
+        # A managed cluster's API server runs outside the nodes of the dump: its address is not known.
+        keep = [m for m in keep if m.kind != "EndpointSlice"]
+        notes.ignore("EndpointSlices", ["default/kubernetes"], "the API server runs on none of the dump's nodes: "
+                     "its address is unknown, so default/kubernetes has no endpoint in the model")
+    notes.added.extend(f"{m.kind} {m.namespace or 'default'}/{m.name}" for m in keep)
+    return keep
+
+
+def _defaults(cfg: ClusterConfig, nodes: dict[str, Node]) -> list[Manifest]:
     cp = next((n for n in nodes.values() if n.role == "control-plane"), next(iter(nodes.values())))
     coredns = {
         "apiVersion": "apps/v1", "kind": "Deployment",

@@ -37,6 +37,8 @@ class ClusterConfig:
     service_subnet: IPv4Network = IPv4Network(d.SERVICE_SUBNET)
     node_network: IPv4Network = IPv4Network(d.NODE_NETWORK)
     gateway: IPv4Address = IPv4Address(d.NODE_GATEWAY)
+    # False when the node network was inferred from a dump: no object records a real cluster's gateway.
+    gateway_known: bool = True
     cluster_domain: str = d.CLUSTER_DOMAIN
     dns_service_ip: IPv4Address = IPv4Address(d.DNS_SERVICE_IP)
     kube_proxy_mode: str = d.KUBE_PROXY_MODE

@@ -43,6 +43,14 @@ class Node:
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # Blocks of pod addresses outside ``pod_cidr`` that the CNI's own IPAM gave this node's pods (Calico's
+    # /26 blocks, a cloud VPC's addresses): routed to the node like its podCIDR. Only dumps have them.
+    pod_blocks: list[IPv4Network] = field(default_factory=list)
+
+    @property
+    def pod_ranges(self) -> list[IPv4Network]:
+        """Every range of pod addresses this node holds: its podCIDR, then its IPAM blocks."""
+        return [self.pod_cidr, *self.pod_blocks]
 
     @property
     def schedulable(self) -> bool:
@@ -72,6 +80,12 @@ class Pod:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def has_sandbox(self) -> bool:
+        """Whether the pod has a network namespace of its own: it has an address and has not finished (the
+        kubelet tears a finished pod's sandbox down, and its address may be handed to another pod)."""
+        return not self.host_network and self.ip is not None and self.phase not in ("Succeeded", "Failed")
 
     def port_named(self, name: str, protocol: str | None = None) -> ContainerPort | None:
         for p in self.ports:

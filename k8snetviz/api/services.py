@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address
 from typing import TYPE_CHECKING, Any
 
+from k8snetviz.api.notes import is_observed
 from k8snetviz.api.validation import (
     IP_ERROR,
     PORT_NUM_ERROR,
@@ -716,6 +717,17 @@ def build_services(
             try:
                 ips.allocate(svc.cluster_ip, svc.key)
             except AllocationError as e:
+                if is_observed(manifest) and str(e) == "provided IP is already allocated" and warnings is not None:
+                    # Read back from a cluster as it is (a dump edited by hand can hold this): kept, and said.
+                    first = ips.used.get(int(IPv4Address(svc.cluster_ip)) - ips.base, "another Service")
+                    warnings.append(f"Service {svc.key}: ClusterIP {svc.cluster_ip} is also Service {first}'s "
+                                    "(an API server allocates each address once); kube-proxy's first rule wins")
+                    errs = validate_service(svc)
+                    if errs:
+                        raise InvalidObject("Service", svc.name, errs) from None
+                    services.append(svc)
+                    seen[svc.key] = svc
+                    continue
                 raise InvalidObject("Service", svc.name, [FieldError.invalid(
                     "spec.clusterIPs", GoLiteral.strings(svc.cluster_ips),
                     f"failed to allocate IP {svc.cluster_ip}: {e}")]) from None

@@ -45,8 +45,10 @@ class TraceWalker(Walker):
         """Pick the outcome kube-proxy's random choice would give: the ``--endpoint`` pod's if asked, else the
         first in rule order. Records the candidates when there is a choice."""
         outcomes = list(traversal)
-        if len(outcomes) == 1:
+        if len(outcomes) == 1 and not any(r.target_name == "DNAT" and r.chain.startswith("KUBE-SEP-")
+                                          for r in outcomes[0].nat_rules):
             return outcomes[0]
+        # kube-proxy's choice of endpoint: every outcome is a candidate, even when there is only one.
         self.candidates = []
         for o in outcomes:
             owner = self.cluster.owner_of(o.packet.dst)

@@ -1,13 +1,21 @@
-"""Read a scenario file into manifests, keeping where each one came from.
+"""Read a scenario into manifests, keeping where each one came from.
 
-A scenario is what ``kubectl apply -f`` takes (multi-document YAML) or what
-``kubectl get -o yaml`` prints (``kind: List``), optionally with a kind ``Cluster``
-config and one ``k8snetviz.dev/v1alpha1`` ``Scenario`` document.
+A scenario is what ``kubectl apply -f`` takes (multi-document YAML, JSON, a directory of such files)
+or what ``kubectl get -o yaml|json`` prints (``kind: List``, or a typed list such as ``PodList`` whose
+items carry no ``kind``), optionally with a kind ``Cluster`` config and one ``k8snetviz.dev/v1alpha1``
+``Scenario`` document.
+
+What kubectl refuses is refused here with one line naming the file and line: bytes that are not UTF-8
+text, text that is not YAML or JSON, a document that is not an object or has no ``kind``, and a key
+written twice in one mapping (sigs.k8s.io/yaml's strict conversion: ``key "name" already set in map``).
+Timestamps stay strings, as they are in the JSON the API server keeps.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,7 +28,15 @@ from k8snetviz.errors import ScenarioError
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-__all__ = ["Manifest", "Scenario", "read_scenario", "parse_text", "resolve_path", "shipped_scenarios"]
+__all__ = ["Manifest", "Scenario", "read_scenario", "parse_text", "parse_bytes", "resolve_path",
+           "shipped_scenarios", "MANIFEST_SUFFIXES", "MAX_SCENARIO_BYTES"]
+
+# Files of a directory that are read, as `kubectl apply -f DIR` reads them.
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# A scenario larger than this is refused before it is parsed: Kubernetes' own scalability limits
+# (150,000 pods, 5,000 nodes) fit in well under it, even as `kubectl get -o yaml` with managedFields.
+MAX_SCENARIO_BYTES = 2 << 30
+
 
 @dataclass
 class Manifest:
@@ -32,11 +48,13 @@ class Manifest:
 
     @property
     def kind(self) -> str:
-        return str(self.body.get("kind", ""))
+        k = self.body.get("kind", "")
+        return k if isinstance(k, str) else ""
 
     @property
     def api_version(self) -> str:
-        return str(self.body.get("apiVersion", ""))
+        v = self.body.get("apiVersion", "")
+        return v if isinstance(v, str) else ""
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -45,7 +63,8 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        return str(self.metadata.get("name", ""))
+        n = self.metadata.get("name", "")
+        return n if isinstance(n, str) else str(n)
 
     @property
     def namespace(self) -> str | None:
@@ -59,7 +78,7 @@ class Manifest:
 
 @dataclass
 class Scenario:
-    """The documents of a scenario file, in file order."""
+    """The documents of a scenario (a file, or the files of a directory), in order."""
 
     source: str
     manifests: list[Manifest] = field(default_factory=list)
@@ -80,56 +99,169 @@ def shipped_scenarios() -> list[str]:
 
 
 def resolve_path(scenario: str | os.PathLike[str]) -> Path:
-    """A path as given, or the shipped scenario of that name (``influxdb``)."""
+    """A path as given (a file or a directory), or the shipped scenario of that name (``influxdb``)."""
+    if not isinstance(scenario, str | os.PathLike):
+        raise ScenarioError(f"a scenario is a path or the name of a shipped scenario, not {type(scenario).__name__}")
     p = Path(scenario)
-    if p.is_file():
-        return p
-    shipped = _scenarios() / f"{scenario}.yaml"
-    if shipped.is_file():
-        return Path(str(shipped))
-    names = ", ".join(shipped_scenarios()) or "none"
-    raise ScenarioError(f'scenario "{scenario}" not found: not a file, nor a shipped scenario ({names})')
-
-
-def parse_text(text: str, source: str = "<scenario>") -> Scenario:
-    """Parse multi-document YAML, flattening ``kind: List`` and recording each document's line."""
-    scenario = Scenario(source=source, text=text)
-    # libyaml's loader when PyYAML has it (several times faster); both keep the line marks.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            line = node.start_mark.line + 1
-            body = loader.construct_document(node)
-            if body is None:
-                continue
-            if not isinstance(body, dict):
-                raise ScenarioError("a document must be a mapping (an object), not a "
-                                    f"{type(body).__name__}", source=source, line=line)
-            if body.get("kind") == "List" or (body.get("kind", "").endswith("List") and "items" in body):
-                items = body.get("items") or []
-                item_nodes = _items_nodes(node)
-                for i, item in enumerate(items):
-                    if not isinstance(item, dict):
-                        raise ScenarioError(f"items[{i}] must be an object", source=source, line=line)
-                    item_line = item_nodes[i] if i < len(item_nodes) else line
-                    scenario.manifests.append(Manifest(item, source, item_line))
-            else:
-                scenario.manifests.append(Manifest(body, source, line))
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        problem = e.problem or str(e)
-        if e.context:
-            problem = f"{problem} ({e.context})"
-        raise ScenarioError(f"YAML does not parse: {problem}", source=source, line=line) from None
-    except yaml.YAMLError as e:
-        raise ScenarioError(f"YAML does not parse: {e}", source=source) from None
-    finally:
-        loader.dispose()
-    return scenario
+        if p.is_file() or p.is_dir():
+            return p
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        pass
+    name = str(scenario)
+    if "/" not in name and "\0" not in name and name not in ("", ".", ".."):
+        shipped = _scenarios() / f"{name}.yaml"
+        if shipped.is_file():
+            return Path(str(shipped))
+    names = ", ".join(shipped_scenarios()) or "none"
+    shown = name if len(name) <= 200 else name[:200] + "…"
+    raise ScenarioError(f'scenario "{shown}" not found: not a file, nor a shipped scenario ({names})')
+
+
+# --- YAML as kubectl reads it ---------------------------------------------------------------------------
+
+_BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """libyaml's safe loader (several times faster than PyYAML's), with kubectl's strictness."""
+
+    # Timestamps stay strings: the API server keeps them as RFC 3339 text.
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in getattr(_BASE_LOADER, "yaml_implicit_resolvers", {}).items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+                if key in seen and key != "<<":
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+        mapping = super().construct_mapping(node, deep=deep)
+        for key in mapping:
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a string, not a " + type(key).__name__, node.start_mark)
+        return mapping
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(key, line)
+        self.key = key
+        self.line = line
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _dup_message(key: Any, line: int) -> str:
+    # sigs.k8s.io/yaml (go-yaml's strict unmarshal), as kubectl prints it, on one line.
+    return f'error converting YAML to JSON: yaml: unmarshal errors: line {line}: key "{key}" already set in map'
+
+
+def _json_duplicate_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k, 0)
+            seen.add(k)
+    return d
+
+
+# The line at which each item of `kubectl get -o json`'s list starts: 8 spaces and a brace.
+_JSON_ITEM_RE = re.compile(r"^        \{\s*$", re.MULTILINE)
+
+
+def _parse_json(text: str, source: str, scenario: Scenario) -> bool:
+    """JSON read with the json module (much faster than YAML); False when the text is not JSON."""
+    stripped = text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return False
+    try:
+        body = json.loads(text, object_pairs_hook=_json_duplicate_hook)
+    except _DuplicateKey as e:
+        raise ScenarioError(f'json: duplicate field "{e.key}"', source=source) from None
+    except (json.JSONDecodeError, RecursionError):
+        return False  # flow-style YAML, or broken JSON: the YAML parser says where
+    line = text[: len(text) - len(stripped)].count("\n") + 1
+    if isinstance(body, list):  # a bare array of objects, as some tools write them
+        for i, item in enumerate(body):
+            _add(scenario, item, source, line, f"[{i}]")
+        return True
+    starts = None
+    items = body.get("items") if isinstance(body, dict) else None
+    if isinstance(items, list):
+        found = [text.count("\n", 0, m.start()) + 1 for m in _JSON_ITEM_RE.finditer(text)]
+        starts = found if len(found) == len(items) else None
+    _add(scenario, body, source, line, "", starts)
+    return True
+
+
+def _is_list(body: dict[str, Any]) -> bool:
+    kind = body.get("kind")
+    return isinstance(kind, str) and (kind == "List" or (kind.endswith("List") and "items" in body))
+
+
+def _add(scenario: Scenario, body: Any, source: str, line: int, where: str = "",
+         item_lines: list[int] | None = None) -> None:
+    """One document: an object, or a list whose items are flattened (typed lists lend their items a kind)."""
+    if not isinstance(body, dict):
+        what = "an array" if isinstance(body, list) else f"a {_json_type(body)}"
+        raise ScenarioError(f"{where + ': ' if where else ''}a document must be a mapping (an object), not {what}: "
+                            "not a Kubernetes object", source=source, line=line)
+    kind = body.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise ScenarioError(f"{where + '.' if where else ''}kind: json: cannot unmarshal {_json_type(kind)} into Go "
+                            "struct field TypeMeta.kind of type string", source=source, line=line)
+    if _is_list(body):
+        items = body.get("items")
+        if items is None:
+            return
+        if not isinstance(items, list):
+            raise ScenarioError(f"{where + '.' if where else ''}items: json: cannot unmarshal {_json_type(items)} "
+                                f"into Go struct field {kind}.items of type []runtime.RawExtension",
+                                source=source, line=line)
+        # A typed list (PodList, ServiceList, ...) as the API returns it: its items carry no kind.
+        item_kind = kind[: -len("List")] if isinstance(kind, str) and kind != "List" else None
+        api_version = body.get("apiVersion")
+        for i, item in enumerate(items):
+            item_line = item_lines[i] if item_lines and i < len(item_lines) else line
+            if isinstance(item, dict) and item_kind and "kind" not in item:
+                item = {"kind": item_kind, **({"apiVersion": api_version} if "apiVersion" not in item and
+                                               isinstance(api_version, str) else {}), **item}
+            _add(scenario, item, source, item_line, f"{where}items[{i}]")
+        return
+    if kind is None or kind == "":
+        shown = _one_line(json.dumps(body, default=str))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ScenarioError(f"{where + ': ' if where else ''}not a Kubernetes object: Object 'Kind' is missing in "
+                            f"'{shown}'", source=source, line=line)
+    scenario.manifests.append(Manifest(body, source, line))
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type name Go's decoder uses in its messages."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    if value is None:
+        return "null"
+    return "number"
 
 
 def _items_nodes(node: yaml.Node) -> list[int]:
@@ -141,11 +273,109 @@ def _items_nodes(node: yaml.Node) -> list[int]:
     return []
 
 
+def _parse_yaml(text: str, source: str, scenario: Scenario) -> None:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            line = node.start_mark.line + 1
+            body = loader.construct_document(node)
+            if body is None:
+                continue
+            _add(scenario, body, source, line, "", _items_nodes(node))
+    except _DuplicateKey as e:
+        raise ScenarioError(_dup_message(e.key, e.line), source=source, line=e.line) from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        problem = _one_line(e.problem or str(e))
+        if e.context:
+            problem = f"{problem} ({_one_line(e.context)})"
+        raise ScenarioError(f"YAML does not parse: {problem}", source=source, line=line) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"YAML does not parse: {_one_line(str(e))}", source=source) from None
+    except RecursionError:
+        raise ScenarioError("YAML does not parse: nested too deeply", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def parse_text(text: str, source: str = "<scenario>") -> Scenario:
+    """Parse multi-document YAML or JSON, flattening lists and recording each document's line."""
+    if not isinstance(text, str):
+        raise ScenarioError(f"scenario text must be a str, not {type(text).__name__}", source=source)
+    scenario = Scenario(source=source, text=text)
+    _parse_into(scenario, text, source)
+    return scenario
+
+
+def _parse_into(scenario: Scenario, text: str, source: str) -> None:
+    if "\0" in text:
+        raise ScenarioError("not a text file (it holds NUL bytes): expected Kubernetes YAML or JSON", source=source)
+    if not _parse_json(text, source, scenario):
+        _parse_yaml(text, source, scenario)
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ScenarioError(f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}): expected Kubernetes "
+                            "YAML or JSON", source=source, line=line) from None
+
+
+def parse_bytes(data: bytes, source: str = "<scenario>") -> Scenario:
+    """Parse a file's bytes: UTF-8 text holding YAML or JSON."""
+    return parse_text(_decode(data, source), source)
+
+
+def _files(directory: Path) -> list[Path]:
+    """The manifest files under a directory, recursively, in path order (hidden entries skipped)."""
+    out = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out += [Path(root) / n for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES) and not n.startswith(".")]
+    return sorted(out)
+
+
+def _read(path: Path, shown: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(f"too large to model: {size} bytes (the limit is {MAX_SCENARIO_BYTES} bytes)",
+                                source=shown)
+        return path.read_bytes()
+    except OSError as e:
+        raise ScenarioError(f"cannot read: {e.strerror or e}", source=shown) from None
+
+
 def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
-    """Read a scenario from a path or a shipped name."""
+    """Read a scenario from a file, a directory of files, or a shipped name."""
     path = resolve_path(scenario)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ScenarioError(f"cannot read: {e.strerror}", source=str(path)) from None
-    return parse_text(text, source=str(scenario) if not Path(scenario).is_file() else str(path))
+        is_dir = path.is_dir()
+    except OSError:
+        is_dir = False
+    if not is_dir:
+        shown = str(path) if Path(scenario).is_file() else str(scenario)
+        return parse_bytes(_read(path, shown), shown)
+    files = _files(path)
+    if not files:
+        raise ScenarioError("no .yaml, .yml or .json file in this directory", source=str(path))
+    total = 0
+    out = Scenario(source=str(path))
+    texts = []
+    for f in files:
+        data = _read(f, str(f))
+        total += len(data)
+        if total > MAX_SCENARIO_BYTES:
+            raise ScenarioError(f"too large to model: more than {MAX_SCENARIO_BYTES} bytes in its files",
+                                source=str(path))
+        text = _decode(data, str(f))
+        texts.append(text)
+        _parse_into(out, text, str(f))
+    out.text = "\n---\n".join(texts) if len(texts) > 1 else texts[0]
+    return out

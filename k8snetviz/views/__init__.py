@@ -7,6 +7,7 @@ Importing this package registers each result type's text and notebook display
 from k8snetviz.views import (  # noqa: F401
     dnstext,
     ingresstext,
+    inspecttext,
     labreport,
     notebook,
     policygrid,

@@ -110,9 +110,23 @@ class CNIPlugin:
             out.append(RouteAdd(node_ns(node), str(node.pod_cidr), self.bridge, proto="kernel", scope="link",
                                 src=str(gw), owner=Owner("kernel", node.name, f"Node {node.name}", (),
                                                          f"the address on {self.bridge}")))
+        if self.bridge and has_pods:
+            for block in node.pod_blocks:
+                out.append(RouteAdd(node_ns(node), str(block), self.bridge, scope="link", owner=self.daemon_owner(
+                    f"Node {node.name}", f"pods of this node outside its podCIDR (the IPAM block {block})", node.name)))
         for peer in peers:
             out += self.peer_writes(node, peer)
+            out += [self._block_route(peer, block) for block in peer.pod_blocks]
         return out
+
+    def _block_route(self, peer: Node, block: IPv4Network) -> RouteAdd:
+        """A peer's IPAM block (pods outside its podCIDR, in a dump), routed via the peer's node IP."""
+        key = f"{peer.name}/{block}"
+        r = self._peer_routes.get(key)
+        if r is None:
+            owner = self.daemon_owner(f"Node {peer.name}", f"the IPAM block {block} of {peer.name}'s pods, via its IP")
+            r = self._peer_routes[key] = RouteAdd("", str(block), "eth0", via=str(peer.internal_ip), owner=owner)
+        return r
 
     def peer_writes(self, node: Node, peer: Node) -> list[Write]:
         return [self._peer_route(node, peer)]

@@ -12,14 +12,18 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any
 
-from k8snetviz.agents.controllers import WORKLOAD_KINDS, expand_workload
+from k8snetviz.agents.controllers import WORKLOAD_KINDS, PresentPods, controller_pods, expand_workload
 from k8snetviz.agents.ipam import HostLocal
 from k8snetviz.agents.scheduler import Placer, tolerates
+from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import ContainerPort, Node, ObjectRef, Pod
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError
 from k8snetviz.scenario.loader import Manifest, Scenario
 
-__all__ = ["build_pods"]
+__all__ = ["build_pods", "MAX_PODS"]
+
+# Kubernetes' scalability thresholds (kubernetes.io "Considerations for large clusters": at most 150,000 pods).
+MAX_PODS = 150_000
 
 
 def _ports(spec: dict[str, Any]) -> list[ContainerPort]:
@@ -41,16 +45,77 @@ def _ready(body: dict[str, Any]) -> bool:
     return True
 
 
-def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]) -> dict[str, Pod]:
+def _status_count(m: Manifest) -> int | None:
+    """How many pods a controller read back from a cluster says it runs (None when its status does not say)."""
+    status = m.body.get("status")
+    if not isinstance(status, dict):
+        return None
+    for field in ("desiredNumberScheduled", "replicas"):
+        value = status.get(field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0 if m.kind != "DaemonSet" and status and "replicas" not in status else None
+
+
+def _uid(m: Manifest) -> str | None:
+    uid = m.metadata.get("uid")
+    return uid if isinstance(uid, str) and uid else None
+
+
+def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest],
+               notes: Notes | None = None) -> dict[str, Pod]:
+    notes = notes if notes is not None else Notes()
     node_names = list(nodes)
     manifests: list[tuple[dict[str, Any], Manifest]] = []
+    present = PresentPods([m for m in [*extra, *scenario.manifests] if m.kind == "Pod"],
+                          [m for m in [*extra, *scenario.manifests] if m.kind in WORKLOAD_KINDS])
+    uids: set[str] = set()
+    copies: list[str] = []
+    unscheduled: list[str] = []
+    expanded_from: list[str] = []
+    budget = MAX_PODS - sum(1 for m in scenario.manifests if m.kind == "Pod")
     for m in [*extra, *scenario.manifests]:
         if m.kind == "Pod":
+            uid = _uid(m)
+            if uid is not None:
+                uid = f"{m.namespace or 'default'}/{m.name}/{uid}"
+                if uid in uids:
+                    copies.append(f"{m.namespace or 'default'}/{m.name}")  # the same object listed twice
+                    continue
+                uids.add(uid)
+            spec = m.body.get("spec") or {}
+            if is_observed(m.body) and not spec.get("nodeName"):
+                unscheduled.append(f"{m.namespace or 'default'}/{m.name}")
+                continue
             manifests.append((m.body, m))
         elif m.kind in WORKLOAD_KINDS:
+            if present.covers(m):
+                continue  # its pods are in the scenario: the controller has nothing to create
+            budget -= controller_pods(m, len(node_names))
+            if budget < 0:
+                raise K8sNetVizError(f"too large to model: {m.kind} {m.namespace or 'default'}/{m.name} would take the "
+                                     f"scenario past {MAX_PODS} pods (Kubernetes' own scalability threshold)")
+            if is_observed(m.body) and _status_count(m) == 0:
+                continue  # the controller reports that it runs no pod (a DaemonSet for GPU nodes, a scaled-down set)
             tmpl_spec = ((m.body.get("spec") or {}).get("template") or {}).get("spec") or {}
-            tolerated = {n: tolerates(tmpl_spec, nodes[n]) for n in node_names}
-            manifests += [(b, m) for b in expand_workload(m, node_names, tolerated)]
+            selector = tmpl_spec.get("nodeSelector") or {}
+            # The DaemonSet controller runs a pod on each node that matches the nodeSelector and whose taints
+            # the pod tolerates.
+            tolerated = {n: tolerates(tmpl_spec, nodes[n]) and all(nodes[n].labels.get(k) == str(v)
+                                                                   for k, v in selector.items())
+                         for n in node_names}
+            made = expand_workload(m, node_names, tolerated)
+            manifests += [(b, m) for b in made]
+            if made and m.source != "<kubeadm>" and is_observed(m.body):
+                expanded_from.append(f"{m.kind} {m.namespace or 'default'}/{m.name}")
+    if budget < 0:
+        raise K8sNetVizError(f"too large to model: {MAX_PODS - budget} pods (the limit is {MAX_PODS}, Kubernetes' "
+                             "own scalability threshold)")
+    notes.ignore("pods", copies, "listed twice (the same uid): read once")
+    notes.ignore("pods", unscheduled, "not scheduled (no spec.nodeName): no node runs them, they have no network")
+    if expanded_from:
+        notes.infer("pods", f"{len(expanded_from)} controllers expanded ({', '.join(expanded_from[:3])}"
+                    f"{', …' if len(expanded_from) > 3 else ''})", "controllers whose pods the dump does not hold")
     pods: dict[str, Pod] = {}
     where: dict[str, str] = {}
     place = Placer(nodes)
@@ -89,20 +154,34 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
         )
         pods[key] = pod
         where[key] = m.where
-    _assign_ips(pods, nodes)
+    _assign_ips(pods, nodes, notes)
     return pods
 
 
-def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node]) -> None:
+def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node], notes: Notes) -> None:
     pools = {n: HostLocal(node.pod_cidr) for n, node in nodes.items()}
     owners: dict[IPv4Address, str] = {}
+    finished_reuse: list[str] = []
+    no_ip: list[str] = []
+    running = {str((p.raw.get("status") or {}).get("podIP")) for p in pods.values()
+               if not p.host_network and p.phase not in ("Succeeded", "Failed")}
+    stale: list[str] = []
     for p in pods.values():
         if p.host_network:
             p.ip = nodes[p.node_name].internal_ip
+            reported = (p.raw.get("status") or {}).get("podIP")
+            if is_observed(p.raw) and reported and reported != str(p.ip):
+                # The dump's Node and pod were read at different times (the node got a new address): the pod's
+                # own status is what `kubectl get pods -o wide` shows.
+                p.ip = IPv4Address(str(reported))
+                stale.append(p.key)
             continue
         status = p.raw.get("status") or {}
         given = status.get("podIP")
+        observed = is_observed(p.raw)
         if given is None:
+            if observed:
+                no_ip.append(p.key)  # a pod read back from a cluster without an address has none: none is invented
             continue
         try:
             addr = IPv4Address(str(given))
@@ -111,18 +190,29 @@ def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node]) -> None:
                 "status.podIP", given, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]) from None
         node = nodes[p.node_name]
         pool = pools[p.node_name]
-        if addr not in node.pod_cidr or not (pool.range_start <= addr <= pool.range_end):
+        if not observed and (addr not in node.pod_cidr or not (pool.range_start <= addr <= pool.range_end)):
             raise InvalidObject("Pod", p.name, [FieldError.invalid(
                 "status.podIP", str(addr),
                 f'not in the range host-local hands out on node "{node.name}" '
                 f"({pool.range_start}-{pool.range_end} of podCIDR {node.pod_cidr})")])
+        p.ip = addr
+        if p.phase in ("Succeeded", "Failed"):
+            # A finished pod's sandbox is gone: its address is free for the next pod (the dump still shows it).
+            if str(addr) in running:
+                finished_reuse.append(p.key)
+            continue
         if addr in owners:
             raise InvalidObject("Pod", p.name, [FieldError.duplicate("status.podIP", str(addr))])
         owners[addr] = p.key
-        pool.reserve(addr)
-        p.ip = addr
+        if addr in node.pod_cidr:
+            pool.reserve(addr)
+    notes.ignore("pod addresses", finished_reuse, "held by a finished (Succeeded/Failed) pod and reused by a "
+                 "running one: the running pod owns it")
+    notes.ignore("hostNetwork pods", stale, "report an address that is not their node's InternalIP (the dump's "
+                 "Nodes and pods were read at different times): shown with the pod's own status.podIP")
+    notes.ignore("pods", no_ip, "without status.podIP (pending, or finished): no address is invented, no network")
     for p in pods.values():
-        if p.ip is None:
+        if p.ip is None and not is_observed(p.raw):
             try:
                 p.ip = pools[p.node_name].allocate()
             except ValueError as e:

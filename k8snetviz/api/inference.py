@@ -1,0 +1,312 @@
+"""What a dump does not say, inferred from what it does — and noted, so that ``inspect`` can say from what.
+
+A hand-written scenario states its cluster in a kind ``Cluster`` config and the ``Scenario`` document; a
+``kubectl get`` dump of a real cluster states none of it, but its objects carry the facts:
+
+- the service CIDR: kube-apiserver's ``--service-cluster-ip-range`` when its pod is in the dump; else the
+  smallest well-known range that holds every ClusterIP (kind's 10.96.0.0/16, kubeadm's 10.96.0.0/12, k3s's
+  10.43.0.0/16, EKS's 10.100.0.0/16 and 172.20.0.0/16, AKS's 10.0.0.0/16); else the tightest prefix that
+  holds them, no wider than the /12 kube-apiserver accepts for IPv4;
+- the pod CIDR: kube-controller-manager's ``--cluster-cidr``; else the tightest prefix that holds every
+  Node's ``spec.podCIDR`` and every pod address (the default when they fit in it);
+- the node network: the tightest prefix (at least a /24) that holds the nodes' InternalIPs; its gateway
+  is then unknown (a real cluster's is not in any object);
+- the cluster domain: the zone of the ``kubernetes`` plugin in CoreDNS's Corefile;
+- kube-proxy's mode: ``mode`` in its ConfigMap, or its ``--proxy-mode`` flag.
+
+Every default applies only where the dump is silent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from k8snetviz.api.config import ClusterConfig
+from k8snetviz.api.notes import Notes
+from k8snetviz.scenario.loader import Manifest, Scenario
+
+__all__ = ["infer_config", "covering", "WELL_KNOWN_SERVICE_CIDRS", "command_flag", "MAX_SERVICE_PREFIX",
+           "node_addresses", "observed_pod_ips"]
+
+# kube-apiserver refuses an IPv4 service CIDR wider than a /12 (cmd/kube-apiserver/app/options/validation.go:
+# "specified --service-cluster-ip-range is too large; for 32-bit addresses, the mask must be >= 12").
+MAX_SERVICE_PREFIX = 12
+WELL_KNOWN_SERVICE_CIDRS = tuple(IPv4Network(n) for n in (
+    "10.96.0.0/16",   # kind
+    "10.43.0.0/16",   # k3s, k3d, RKE2
+    "10.100.0.0/16",  # EKS
+    "172.20.0.0/16",  # EKS (when the VPC uses 10.0.0.0/8)
+    "10.0.0.0/16",    # AKS
+    "10.96.0.0/12",   # kubeadm, minikube, k0s
+))
+
+
+def covering(addresses: Iterable[IPv4Address | IPv4Network]) -> IPv4Network | None:
+    """The smallest network that holds every address (or network) given; None for none."""
+    lo = hi = None
+    for a in addresses:
+        first, last = (a.network_address, a.broadcast_address) if isinstance(a, IPv4Network) else (a, a)
+        lo = first if lo is None or first < lo else lo
+        hi = last if hi is None or last > hi else hi
+    if lo is None or hi is None:
+        return None
+    prefix = 32 - (int(lo) ^ int(hi)).bit_length()
+    return IPv4Network(f"{lo}/{prefix}", strict=False)
+
+
+def command_flag(body: dict[str, Any], flag: str) -> str | None:
+    """The value of ``--flag=value`` (or ``--flag value``) in a pod's or pod template's containers."""
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        return None
+    if isinstance(spec.get("template"), dict):
+        spec = spec["template"].get("spec")
+        if not isinstance(spec, dict):
+            return None
+    for c in spec.get("containers") or []:
+        if not isinstance(c, dict):
+            continue
+        words = [w for part in ("command", "args") for w in (c.get(part) or []) if isinstance(w, str)]
+        for i, w in enumerate(words):
+            if w.startswith(f"--{flag}="):
+                return w.split("=", 1)[1]
+            if w == f"--{flag}" and i + 1 < len(words):
+                return words[i + 1]
+    return None
+
+
+def _system(scenario: Scenario, component: str) -> Manifest | None:
+    """A control-plane static pod (``kube-apiserver-<node>``) of the dump."""
+    for m in scenario.of_kind("Pod"):
+        labels = m.metadata.get("labels")
+        if m.namespace == "kube-system" and isinstance(labels, dict) and labels.get("component") == component:
+            return m
+    for m in scenario.of_kind("Pod"):
+        if m.namespace == "kube-system" and m.name.startswith(f"{component}-"):
+            return m
+    return None
+
+
+def _ip(value: Any) -> IPv4Address | None:
+    try:
+        return IPv4Address(str(value))
+    except ValueError:
+        return None
+
+
+def _net(value: Any) -> IPv4Network | None:
+    try:
+        return IPv4Network(str(value).split(",")[0].strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _cluster_ips(scenario: Scenario) -> list[tuple[Manifest, IPv4Address]]:
+    out = []
+    for m in scenario.of_kind("Service"):
+        spec = m.body.get("spec")
+        if not isinstance(spec, dict):
+            continue
+        listed = spec.get("clusterIPs")
+        ips: list[Any] = listed if isinstance(listed, list) else [spec.get("clusterIP")]
+        for v in ips:
+            a = _ip(v) if isinstance(v, str) else None
+            if a is not None:
+                out.append((m, a))
+    return out
+
+
+def _service_cidr(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
+    apiserver = _system(scenario, "kube-apiserver")
+    if apiserver is not None:
+        flag = command_flag(apiserver.body, "service-cluster-ip-range")
+        net = _net(flag) if flag else None
+        if net is not None:
+            if net != cfg.service_subnet:
+                cfg.service_subnet = net
+                cfg.dns_service_ip = net.network_address + 10
+            notes.infer("service CIDR", str(net), f"--service-cluster-ip-range of pod kube-system/{apiserver.name}")
+            return
+    ips = _cluster_ips(scenario)
+    if not ips or all(a in cfg.service_subnet for _, a in ips):
+        return
+    kubernetes = next((a for m, a in ips if m.namespace in (None, "default") and m.name == "kubernetes"), None)
+    for net in WELL_KNOWN_SERVICE_CIDRS:
+        if all(a in net for _, a in ips) and (kubernetes is None or kubernetes == net.network_address + 1):
+            _set_service_cidr(cfg, notes, net, f"the smallest well-known range that holds every ClusterIP "
+                              f"({len(ips)})")
+            return
+    # default/kubernetes holds the first address of the range: the range starts just below it.
+    net = covering([a for _, a in ips] + ([kubernetes - 1] if kubernetes is not None else []))
+    if net is not None and net.prefixlen >= MAX_SERVICE_PREFIX:
+        _set_service_cidr(cfg, notes, net, f"the tightest prefix that holds every ClusterIP ({len(ips)})")
+    # Wider than kube-apiserver allows: no range explains the addresses; the Service that lies outside the
+    # default range is refused by the allocator, in the API server's words.
+
+
+def _set_service_cidr(cfg: ClusterConfig, notes: Notes, net: IPv4Network, source: str) -> None:
+    cfg.service_subnet = net
+    cfg.dns_service_ip = net.network_address + 10
+    notes.infer("service CIDR", str(net), source)
+
+
+def _node_pod_cidrs(scenario: Scenario) -> list[IPv4Network]:
+    out = []
+    for m in scenario.of_kind("Node"):
+        spec = m.body.get("spec")
+        if isinstance(spec, dict):
+            cidrs = [spec.get("podCIDR")] + list(spec.get("podCIDRs") or [] if isinstance(spec.get("podCIDRs"),
+                                                                                        list) else [])
+            for c in cidrs:
+                n = _net(c) if isinstance(c, str) and "." in c else None
+                if n is not None:
+                    out.append(n)
+    return out
+
+
+def observed_pod_ips(scenario: Scenario) -> list[IPv4Address]:
+    """The addresses of the dump's pods that have one of their own (not hostNetwork)."""
+    out = []
+    for m in scenario.of_kind("Pod"):
+        spec, status = m.body.get("spec"), m.body.get("status")
+        if isinstance(spec, dict) and spec.get("hostNetwork") is True:
+            continue
+        if isinstance(status, dict):
+            a = _ip(status.get("podIP")) if isinstance(status.get("podIP"), str) else None
+            if a is not None:
+                out.append(a)
+    return out
+
+
+def _pod_cidr(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
+    kcm = _system(scenario, "kube-controller-manager")
+    if kcm is not None:
+        flag = command_flag(kcm.body, "cluster-cidr")
+        net = _net(flag) if flag else None
+        if net is not None:
+            cfg.pod_subnet = net
+            notes.infer("pod CIDR", str(net), f"--cluster-cidr of pod kube-system/{kcm.name}")
+            return
+    seen: list[IPv4Address | IPv4Network] = [*_node_pod_cidrs(scenario), *observed_pod_ips(scenario)]
+    if not seen or all((s.subnet_of(cfg.pod_subnet) if isinstance(s, IPv4Network) else s in cfg.pod_subnet)
+                       for s in seen):
+        return
+    net = covering(seen)
+    assert net is not None
+    if net.prefixlen > 16:
+        net = net.supernet(new_prefix=16)
+    cfg.pod_subnet = net
+    notes.infer("pod CIDR", str(net), "the tightest prefix (at least a /16) that holds every node's podCIDR and "
+                "every pod address")
+
+
+def node_addresses(scenario: Scenario) -> list[IPv4Address]:
+    """The InternalIPs the dump's Nodes report, or the hostIPs of its pods when it has no Node."""
+    out = []
+    for m in scenario.of_kind("Node"):
+        status = m.body.get("status")
+        for a in (status.get("addresses") or []) if isinstance(status, dict) else []:
+            if isinstance(a, dict) and a.get("type") == "InternalIP":
+                ip = _ip(a.get("address"))
+                if ip is not None:
+                    out.append(ip)
+                    break
+    if not scenario.of_kind("Node"):
+        for m in scenario.of_kind("Pod"):
+            status = m.body.get("status")
+            ip = _ip(status.get("hostIP")) if isinstance(status, dict) and status.get("hostIP") else None
+            if ip is not None:
+                out.append(ip)
+    return out
+
+
+def _node_network(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
+    ips = node_addresses(scenario)
+    nodes = scenario.of_kind("Node")
+    if not ips or all(a in cfg.node_network for a in ips) or (nodes and len(ips) < len(nodes)):
+        return  # a node to be given an address on the (default) node network keeps that network
+    net = covering(ips)
+    assert net is not None
+    if net.prefixlen > 24:
+        net = net.supernet(new_prefix=24)
+    cfg.node_network = net
+    cfg.gateway_known = False
+    notes.infer("node network", str(net), f"the tightest prefix (at least a /24) that holds the {len(set(ips))} "
+                "node addresses; the default gateway is unknown (no object records it)")
+    # The outside client sits on the node network, at its last usable address not taken by a node.
+    if "client" in cfg.external_clients and cfg.external_clients["client"] not in net:
+        taken = set(ips)
+        candidate = net.broadcast_address - 1
+        while candidate in taken and candidate > net.network_address + 1:
+            candidate -= 1
+        cfg.external_clients["client"] = candidate
+
+
+_KUBERNETES_PLUGIN = re.compile(r"^\s*kubernetes\s+([^\s{]+)", re.MULTILINE)
+
+
+def _cluster_domain(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
+    for m in scenario.of_kind("ConfigMap"):
+        if m.namespace == "kube-system" and m.name in ("coredns", "coredns-custom", "rke2-coredns-rke2-coredns"):
+            data = m.body.get("data")
+            corefile = data.get("Corefile") if isinstance(data, dict) else None
+            if isinstance(corefile, str):
+                found = _KUBERNETES_PLUGIN.search(corefile)
+                if found and found.group(1).rstrip(".") != cfg.cluster_domain:
+                    cfg.cluster_domain = found.group(1).rstrip(".")
+                    notes.infer("cluster domain", cfg.cluster_domain, f"the Corefile in ConfigMap kube-system/{m.name}")
+                return
+
+
+_MODE = re.compile(r"^mode:\s*\"?([A-Za-z]*)\"?\s*$", re.MULTILINE)
+
+
+def _kube_proxy_mode(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
+    mode, source = None, ""
+    for m in scenario.of_kind("ConfigMap"):
+        if m.namespace == "kube-system" and m.name == "kube-proxy":
+            data = m.body.get("data")
+            conf = data.get("config.conf") if isinstance(data, dict) else None
+            found = _MODE.search(conf) if isinstance(conf, str) else None
+            if found:
+                mode, source = found.group(1) or "iptables", "ConfigMap kube-system/kube-proxy"
+    if mode is None:
+        for m in scenario.of_kind("DaemonSet", "Pod"):
+            if m.namespace == "kube-system" and m.name.startswith("kube-proxy"):
+                flag = command_flag(m.body, "proxy-mode")
+                if flag is not None:
+                    mode, source = flag or "iptables", f"--proxy-mode of {m.kind} kube-system/{m.name}"
+                    break
+    if mode is None:
+        return
+    notes.infer("kube-proxy mode", mode, source)
+    if mode != "iptables":
+        notes.approximate(f"kube-proxy runs in {mode} mode; the model writes its iptables-mode rules (the same "
+                          "choice of endpoints and NAT, other tables and devices)")
+
+
+def infer_config(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
+    """Complete ``cfg`` from what the scenario's objects show, where its settings are silent."""
+    kind_net: dict[str, Any] = {}
+    for m in scenario.of_kind("Cluster"):
+        net = m.body.get("networking")
+        if isinstance(net, dict):
+            kind_net.update(net)
+    if "serviceSubnet" not in kind_net:
+        _service_cidr(scenario, cfg, notes)
+    if "podSubnet" not in kind_net:
+        _pod_cidr(scenario, cfg, notes)
+    scenario_spec: dict[str, Any] = {}
+    for m in scenario.of_kind("Scenario"):
+        spec = m.body.get("spec")
+        if isinstance(spec, dict):
+            scenario_spec.update(spec)
+    if "nodeNetwork" not in scenario_spec:
+        _node_network(scenario, cfg, notes)
+    if "clusterDomain" not in scenario_spec:
+        _cluster_domain(scenario, cfg, notes)
+    if "kubeProxyMode" not in kind_net:
+        _kube_proxy_mode(scenario, cfg, notes)
