@@ -33,7 +33,7 @@ DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
 	ping=iputils-ping zsh=zsh
 
-.PHONY: help lab test check bench setup setup-course lock debs-lab debs-test \
+.PHONY: help lab test check bench fuzz setup setup-course lock debs-lab debs-test \
 	test-lint test-unit test-notebooks test-ui test-lab clean distclean
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "make test     set up, then run every test layer (CI=true: no layer may skip)"
 	@echo "make check    the inner loop: ruff, mypy on the package, the unit tests"
 	@echo "make bench    run every benchmarks/*.py script"
+	@echo "make fuzz     the property-based fuzz of loading and the CLI with a large budget (FUZZ_EXAMPLES=2000)"
 	@echo "make lock     re-resolve every dependency and rewrite $(LOCK)"
 	@echo "make clean    remove build output and caches; make distclean also removes .venv"
 
@@ -254,6 +255,11 @@ endef
 export LAYER_SUMMARY
 
 # ----------------------------------------------------------------------------------------------- bench
+
+# The unit layer runs tests/test_fuzz.py with a small budget; this runs it with a large one (random seeds).
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup
+	@K8SNETVIZ_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q tests/test_fuzz.py
 
 bench: setup debs-lab
 	@shopt -s nullglob; scripts=(benchmarks/bench_*.py)  # _generate.py and friends are helpers, not benchmarks

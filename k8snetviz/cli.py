@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import textwrap
+import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,9 +28,12 @@ def _load(args: argparse.Namespace, warn: bool = True) -> Any:
 
     cluster = k8snetviz.load(args.scenario)
     if warn:
-        for line in warning_lines(cluster.warnings, args.scenario):
-            print(line, file=sys.stderr)
+        # Said once the command has answered: a command that then fails prints its one line only.
+        _PENDING.extend(warning_lines(cluster.warnings, args.scenario))
     return cluster
+
+
+_PENDING: list[str] = []
 
 
 def warning_lines(warnings: list[str], scenario: str) -> list[str]:
@@ -149,12 +153,19 @@ shipped scenarios (use the name instead of a path):
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (the contract: one line, exit status 2) that points to --help."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from k8snetviz import __version__, shipped_scenarios
 
     names = "\n".join(textwrap.wrap(", ".join(shipped_scenarios()), 100, initial_indent="  ",
                                     subsequent_indent="  "))
-    p = argparse.ArgumentParser(prog="k8snetviz", description="See how a packet crosses a Kubernetes cluster.",
+    p = _Parser(prog="k8snetviz", description="See how a packet crosses a Kubernetes cluster.",
                                 epilog=EPILOG.format(scenarios=names),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -226,8 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _PENDING.clear()
     try:
-        return int(args.fn(args))
+        code = int(args.fn(args))
+        for line in _PENDING:
+            print(line, file=sys.stderr)
+        return code
     except K8sNetVizError as e:
         print(one_line(e), file=sys.stderr)
         return 2
