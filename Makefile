@@ -34,7 +34,7 @@ DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	ping=iputils-ping zsh=zsh
 
 .PHONY: help lab test check bench fuzz setup setup-course lock debs-lab debs-test \
-	test-lint test-unit test-notebooks test-ui test-lab clean distclean
+	test-lint test-unit test-packaging test-notebooks test-ui test-lab clean distclean
 
 help:
 	@echo "make lab      set up .venv and open JupyterLab on $(NOTEBOOK)"
@@ -171,7 +171,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 test: setup debs-test
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	failed=""
-	for layer in lint unit notebooks ui lab; do
+	for layer in lint unit packaging notebooks ui lab; do
 	  $(MAKE) test-$$layer || failed="$$failed $$layer"
 	done
 	$(PY) -c "$$LAYER_SUMMARY" $(RESULTS)
@@ -186,13 +186,20 @@ test-lint: | $(RESULTS)
 check: setup
 	@$(BIN)/ruff check .
 	$(BIN)/mypy k8snetviz
-	$(PYTEST) -q -m "not ui and not lab" --ignore=tests/ui --ignore=tests/lab tests k8snetviz
+	$(PYTEST) -q -m "not ui and not lab and not packaging" --ignore=tests/ui --ignore=tests/lab \
+	  --ignore=tests/dist tests k8snetviz
 
 # Layer 1: unit tests and the package's doctests, without the UI and lab layers.
 test-unit: | $(RESULTS)
 	@eval "$$RUN_LAYER"
-	run_layer unit $(PYTEST) -m "not ui and not lab" --ignore=tests/ui --ignore=tests/lab \
-	  --junitxml=$(RESULTS)/unit.xml tests k8snetviz
+	run_layer unit $(PYTEST) -m "not ui and not lab and not packaging" --ignore=tests/ui --ignore=tests/lab \
+	  --ignore=tests/dist --junitxml=$(RESULTS)/unit.xml tests k8snetviz
+
+# The packaging layer: the sdist and the wheel built, each installed into a clean virtual environment and
+# used from outside the repository (about two minutes).
+test-packaging: | $(RESULTS)
+	@eval "$$RUN_LAYER"
+	run_layer packaging $(PYTEST) -m packaging --junitxml=$(RESULTS)/packaging.xml tests/dist
 
 # Layer 2: every notebook top to bottom on a fresh kernel of this environment. The notebooks live
 # outside tests/, so the CI skip rule of tests/conftest.py is loaded as a plugin. Until notebooks/

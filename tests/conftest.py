@@ -1,7 +1,7 @@
 """Test-layer rules shared by every pytest run of the project.
 
-CONTRIBUTING.md "Tests, in layers": locally, a notebook, UI or lab test whose system parts are missing skips
-with a reason; under ``CI=true`` such a skip is a failure, because CI must prove every layer.
+CONTRIBUTING.md "Tests, in layers": locally, a notebook, packaging, UI or lab test whose system parts are
+missing skips with a reason; under ``CI=true`` such a skip is a failure, because CI must prove every layer.
 
 This file is loaded as a conftest for runs over ``tests/`` and as a plugin (``-p tests.conftest``) for
 the notebook layer, whose files live outside ``tests/``.
@@ -18,7 +18,7 @@ __all__ = ["must_not_skip", "strict_layers"]
 
 TESTS = Path(__file__).resolve().parent
 # Items under these folders belong to a layer, whatever markers their modules set.
-LAYER_DIRS = {"ui": TESTS / "ui", "lab": TESTS / "lab"}
+LAYER_DIRS = {"ui": TESTS / "ui", "lab": TESTS / "lab", "packaging": TESTS / "dist"}
 
 
 def strict_layers() -> bool:
