@@ -187,19 +187,19 @@ check: setup
 	@$(BIN)/ruff check .
 	$(BIN)/mypy k8snetviz
 	$(PYTEST) -q -m "not ui and not lab and not packaging" --ignore=tests/ui --ignore=tests/lab \
-	  --ignore=tests/dist tests k8snetviz
+	  --ignore=tests/distribution tests k8snetviz
 
 # Layer 1: unit tests and the package's doctests, without the UI and lab layers.
 test-unit: | $(RESULTS)
 	@eval "$$RUN_LAYER"
 	run_layer unit $(PYTEST) -m "not ui and not lab and not packaging" --ignore=tests/ui --ignore=tests/lab \
-	  --ignore=tests/dist --junitxml=$(RESULTS)/unit.xml tests k8snetviz
+	  --ignore=tests/distribution --junitxml=$(RESULTS)/unit.xml tests k8snetviz
 
 # The packaging layer: the sdist and the wheel built, each installed into a clean virtual environment and
 # used from outside the repository (about two minutes).
 test-packaging: | $(RESULTS)
 	@eval "$$RUN_LAYER"
-	run_layer packaging $(PYTEST) -m packaging --junitxml=$(RESULTS)/packaging.xml tests/dist
+	run_layer packaging $(PYTEST) -m packaging --junitxml=$(RESULTS)/packaging.xml tests/distribution
 
 # Layer 2: every notebook top to bottom on a fresh kernel of this environment. The notebooks live
 # outside tests/, so the CI skip rule of tests/conftest.py is loaded as a plugin. Until notebooks/

@@ -18,7 +18,7 @@ __all__ = ["must_not_skip", "strict_layers"]
 
 TESTS = Path(__file__).resolve().parent
 # Items under these folders belong to a layer, whatever markers their modules set.
-LAYER_DIRS = {"ui": TESTS / "ui", "lab": TESTS / "lab", "packaging": TESTS / "dist"}
+LAYER_DIRS = {"ui": TESTS / "ui", "lab": TESTS / "lab", "packaging": TESTS / "distribution"}
 
 
 def strict_layers() -> bool:

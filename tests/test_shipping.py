@@ -1,6 +1,6 @@
 """What a user gets from the package's metadata and the command line's front door: the licence, one
 version, the lock that Binder and CI install with, ``--version`` and ``--help``. (Building and installing
-the wheel and the sdist is the packaging layer, tests/dist/.)"""
+the wheel and the sdist is the packaging layer, tests/distribution/.)"""
 
 from __future__ import annotations
 
