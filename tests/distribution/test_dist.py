@@ -154,3 +154,26 @@ print(json.dumps({
     assert got["esm"] and got["css"]
     version = run(installed / "k8snetviz", "--version", cwd=elsewhere, env=clean_env()).stdout
     assert version == f"k8snetviz {got['version']}\n"
+
+
+def test_a_plain_jupyter_in_a_clone_gets_the_package_from_the_first_cell(tmp_path: Path) -> None:
+    """VS Code or a plain Jupyter opened in a clone, with a kernel that has never seen k8snetviz: the
+    notebook's first cell installs the clone, and the rest of the notebook runs in the same kernel."""
+    venv = tmp_path / "bare"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path, env=clean_env())
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-c", ROOT / "constraints.txt",
+        "ipykernel", "nbclient", "nbformat", cwd=tmp_path, env=clean_env())
+    probe = """
+import sys, nbclient, nbformat
+nb = nbformat.read(sys.argv[1], 4)
+nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                        resources={"metadata": {"path": sys.argv[2]}}).execute()
+first = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("output_type") == "stream")
+print("INSTALLED" if "Successfully installed" in first else "NOT INSTALLED", len(nb.cells))
+"""
+    notebook = ROOT / "notebooks" / "00-start-here.ipynb"
+    p = run(python, "-c", probe, notebook, ROOT / "notebooks", cwd=tmp_path, env=clean_env())
+    assert p.stdout.split()[0] == "INSTALLED", p.stdout
+    installed = run(python, "-m", "pip", "show", "k8snetviz", cwd=tmp_path, env=clean_env()).stdout
+    assert f"Editable project location: {ROOT}" in installed
