@@ -201,7 +201,11 @@ def _parse_json(text: str, source: str, scenario: Scenario) -> bool:
     starts = None
     items = body.get("items") if isinstance(body, dict) else None
     if isinstance(items, list):
-        found = [text.count("\n", 0, m.start()) + 1 for m in _JSON_ITEM_RE.finditer(text)]
+        found, pos, line_no = [], 0, 1
+        for m in _JSON_ITEM_RE.finditer(text):  # count newlines incrementally: linear in the text
+            line_no += text.count("\n", pos, m.start())
+            pos = m.start()
+            found.append(line_no)
         starts = found if len(found) == len(items) else None
     _add(scenario, body, source, line, "", starts)
     return True
