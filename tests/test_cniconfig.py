@@ -114,7 +114,7 @@ def test_steps(kind: k8snetviz.Cluster, bridge: k8snetviz.Cluster) -> None:
 
 
 def test_lab_demo_skips_cleanly_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    # notebook 07's lab cell on Binder: a message, no error, nothing built
+    # notebook 03's lab cell on Binder: a message, no error, nothing built
     from k8snetviz.lab import demo
 
     monkeypatch.setattr("os.geteuid", lambda: 1000)

@@ -383,7 +383,7 @@ def test_resolver_widget_counts_ndots_and_keeps_text_on_error(cluster):
     assert r.error.value == "" and r.result.addresses == (ip_of(cluster, "data/db"),)
 
 
-# --- notebook 06's predictions and tasks ---------------------------------------------------------------
+# --- notebook 08's predictions and tasks ---------------------------------------------------------------
 
 
 def test_predictions_match_the_model(cluster):

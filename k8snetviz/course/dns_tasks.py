@@ -1,4 +1,4 @@
-"""The predictions, tasks, checkers and solutions of notebook 06 (cluster DNS).
+"""The predictions, tasks, checkers and solutions of notebook 08 (cluster DNS).
 
 Every answer is a fact the model computes from the shipped scenario ``dns``;
 ``tests/test_questions_resolve.py`` checks each prediction and each solution against the model, so a

@@ -1,4 +1,4 @@
-"""Tasks and predictions for notebooks 05 (Ingress) and 09 (Gateway API), with their checkers.
+"""Tasks and predictions for notebooks 06 (Ingress) and 07 (Gateway API), with their checkers.
 
 A checker loads the learner's YAML on top of the task's scenario, routes a set of URLs through it and
 says, per URL, where the request went and where it should have gone:

@@ -1,4 +1,4 @@
-"""The predictions, tasks, checkers and solutions of notebook 08 (NetworkPolicy).
+"""The predictions, tasks, checkers and solutions of notebook 09 (NetworkPolicy).
 
 Every answer is computed from the shipped scenario ``netpol`` (the e2e suite's namespaces x, y, z with
 pods a, b, c) with the learner's YAML applied on top; ``tests/test_policy_course.py`` checks each

@@ -1,4 +1,4 @@
-"""The predictions, tasks, checkers and solutions of notebooks 03 (Services) and 04 (exposing Services).
+"""The predictions, tasks, checkers and solutions of notebooks 04 (Services) and 05 (exposing Services).
 
 Every answer is a fact the model computes from the shipped scenarios ``services`` and ``influxdb``;
 ``tests/test_service_walk.py`` checks the solutions against the checkers, so a model change that makes a
@@ -82,7 +82,7 @@ def get_svc(cluster: Cluster, *names: str) -> CommandOutput:
     return CommandOutput("$", "kubectl get svc " + " ".join(s.name for s in svcs), get_services(svcs))
 
 
-# --- notebook 03: Services ------------------------------------------------------------------------------
+# --- notebook 04: Services ------------------------------------------------------------------------------
 
 def predict_icmp() -> Predict:
     c = k8snetviz.load(SERVICES)
@@ -289,7 +289,7 @@ def services_tasks() -> list[Task]:
     return [task_fix_selector()]
 
 
-# --- notebook 04: exposing Services ------------------------------------------------------------------------
+# --- notebook 05: exposing Services ------------------------------------------------------------------------
 
 def predict_nodeport_anywhere() -> Predict:
     c = k8snetviz.load(SERVICES)

@@ -1,4 +1,4 @@
-"""The policy editor in a real JupyterLab: notebook 08 runs, an edited policy flips matrix cells, a click walks.
+"""The policy editor in a real JupyterLab: notebook 09 runs, an edited policy flips matrix cells, a click walks.
 
 The editor starts with allow-from-b (x/a accepts only pods labelled pod=b of x). Editing the label to pod=c
 and pressing Apply must travel to the kernel and come back as a redrawn grid: x/b → x/a turns from ✔ to ✘
@@ -17,7 +17,7 @@ from .jupyterlab import open_notebook, run_all_cells, widget
 pytestmark = pytest.mark.ui
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)").expect
 
-NOTEBOOK = "notebooks/08-network-policy.ipynb"
+NOTEBOOK = "notebooks/09-network-policy.ipynb"
 
 
 def _cell(editor, src: str, dst: str):

@@ -1,4 +1,4 @@
-"""The resolver in a real JupyterLab: notebook 06 runs, a typed name is resolved, the queries change.
+"""The resolver in a real JupyterLab: notebook 08 runs, a typed name is resolved, the queries change.
 
 Typing a name and pressing Enter sends it over the comm; the kernel resolves it as the pod's resolver would
 and the list of queries must come back to the page. A name that is not one shows an error in place and keeps
@@ -14,7 +14,7 @@ from .jupyterlab import open_notebook, run_all_cells, widget
 pytestmark = pytest.mark.ui
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)").expect
 
-NOTEBOOK = "notebooks/06-cluster-dns.ipynb"
+NOTEBOOK = "notebooks/08-cluster-dns.ipynb"
 
 
 def _type_name(box, name: str) -> None:

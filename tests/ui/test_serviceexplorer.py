@@ -16,7 +16,7 @@ from .jupyterlab import click, open_notebook, read_text, run_all_cells, widget
 pytestmark = pytest.mark.ui
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)").expect
 
-NOTEBOOK = "notebooks/04-exposing-services.ipynb"
+NOTEBOOK = "notebooks/05-exposing-services.ipynb"
 
 
 def _seen(text: str) -> str:

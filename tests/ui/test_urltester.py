@@ -1,4 +1,4 @@
-"""The URL tester in a real JupyterLab: notebook 05 runs, a typed URL is routed, the backend text changes.
+"""The URL tester in a real JupyterLab: notebook 06 runs, a typed URL is routed, the backend text changes.
 
 Typing into the tester's box and pressing Enter sends the new value over the comm; the kernel routes it and
 the answer must come back to the page. A URL that is not one shows an error in place and keeps the text.
@@ -13,7 +13,7 @@ from .jupyterlab import open_notebook, run_all_cells, widget
 pytestmark = pytest.mark.ui
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)").expect
 
-NOTEBOOK = "notebooks/05-ingress.ipynb"
+NOTEBOOK = "notebooks/06-ingress.ipynb"
 
 
 def _type_url(box, url: str) -> None:
