@@ -33,7 +33,7 @@ DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
 	ping=iputils-ping zsh=zsh
 
-.PHONY: help lab test check bench fuzz setup setup-course lock debs-lab debs-test \
+.PHONY: help lab test check bench fuzz setup setup-course lock instructor debs-lab debs-test \
 	test-lint test-unit test-packaging test-notebooks test-ui test-lab clean distclean
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "make bench    run every benchmarks/*.py script"
 	@echo "make fuzz     the property-based fuzz of loading and the CLI with a large budget (FUZZ_EXAMPLES=2000)"
 	@echo "make lock     re-resolve every dependency and rewrite $(LOCK)"
+	@echo "make instructor  instructor copies of the notebooks, solutions revealed, in build/instructor/"
 	@echo "make clean    remove build output and caches; make distclean also removes .venv"
 
 # ---------------------------------------------------------------------------------------------- set-up
@@ -134,6 +135,11 @@ lab: setup-course debs-lab
 	@root_flag=""; [ "$$(id -u)" = 0 ] && root_flag="--allow-root"
 	echo "==> starting JupyterLab on $(NOTEBOOK) (Ctrl-C twice to stop)"
 	exec $(BIN)/jupyter lab $$root_flag --ServerApp.root_dir="$(CURDIR)" $(NOTEBOOK)
+
+# Instructor copies of the notebooks with the solutions revealed (tools/instructor.py); build/ is not
+# committed. Standard library only: no set-up needed.
+instructor:
+	@$(PYTHON) tools/instructor.py
 
 # ------------------------------------------------------------------------------------------------ test
 

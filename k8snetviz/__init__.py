@@ -15,7 +15,7 @@ from k8snetviz.cluster import Cluster
 from k8snetviz.errors import InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
 from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario, shipped_scenarios
 
-__all__ = ["load", "loads", "Cluster", "shipped_scenarios", "K8sNetVizError", "InvalidObject", "NotFound",
+__all__ = ["load", "loads", "present", "Cluster", "shipped_scenarios", "K8sNetVizError", "InvalidObject", "NotFound",
            "ScenarioError", "UsageError", "__version__"]
 __version__ = "0.1.0"
 
@@ -42,3 +42,22 @@ def _apply(base: Scenario, more: Scenario) -> Scenario:
     keys = {(m.kind, m.namespace or "default", m.name) for m in more.manifests}
     kept = [m for m in base.manifests if (m.kind, m.namespace or "default", m.name) not in keys]
     return Scenario(base.source, kept + more.manifests, base.text)
+
+
+def present(on: bool = True, *, scale: float = 1.5, solutions: bool = True) -> None:
+    """Presentation mode for live coding: text and diagrams ``scale`` times larger, task solutions shown.
+
+    In a notebook it shows a one-line note (and the style that enlarges the page); ``present(False)``
+    turns it off, restoring the sizes wherever the note was shown. Run it again to change the settings.
+    """
+    from IPython import get_ipython
+    from IPython.display import display, update_display
+
+    from k8snetviz.views.presentation import DISPLAY_ID, set_mode
+
+    mode = set_mode(on, scale, solutions)
+    if get_ipython() is None:  # plain Python: say what changed
+        print(mode.text())
+        return
+    update_display(mode, display_id=DISPLAY_ID)  # the earlier notes and styles, wherever they are
+    display(mode, display_id=DISPLAY_ID)

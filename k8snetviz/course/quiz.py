@@ -22,6 +22,7 @@ from html import escape
 from typing import Any
 
 from k8snetviz.errors import K8sNetVizError
+from k8snetviz.views.presentation import MODE
 
 __all__ = ["Predict", "inline_html", "show_in_place"]
 
@@ -31,6 +32,7 @@ CSS_QUESTION = "knv-predict-question"
 CSS_CHOICES = "knv-predict-choices"
 CSS_CHECK = "knv-predict-check"
 CSS_REVEAL = "knv-predict-reveal"
+CSS_PRESENTER_ANSWER = "knv-predict-presenter-answer"
 
 
 def inline_html(text: str) -> str:
@@ -150,7 +152,13 @@ class Predict(WidgetItem):
                     show_in_place(self.reveal)
 
         button.on_click(on_check)
-        box = w.VBox([question, choices, button, out])
+        parts = [question, choices, button, out]
+        if MODE.solutions:  # presentation mode: the answer, folded, for the presenter to open after the vote
+            answer = w.HTML(f"<details><summary>Answer (presentation mode)</summary>"
+                            f"<p>{inline_html(self.answer)}</p></details>")
+            answer.add_class(CSS_PRESENTER_ANSWER)
+            parts.append(answer)
+        box = w.VBox(parts)
         box.add_class(CSS_PREDICT)
         return box
 
@@ -158,6 +166,8 @@ class Predict(WidgetItem):
         lines = [f"Predict: {self.question}"]
         lines += [f"  {i}: {c}" for i, c in enumerate(self.choices)]
         lines.append("Answer with .check(choice), or press Check in the notebook.")
+        if MODE.solutions:
+            lines.append(f"(presentation mode) the answer: {self.answer}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

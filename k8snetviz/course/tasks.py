@@ -28,6 +28,7 @@ from typing import Any
 
 from k8snetviz.course.quiz import WidgetItem, inline_html, show_in_place
 from k8snetviz.errors import K8sNetVizError, UsageError
+from k8snetviz.views.presentation import MODE
 
 __all__ = ["Task", "CheckResult", "Solution", "parse_route", "RouteAnswer", "unfinished"]
 
@@ -151,8 +152,11 @@ class Task(WidgetItem):
     # --- notebook display -------------------------------------------------------------------------
     def text(self) -> str:
         hints = "".join(f"\nHint: {h}" for h in self.hints)
-        return (f"Task: {self.title}\n{self.prompt}{hints}\n"
+        text = (f"Task: {self.title}\n{self.prompt}{hints}\n"
                 "Check with .check(answer); see the solution with .solution().")
+        if MODE.solutions:  # presentation mode (k8snetviz.present()) shows it at once
+            text += "\n\nSolution:\n" + self._solution.text()
+        return text
 
     def __repr__(self) -> str:
         return self.text()
@@ -177,6 +181,8 @@ class Task(WidgetItem):
                 button.description = "Show solution"
 
         button.on_click(toggle)
+        if MODE.solutions:  # presentation mode (k8snetviz.present()): the solution is open from the start
+            toggle(None)
         box = w.VBox([head, button, out])
         box.add_class(CSS_TASK)
         return box

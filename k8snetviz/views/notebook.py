@@ -24,7 +24,7 @@ def svg_or_note(dot_source: str) -> str:
 
 
 def _figure(svg: str, description: str) -> str:
-    return (f'<figure role="group" aria-label="{escape(description)}" style="margin:0">'
+    return (f'<figure class="knv-figure" role="group" aria-label="{escape(description)}" style="margin:0">'
             f'<div style="overflow-x:auto">{svg}</div>'
             f"<figcaption><small>{escape(description)}</small></figcaption></figure>")
 
