@@ -379,6 +379,21 @@ def test_contents_lists_notebooks_in_order(tmp_path: Path) -> None:
     assert c._repr_mimebundle_()["text/markdown"].splitlines()[0] == "1. [First](00-a.ipynb): What it teaches."
 
 
+def test_contents_finds_the_notebooks_where_the_kernel_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed package (a hub image, Colab) has no notebooks beside it: a kernel started in the
+    notebooks' folder (nbgitpuller's copy, the instructor's copies) lists that folder."""
+    from k8snetviz.course.contents import notebooks_dir
+
+    monkeypatch.delenv("K8SNETVIZ_NOTEBOOKS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert notebooks_dir() == ROOT / "notebooks"  # nothing here: the checkout's notebooks
+    (tmp_path / "00-a.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
+                                                     "nbformat_minor": 5}))
+    assert notebooks_dir() == tmp_path
+    monkeypatch.setenv("K8SNETVIZ_NOTEBOOKS", str(ROOT / "notebooks"))
+    assert notebooks_dir() == ROOT / "notebooks"
+
+
 def test_notebooks_are_committed_without_outputs() -> None:
     files = sorted((ROOT / "notebooks").glob("*.ipynb"))
     assert [f.name for f in files][:3] == ["00-start-here.ipynb", "01-node-networking.ipynb",

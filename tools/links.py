@@ -80,7 +80,8 @@ class Repo:
     def nbgitpuller(self, hub: str, file: str = START) -> str:
         """A link that clones (or updates) the course into the user's home on ``hub``, then opens ``file``.
 
-        nbgitpuller keeps a learner's own changes when the course is updated (it merges, theirs win).
+        nbgitpuller keeps a learner's own changes when the course is updated: where both changed a
+        file, the learner's version stays.
         """
         query = f"repo={quote(self.clone, safe='')}"
         if self.branch:

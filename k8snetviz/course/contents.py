@@ -10,11 +10,20 @@ from typing import Any
 
 __all__ = ["contents", "Contents", "Lesson", "notebooks_dir"]
 
+LESSONS = "[0-9][0-9]-*.ipynb"  # a lesson's file name starts with its number
+
 
 def notebooks_dir() -> Path:
-    """``notebooks/`` of the checkout (``K8SNETVIZ_NOTEBOOKS`` overrides it)."""
+    """Where the course's notebooks are: ``K8SNETVIZ_NOTEBOOKS``, else the kernel's working directory when
+    it holds lessons (Jupyter starts a kernel in its notebook's folder: a clone, nbgitpuller's copy on a
+    hub, the instructor's copies), else ``notebooks/`` beside the package's checkout."""
     env = os.environ.get("K8SNETVIZ_NOTEBOOKS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+    if env:
+        return Path(env)
+    here = Path.cwd()
+    if any(here.glob(LESSONS)):
+        return here
+    return Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass(frozen=True)
@@ -64,4 +73,4 @@ def _lesson(path: Path) -> Lesson:
 def contents(folder: str | os.PathLike[str] | None = None) -> Contents:
     """The notebooks in course order (their file names start with the lesson number)."""
     d = Path(folder) if folder else notebooks_dir()
-    return Contents([_lesson(p) for p in sorted(d.glob("[0-9][0-9]-*.ipynb"))])
+    return Contents([_lesson(p) for p in sorted(d.glob(LESSONS))])
