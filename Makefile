@@ -33,7 +33,8 @@ DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
 	ping=iputils-ping zsh=zsh
 
-.PHONY: help lab test check bench fuzz setup setup-course lock instructor debs-lab debs-test \
+.PHONY: help lab test check bench fuzz setup setup-course lock instructor binder-url colab-url hub-url \
+	debs-lab debs-test \
 	test-lint test-unit test-packaging test-notebooks test-ui test-lab clean distclean
 
 help:
@@ -44,6 +45,7 @@ help:
 	@echo "make fuzz     the property-based fuzz of loading and the CLI with a large budget (FUZZ_EXAMPLES=2000)"
 	@echo "make lock     re-resolve every dependency and rewrite $(LOCK)"
 	@echo "make instructor  instructor copies of the notebooks, solutions revealed, in build/instructor/"
+	@echo "make binder-url   the Binder link of this clone (from its origin remote); colab-url, hub-url HUB=https://..."
 	@echo "make clean    remove build output and caches; make distclean also removes .venv"
 
 # ---------------------------------------------------------------------------------------------- set-up
@@ -140,6 +142,15 @@ lab: setup-course debs-lab
 # committed. Standard library only: no set-up needed.
 instructor:
 	@$(PYTHON) tools/instructor.py
+
+# Links that open the course, built from this clone's origin remote (tools/links.py): a fork gets its own.
+binder-url:
+	@$(PYTHON) tools/links.py binder
+colab-url:
+	@$(PYTHON) tools/links.py colab
+hub-url:
+	@[ -n "$(HUB)" ] || { echo "make hub-url HUB=https://your-hub.example.edu: the JupyterHub's address"; exit 2; }
+	$(PYTHON) tools/links.py hub "$(HUB)"
 
 # ------------------------------------------------------------------------------------------------ test
 

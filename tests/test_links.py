@@ -111,3 +111,26 @@ def test_an_sdist_inside_another_repository_does_not_take_its_address(checkout: 
     assert links.find_repo(sdist) is None
     page, urls = links.package_page(sdist)
     assert urls["Source"] == "https://github.com/alice/k8snetviz"
+
+
+DOCS = ["README.md", "ARCHITECTURE.md", "CONTRIBUTING.md", "docs/contract.md", "docs/teaching.md",
+        "k8snetviz/data/README.md"]
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_relative_link_in_the_docs_leads_to_a_file(doc: str) -> None:
+    """In the repository (and in the sdist) a relative link must lead somewhere; on the package index
+    page setup.py makes them absolute (test_the_package_page_has_no_relative_link)."""
+    path = ROOT / doc
+    text = path.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^()\s]+)\)", text):
+        if re.match(r"[a-z][a-z0-9+.-]*:|#", target):
+            continue
+        assert (path.parent / target.split("#")[0]).exists(), f"{doc}: the link to {target} leads nowhere"
+
+
+def test_no_doc_points_outside_the_repository_or_at_a_placeholder() -> None:
+    for doc in DOCS:
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert "../shared" not in text and "DESIGN.md" not in text, doc
+        assert "mybinder.org/v2/gh/k8snetviz/k8snetviz" not in text, f"{doc}: a Binder link to a placeholder"
