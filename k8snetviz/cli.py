@@ -1,4 +1,4 @@
-"""The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|get|render|lab|completion``.
+"""The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|get|render|shell|lab|completion``.
 
 Bad input gets one line on stderr naming what is wrong, and exit status 2; a packet that is
 dropped or a name that does not resolve is an answer, printed with exit status 0.
@@ -119,6 +119,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shell(args: argparse.Namespace) -> int:
+    from k8snetviz.course.shell.tty import run_shell
+
+    return run_shell(args.scenario, sys.stdin, sys.stdout)
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     from k8snetviz.lab.cli import run_lab
 
@@ -221,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ins = command("inspect", cmd_inspect, "what was found in the scenario, inferred, approximated and ignored")
     ins.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    command("shell", cmd_shell, "a terminal on the simulated cluster: kubectl, ssh NODE, ip, iptables, nslookup, …")
 
     lab = sub.add_parser("lab", help="build the scenario in real network namespaces (needs root)")
     lab.add_argument("action", choices=["up", "verify", "down"])

@@ -16,7 +16,7 @@ from k8snetviz.api.notes import is_observed
 from k8snetviz.errors import FieldError, InvalidObject
 from k8snetviz.scenario.loader import Manifest
 
-__all__ = ["expand_workload", "WORKLOAD_KINDS", "name_suffix", "PresentPods", "controller_pods"]
+__all__ = ["expand_workload", "WORKLOAD_KINDS", "name_suffix", "PresentPods", "controller_pods", "replica_set_name"]
 
 # The alphabet of Kubernetes' random name suffixes (no vowels, no confusable characters).
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -171,3 +171,8 @@ class PresentPods:
         k, v = next(iter(selector.items()))
         return any(all(labels.get(sk) == sv for sk, sv in selector.items())
                    for labels in self.by_label.get((ns, str(k), str(v)), []))
+
+
+def replica_set_name(m: Manifest) -> str:
+    """The ReplicaSet a Deployment's controller makes for its current template (``web-<pod-template-hash>``)."""
+    return f"{m.name}-{_template_hash(_template(m))}"

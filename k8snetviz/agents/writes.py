@@ -33,6 +33,7 @@ __all__ = [
     "Sysctl",
     "RouteDel",
     "IptablesRestore",
+    "IptablesEdit",
     "Write",
 ]
 
@@ -208,4 +209,23 @@ class IptablesRestore:
         return len(self.rules)
 
 
-Write = NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | NeighAdd | FdbAdd | Sysctl | IptablesRestore
+@dataclass(frozen=True)
+class IptablesEdit:
+    """One ``iptables`` command that changes a table: ``-A``/``-I``/``-D`` a rule, ``-N``/``-X``/``-F`` a chain,
+    ``-P`` a policy (a learner's, typed on a node; the agents write whole payloads with :class:`IptablesRestore`).
+
+    ``op`` is the flag (``-A``, ``-I``, ``-D``, ``-N``, ``-X``, ``-F``, ``-P``); ``args`` the rule or the policy;
+    ``position`` the 1-based rule number of ``-I`` and ``-D N``.
+    """
+
+    netns: str
+    table: str
+    op: str
+    chain: str
+    args: tuple[str, ...] = ()
+    position: int | None = None
+    owner: Owner = KERNEL
+
+
+Write = NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | NeighAdd | FdbAdd | Sysctl | IptablesRestore \
+    | IptablesEdit

@@ -12,6 +12,6 @@ from __future__ import annotations
 from k8snetviz.course.contents import contents
 from k8snetviz.course.quiz import Predict
 from k8snetviz.course.tasks import CheckResult, Solution, Task, parse_route
-from k8snetviz.course.terminal import run
+from k8snetviz.course.terminal import Session, run, terminal
 
-__all__ = ["Predict", "Task", "CheckResult", "Solution", "parse_route", "run", "contents"]
+__all__ = ["Predict", "Task", "CheckResult", "Solution", "parse_route", "run", "terminal", "Session", "contents"]

@@ -15,6 +15,7 @@ from ipaddress import IPv4Interface
 from k8snetviz.agents.writes import (
     AddrAdd,
     FdbAdd,
+    IptablesEdit,
     IptablesRestore,
     LinkAdd,
     LinkSet,
@@ -101,6 +102,10 @@ class Kernel:
             ns.routes.remove(w.dst)
         elif isinstance(w, IptablesRestore):
             self._restore(ns, w)
+        elif isinstance(w, IptablesEdit):
+            if ns.ruleset is None:
+                ns.ruleset = Ruleset(("filter", "nat"))
+            ns.ruleset.edit(w)
         else:  # pragma: no cover - the Write union is closed
             raise TypeError(f"not a write: {w!r}")
 

@@ -36,7 +36,7 @@ from fractions import Fraction
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 
-from k8snetviz.agents.writes import IptablesRestore, Owner
+from k8snetviz.agents.writes import IptablesEdit, IptablesRestore, Owner
 from k8snetviz.errors import ScenarioError
 from k8snetviz.kernel.packet import Packet
 
@@ -1148,6 +1148,64 @@ class Ruleset:
                 self.new_chain(table, chain)
         for table, chain, args, owner in payload.rules:
             self.append(table, chain, list(args), owner or payload.owner)
+
+    def delete(self, table: str, chain: str, args: Sequence[str] | str | None = None,
+               position: int | None = None) -> Rule:
+        """``-D CHAIN RULE`` (the first rule equal to it) or ``-D CHAIN N``."""
+        c = self.chain(table, chain)
+        if position is not None:
+            if not 1 <= position <= len(c.rules):
+                raise RulesetError("Index of deletion too big")
+            rule = c.rules.pop(position - 1)
+        else:
+            want = parse_rule(table, chain, args or [])
+            idx = next((i for i, r in enumerate(c.rules) if r.line == want.line), None)
+            if idx is None:
+                raise RulesetError("Bad rule (does a matching rule exist in that chain?)")
+            rule = c.rules.pop(idx)
+        c._changed()
+        return rule
+
+    def flush(self, table: str, chain: str | None = None) -> None:
+        """``-F [CHAIN]``: remove every rule of the chain (of every chain of the table)."""
+        for name in [chain] if chain else self.chains(table):
+            c = self.chain(table, name)
+            c.rules = []
+            c._changed()
+
+    def delete_chain(self, table: str, chain: str | None = None) -> None:
+        """``-X [CHAIN]``: remove an empty user chain that nothing jumps to (all of them without a name)."""
+        chains = self.table(table)
+        names = [chain] if chain else [n for n in chains if not chains[n].builtin]
+        for name in names:
+            c = self.chain(table, name)
+            if c.builtin:
+                raise RulesetError(f"Can't delete built-in chain {name}")
+            if c.rules:
+                raise RulesetError(f"Directory not empty (chain {name} is not empty)")
+            if any(r.target_name == name for ch in chains.values() for r in ch.rules):
+                raise RulesetError("Too many links")
+            del chains[name]
+
+    def edit(self, w: IptablesEdit) -> None:
+        """Apply one ``iptables`` command (see :class:`~k8snetviz.agents.writes.IptablesEdit`)."""
+        self.table(w.table)
+        if w.op == "-A":
+            self.append(w.table, w.chain, list(w.args), w.owner)
+        elif w.op == "-I":
+            self.insert(w.table, w.chain, list(w.args), w.position or 1, w.owner)
+        elif w.op == "-D":
+            self.delete(w.table, w.chain, list(w.args), w.position)
+        elif w.op == "-N":
+            self.new_chain(w.table, w.chain)
+        elif w.op == "-X":
+            self.delete_chain(w.table, w.chain or None)
+        elif w.op == "-F":
+            self.flush(w.table, w.chain or None)
+        elif w.op == "-P":
+            self.set_policy(w.table, w.chain, w.args[0] if w.args else "ACCEPT")
+        else:
+            raise RulesetError(f"unknown option \"{w.op}\"")
 
     @classmethod
     def restored(cls, payload: IptablesRestore) -> Ruleset:

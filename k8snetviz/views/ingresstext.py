@@ -32,6 +32,12 @@ __all__ = [
     "get_gateway",
     "get_httproute",
     "httproute_yaml",
+    "ingress_row",
+    "ingressclass_row",
+    "gatewayclass_row",
+    "gateway_row",
+    "httproute_row",
+    "httproute_status",
     "ingress_address",
     "admitted_class",
     "ingress_text",
@@ -140,20 +146,21 @@ def get_ingress(cluster: Cluster, *, namespace: str | None = None, all_namespace
     if not items:
         return no_resources_message(namespace or "default", all_namespaces)
     header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
-    rows = []
-    for ing in items:
-        spec = ing.get("spec") or {}
-        row = [_ns(ing)] if all_namespaces else []
-        row += [
-            _meta(ing).get("name", ""),
-            admitted_class(ing, _objects(cluster, "IngressClass")) or "<none>",
-            _format_hosts(spec.get("rules") or []),
-            _address_column(ingress_address(cluster, ing), wide),
-            "80, 443" if spec.get("tls") else "80",
-            AGE,
-        ]
-        rows.append(row)
+    rows = [([_ns(ing)] if all_namespaces else []) + ingress_row(cluster, ing, wide) for ing in items]
     return columns(header, rows)
+
+
+def ingress_row(cluster: Cluster, ing: dict[str, Any], wide: bool = False) -> list[str]:
+    """One row of ``kubectl get ingress``: NAME CLASS HOSTS ADDRESS PORTS AGE."""
+    spec = ing.get("spec") or {}
+    return [
+        _meta(ing).get("name", ""),
+        admitted_class(ing, _objects(cluster, "IngressClass")) or "<none>",
+        _format_hosts(spec.get("rules") or []),
+        _address_column(ingress_address(cluster, ing), wide),
+        "80, 443" if spec.get("tls") else "80",
+        AGE,
+    ]
 
 
 def _backend_string(svc_ref: dict[str, Any]) -> str:
@@ -257,16 +264,17 @@ def get_ingressclass(cluster: Cluster, **_: object) -> str:
     items = sorted(_objects(cluster, "IngressClass"), key=lambda o: _meta(o).get("name", ""))
     if not items:
         return "No resources found"
-    rows = []
-    for c in items:
-        params = (c.get("spec") or {}).get("parameters")
-        shown = "<none>"
-        if params:
-            group = params.get("apiGroup")
-            shown = f"{params.get('kind')}.{group}/{params.get('name')}" if group else \
-                f"{params.get('kind')}/{params.get('name')}"
-        rows.append([_meta(c).get("name", ""), (c.get("spec") or {}).get("controller", ""), shown, AGE])
-    return columns(["NAME", "CONTROLLER", "PARAMETERS", "AGE"], rows)
+    return columns(["NAME", "CONTROLLER", "PARAMETERS", "AGE"], [ingressclass_row(c) for c in items])
+
+
+def ingressclass_row(c: dict[str, Any]) -> list[str]:
+    params = (c.get("spec") or {}).get("parameters")
+    shown = "<none>"
+    if params:
+        group = params.get("apiGroup")
+        shown = f"{params.get('kind')}.{group}/{params.get('name')}" if group else \
+            f"{params.get('kind')}/{params.get('name')}"
+    return [_meta(c).get("name", ""), (c.get("spec") or {}).get("controller", ""), shown, AGE]
 
 
 # --- kubectl get gatewayclass / gateway / httproute -------------------------------------------------------
@@ -278,8 +286,11 @@ def get_gatewayclass(cluster: Cluster, **_: object) -> str:
     items = sorted(_objects(cluster, "GatewayClass"), key=lambda o: _meta(o).get("name", ""))
     if not items:
         return "No resources found"
-    rows = [[_meta(c).get("name", ""), (c.get("spec") or {}).get("controllerName", ""), "True", AGE] for c in items]
-    return columns(["NAME", "CONTROLLER", "ACCEPTED", "AGE"], rows)
+    return columns(["NAME", "CONTROLLER", "ACCEPTED", "AGE"], [gatewayclass_row(c) for c in items])
+
+
+def gatewayclass_row(c: dict[str, Any]) -> list[str]:
+    return [_meta(c).get("name", ""), (c.get("spec") or {}).get("controllerName", ""), "True", AGE]
 
 
 def _gateway_address(cluster: Cluster, gw: dict[str, Any]) -> str:
@@ -302,16 +313,18 @@ def get_gateway(cluster: Cluster, *, namespace: str | None = None, all_namespace
     items = _pick(_objects(cluster, "Gateway"), namespace, all_namespaces)
     if not items:
         return no_resources_message(namespace or "default", all_namespaces)
-    classes = {_meta(c).get("name") for c in _objects(cluster, "GatewayClass")}
-    rows = []
-    for gw in items:
-        cls = (gw.get("spec") or {}).get("gatewayClassName", "")
-        address = _gateway_address(cluster, gw) if cls in classes else ""
-        programmed = ("True" if address else "False") if cls in classes else "Unknown"
-        rows.append(([_ns(gw)] if all_namespaces else []) + [_meta(gw).get("name", ""), cls, address, programmed,
-                                                               AGE])
+    rows = [([_ns(gw)] if all_namespaces else []) + gateway_row(cluster, gw) for gw in items]
     header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"]
     return columns(header, rows)
+
+
+def gateway_row(cluster: Cluster, gw: dict[str, Any]) -> list[str]:
+    """One row of ``kubectl get gateway``: NAME CLASS ADDRESS PROGRAMMED AGE."""
+    classes = {_meta(c).get("name") for c in _objects(cluster, "GatewayClass")}
+    cls = (gw.get("spec") or {}).get("gatewayClassName", "")
+    address = _gateway_address(cluster, gw) if cls in classes else ""
+    programmed = ("True" if address else "False") if cls in classes else "Unknown"
+    return [_meta(gw).get("name", ""), cls, address, programmed, AGE]
 
 
 @register("httproutes", "httproute")
@@ -321,34 +334,41 @@ def get_httproute(cluster: Cluster, *, namespace: str | None = None, all_namespa
     items = _pick(_objects(cluster, "HTTPRoute"), namespace, all_namespaces)
     if not items:
         return no_resources_message(namespace or "default", all_namespaces)
-    rows = []
-    for r in items:
-        hostnames = (r.get("spec") or {}).get("hostnames")
-        shown = json.dumps(hostnames, separators=(",", ":")) if hostnames else "<none>"
-        rows.append(([_ns(r)] if all_namespaces else []) + [_meta(r).get("name", ""), shown, AGE])
+    rows = [([_ns(r)] if all_namespaces else []) + httproute_row(r) for r in items]
     header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "HOSTNAMES", "AGE"]
     return columns(header, rows)
 
 
+def httproute_row(r: dict[str, Any]) -> list[str]:
+    hostnames = (r.get("spec") or {}).get("hostnames")
+    shown = json.dumps(hostnames, separators=(",", ":")) if hostnames else "<none>"
+    return [_meta(r).get("name", ""), shown, AGE]
+
+
 def httproute_yaml(cluster: Cluster, name: str, namespace: str = "default") -> str:
     """``kubectl get httproute NAME -o yaml``: the object with the ``status.parents`` its Gateway wrote."""
-    from k8snetviz.questions.gateway import route_statuses
-
     route = next((o for o in _objects(cluster, "HTTPRoute") if _meta(o).get("name") == name and _ns(o) == namespace),
                  None)
     if route is None:
         raise NotFound("httproutes.gateway.networking.k8s.io", name)
-    parents = route_statuses(cluster)[f"{namespace}/{name}"]
-    status = {"parents": [
+    status = httproute_status(cluster, namespace, name)
+    obj = {"apiVersion": route.get("apiVersion", "gateway.networking.k8s.io/v1"), "kind": "HTTPRoute",
+           "metadata": {**_meta(route), "namespace": namespace}, "spec": route.get("spec") or {}, "status": status}
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False)
+
+
+def httproute_status(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
+    """``status.parents`` of an HTTPRoute: what each Gateway it attaches to wrote."""
+    from k8snetviz.questions.gateway import route_statuses
+
+    parents = route_statuses(cluster).get(f"{namespace}/{name}", [])
+    return {"parents": [
         {"conditions": [{"lastTransitionTime": "2026-01-01T00:00:00Z", "message": c.message,
                          "observedGeneration": 1, "reason": c.reason, "status": c.status, "type": c.type}
                         for c in p.conditions],
          "controllerName": p.controller_name,
          "parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", **p.parent_ref}}
         for p in parents]}
-    obj = {"apiVersion": route.get("apiVersion", "gateway.networking.k8s.io/v1"), "kind": "HTTPRoute",
-           "metadata": {**_meta(route), "namespace": namespace}, "spec": route.get("spec") or {}, "status": status}
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False)
 
 
 # --- routing answers in words -------------------------------------------------------------------------

@@ -14,23 +14,29 @@ from k8snetviz.views.resources import AGE, ALIASES, KERNEL, KUBERNETES_VERSION, 
 from k8snetviz.views.table import columns, no_resources_message
 
 if TYPE_CHECKING:
+    from k8snetviz.agents.networkpolicy import NetworkPolicy
+    from k8snetviz.api.objects import Node, Pod
     from k8snetviz.cluster import Cluster
 
-__all__ = ["get", "get_nodes", "get_pods", "RESOURCES", "register", "AGE", "KUBERNETES_VERSION"]
+__all__ = ["get", "get_nodes", "get_pods", "RESOURCES", "register", "AGE", "KUBERNETES_VERSION", "pod_row", "node_row",
+           "netpol_row"]
 
 @register("nodes", "node", "no")
 def get_nodes(cluster: Cluster, *, wide: bool = False, **_: object) -> str:
     header = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     if wide:
         header += ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]
-    rows = []
-    for n in cluster.nodes.values():
-        roles = ",".join(sorted(k.split("/", 1)[1] for k in n.labels if k.startswith("node-role.kubernetes.io/")))
-        row = [n.name, "Ready", roles or "<none>", AGE, KUBERNETES_VERSION]
-        if wide:
-            row += [str(n.internal_ip), "<none>", OS_IMAGE, KERNEL, RUNTIME]
-        rows.append(row)
-    return columns(header, sorted(rows))
+    return columns(header, sorted(node_row(n, wide) for n in cluster.nodes.values()))
+
+
+def node_row(n: Node, wide: bool = False) -> list[str]:
+    """One row of ``kubectl get nodes``: NAME STATUS ROLES AGE VERSION (and the wide columns)."""
+    roles = ",".join(sorted(k.split("/", 1)[1] for k in n.labels if k.startswith("node-role.kubernetes.io/")))
+    status = "Ready,SchedulingDisabled" if (n.raw.get("spec") or {}).get("unschedulable") else "Ready"
+    row = [n.name, status, roles or "<none>", AGE, KUBERNETES_VERSION]
+    if wide:
+        row += [str(n.internal_ip), "<none>", OS_IMAGE, KERNEL, RUNTIME]
+    return row
 
 
 @register("pods", "pod", "po")
@@ -43,15 +49,19 @@ def get_pods(cluster: Cluster, *, namespace: str | None = None, all_namespaces: 
     header = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     if wide:
         header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
-    rows = []
-    for p in sorted(pods, key=lambda p: (p.namespace, p.name)):
-        n = max(len(p.images), 1)
-        status = "Terminating" if p.terminating else p.phase
-        row = ([p.namespace] if all_namespaces else []) + [p.name, f"{n if p.ready else 0}/{n}", status, "0", AGE]
-        if wide:
-            row += [str(p.ip) if p.ip else "<none>", p.node_name, "<none>", "<none>"]
-        rows.append(row)
+    rows = [([p.namespace] if all_namespaces else []) + pod_row(p, wide)
+            for p in sorted(pods, key=lambda p: (p.namespace, p.name))]
     return columns(header, rows)
+
+
+def pod_row(p: Pod, wide: bool = False) -> list[str]:
+    """One row of ``kubectl get pods``: NAME READY STATUS RESTARTS AGE (and the wide columns)."""
+    n = max(len(p.images), 1)
+    status = "Terminating" if p.terminating else p.phase
+    row = [p.name, f"{n if p.ready else 0}/{n}", status, "0", AGE]
+    if wide:
+        row += [str(p.ip) if p.ip else "<none>", p.node_name, "<none>", "<none>"]
+    return row
 
 
 @register("namespaces", "namespace", "ns")
@@ -70,8 +80,13 @@ def get_networkpolicies(cluster: Cluster, *, namespace: str | None = None, all_n
                   key=lambda p: (p.namespace, p.name))
     if not pols:
         return no_resources_message(ns, all_namespaces)
-    rows = [([p.namespace] if all_namespaces else []) + [p.name, str(p.pod_selector), AGE] for p in pols]
+    rows = [([p.namespace] if all_namespaces else []) + netpol_row(p) for p in pols]
     return columns((["NAMESPACE"] if all_namespaces else []) + ["NAME", "POD-SELECTOR", "AGE"], rows)
+
+
+def netpol_row(p: NetworkPolicy) -> list[str]:
+    """One row of ``kubectl get networkpolicy``: NAME POD-SELECTOR AGE."""
+    return [p.name, str(p.pod_selector), AGE]
 
 
 def get(cluster: Cluster, resource: str, *, namespace: str | None = None, all_namespaces: bool = False,

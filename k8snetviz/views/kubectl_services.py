@@ -27,6 +27,11 @@ __all__ = [
     "get_services",
     "get_endpoints",
     "get_endpointslices",
+    "service_header",
+    "service_row",
+    "endpoints_row",
+    "endpointslice_row",
+    "format_labels",
     "describe_service",
     "ENDPOINTS_DEPRECATION_WARNING",
 ]
@@ -49,9 +54,12 @@ def _age(obj, age: str, ages: Mapping[str, str] | None) -> str:
 # --- get svc -------------------------------------------------------------------------------------
 
 
-def _format_labels(labels: Mapping[str, str] | None) -> str:
+def format_labels(labels: Mapping[str, str] | None) -> str:
     """``labels.FormatLabels``: sorted ``k=v`` joined by commas, ``<none>`` when empty."""
     return ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items())) or "<none>"
+
+
+_format_labels = format_labels
 
 
 def _external_ip(svc: Service, wide: bool) -> str:
@@ -91,15 +99,20 @@ def get_services(
     chosen = _pick(services, namespace, all_namespaces)
     if not chosen:
         return no_resources_message(namespace, all_namespaces)
-    header = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"] + (["SELECTOR"] if wide else [])
-    rows = []
-    for s in chosen:
-        row = [s.name, s.type, s.cluster_ips[0] if s.cluster_ips else "<none>", _external_ip(s, wide),
-               _ports(s), _age(s, age, ages)]
-        if wide:
-            row.append(_format_labels(s.selector))
-        rows.append(([s.namespace] if all_namespaces else []) + row)
-    return columns((["NAMESPACE"] if all_namespaces else []) + header, rows)
+    rows = [([s.namespace] if all_namespaces else []) + service_row(s, wide, _age(s, age, ages)) for s in chosen]
+    return columns((["NAMESPACE"] if all_namespaces else []) + service_header(wide), rows)
+
+
+def service_header(wide: bool = False) -> list[str]:
+    return ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"] + (["SELECTOR"] if wide else [])
+
+
+def service_row(s: Service, wide: bool = False, age: str = "5m") -> list[str]:
+    """One row of ``kubectl get svc`` (without NAMESPACE)."""
+    row = [s.name, s.type, s.cluster_ips[0] if s.cluster_ips else "<none>", _external_ip(s, wide), _ports(s), age]
+    if wide:
+        row.append(_format_labels(s.selector))
+    return row
 
 
 # --- get endpoints / endpointslices -------------------------------------------------------------
@@ -143,9 +156,13 @@ def get_endpoints(
     chosen = _pick(endpoints, namespace, all_namespaces)
     if not chosen:
         return no_resources_message(namespace, all_namespaces)
-    rows = [([e.namespace] if all_namespaces else []) + [e.name, _format_endpoints(e), _age(e, age, ages)]
-            for e in chosen]
+    rows = [([e.namespace] if all_namespaces else []) + endpoints_row(e, _age(e, age, ages)) for e in chosen]
     return columns((["NAMESPACE"] if all_namespaces else []) + ["NAME", "ENDPOINTS", "AGE"], rows)
+
+
+def endpoints_row(e: Endpoints, age: str = "5m") -> list[str]:
+    """One row of ``kubectl get endpoints``: NAME ENDPOINTS AGE."""
+    return [e.name, _format_endpoints(e), age]
 
 
 def _list_with_more(values: Iterable[str]) -> str:
@@ -177,11 +194,14 @@ def get_endpointslices(
     chosen = _pick(slices, namespace, all_namespaces)
     if not chosen:
         return no_resources_message(namespace, all_namespaces)
-    rows = [([s.namespace] if all_namespaces else [])
-            + [s.name, s.address_type, _slice_ports(s), _slice_endpoints(s), _age(s, age, ages)]
-            for s in chosen]
+    rows = [([s.namespace] if all_namespaces else []) + endpointslice_row(s, _age(s, age, ages)) for s in chosen]
     header = ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
     return columns((["NAMESPACE"] if all_namespaces else []) + header, rows)
+
+
+def endpointslice_row(s: EndpointSlice, age: str = "5m") -> list[str]:
+    """One row of ``kubectl get endpointslices``: NAME ADDRESSTYPE PORTS ENDPOINTS AGE."""
+    return [s.name, s.address_type, _slice_ports(s), _slice_endpoints(s), age]
 
 
 # --- describe svc --------------------------------------------------------------------------------

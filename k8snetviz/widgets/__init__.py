@@ -11,6 +11,8 @@ from k8snetviz.widgets.packetwalk import PacketWalk
 from k8snetviz.widgets.policyeditor import PolicyEditor
 from k8snetviz.widgets.resolver import Resolver
 from k8snetviz.widgets.serviceexplorer import ServiceExplorer
+from k8snetviz.widgets.terminal import TerminalView
 from k8snetviz.widgets.urltester import URLTester
 
-__all__ = ["Diagram", "NodeInspector", "PacketWalk", "PolicyEditor", "Resolver", "ServiceExplorer", "URLTester"]
+__all__ = ["Diagram", "NodeInspector", "PacketWalk", "PolicyEditor", "Resolver", "ServiceExplorer", "TerminalView",
+           "URLTester"]
