@@ -465,7 +465,7 @@ def _storage_classes(cluster: Cluster) -> list[dict[str, Any]]:
 
 def _events(cluster: Cluster) -> list[dict[str, Any]]:
     """What the scheduler and the kubelets recorded for each pod (see :func:`kubectl_describe.pod_events`)."""
-    from k8snetviz.views.kubectl_describe import pod_events
+    from k8snetviz.views.events import pod_events
 
     out = []
     for p in cluster.pods.values():

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.views.apiobjects import CREATED
+from k8snetviz.views.events import pod_events, probe_failure
 from k8snetviz.views.resources import AGE
 from k8snetviz.views.table import columns, tabwrite
 
 if TYPE_CHECKING:
-    from k8snetviz.api.objects import Pod
     from k8snetviz.cluster import Cluster
 
 __all__ = ["describe_object", "pod_events", "events_table", "format_selector", "probe_failure"]
@@ -65,47 +64,6 @@ def format_selector(sel: dict[str, Any] | None) -> str:
 
 
 # --- events ---------------------------------------------------------------------------------------------
-
-def probe_failure(cluster: Cluster, pod: Pod) -> str | None:
-    """Why the kubelet's readiness probe fails for ``pod`` (a probe on a port no container listens on)."""
-    if pod.ready or pod.ip is None:
-        return None
-    for c in (pod.raw.get("spec") or {}).get("containers") or []:
-        probe = c.get("readinessProbe") or {}
-        http = probe.get("httpGet")
-        tcp = probe.get("tcpSocket")
-        if http:
-            port = http.get("port")
-            return (f'Readiness probe failed: Get "http://{pod.ip}:{_probe_port(c, port)}{http.get("path", "/")}": '
-                    f"dial tcp {pod.ip}:{_probe_port(c, port)}: connect: connection refused")
-        if tcp:
-            port = tcp.get("port")
-            return f"Readiness probe failed: dial tcp {pod.ip}:{_probe_port(c, port)}: connect: connection refused"
-    return None
-
-
-def _probe_port(container: dict[str, Any], port: Any) -> Any:
-    if isinstance(port, str):
-        for p in container.get("ports") or []:
-            if p.get("name") == port:
-                return p.get("containerPort")
-    return port
-
-
-def pod_events(cluster: Cluster, pod: Pod) -> list[tuple[str, str, str, str, str]]:
-    """(type, reason, age, from, message) for a pod, oldest first."""
-    out = [("Normal", "Scheduled", AGE, "default-scheduler",
-            f"Successfully assigned {pod.namespace}/{pod.name} to {pod.node_name}")]
-    for c in (pod.raw.get("spec") or {}).get("containers") or []:
-        name, image = c.get("name", ""), c.get("image", "")
-        out += [("Normal", "Pulled", AGE, "kubelet", f'Container image "{image}" already present on machine'),
-                ("Normal", "Created", AGE, "kubelet", f"Created container: {name}"),
-                ("Normal", "Started", AGE, "kubelet", f"Started container {name}")]
-    failure = probe_failure(cluster, pod)
-    if failure:
-        out.append(("Warning", "Unhealthy", f"2s (x31 over {AGE})", "kubelet", failure))
-    return out
-
 
 def _events(w: _W, events: list[tuple[str, str, str, str, str]]) -> None:
     if not events:
@@ -561,7 +519,7 @@ def _describe_configmap(cluster: Cluster, o: dict[str, Any]) -> str:
 
 
 def _describe_generic(cluster: Cluster, kind: str, o: dict[str, Any]) -> str:
-    from k8snetviz.views.kubectl_get import to_yaml
+    from k8snetviz.views.yamltext import to_yaml
 
     md = o["metadata"]
     w = _W()
@@ -611,5 +569,3 @@ def describe_object(cluster: Cluster, kind: str, o: dict[str, Any]) -> str:
         return _describe_configmap(cluster, o)
     return _describe_generic(cluster, kind, o)
 
-
-_ = CREATED

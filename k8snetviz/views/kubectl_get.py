@@ -17,11 +17,8 @@ web    ClusterIP      10.96.54.115   <none>           80/TCP    5m
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from k8snetviz.api.discovery import type_of_kind
 from k8snetviz.errors import UsageError
@@ -29,6 +26,7 @@ from k8snetviz.views.apiobjects import objects as objects_of
 from k8snetviz.views.jsonpath import JSONPathError, evaluate, format_value, relaxed, render
 from k8snetviz.views.resources import AGE
 from k8snetviz.views.table import columns, tabwrite
+from k8snetviz.views.yamltext import to_json, to_yaml
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -328,40 +326,6 @@ def name_of(o: dict[str, Any]) -> str:
     """``-o name``: ``pod/web-0``, ``deployment.apps/web``."""
     t = type_of_kind(str(o.get("kind", "")))
     return f"{t.qualified if t else str(o.get('kind', '')).lower()}/{_name(o)}"
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _plain_ok(data: str) -> bool:
-    if not data or data != data.strip() or data[0] in "!&*-?:,[]{}#|>@`'\"%" or ": " in data or " #" in data:
-        return data == "-" and False
-    try:
-        return yaml.safe_load(data) == data
-    except yaml.YAMLError:
-        return False
-
-
-def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    # Go's yaml (kubectl) writes multi-line strings as | blocks and quotes with double quotes.
-    if "\n" in data:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
-    if _plain_ok(data):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
-
-
-_Dumper.add_representer(str, _str_presenter)
-
-
-def to_yaml(obj: Any) -> str:
-    """YAML as kubectl prints it: keys sorted, block style, multi-line strings as ``|`` blocks."""
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=10 ** 6)
-
-
-def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False)
 
 
 def _as_list(items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 import shlex
 
-from k8snetviz.course.shell import coreutils
 from k8snetviz.course.shell.base import Call, Place, Result, not_available
+from k8snetviz.course.shell.coreutils import FILTERS, apply_sed, sed_expression
 from k8snetviz.course.shell.files import listing
-from k8snetviz.course.shell.session import command, history_text
+from k8snetviz.course.shell.registry import COMMANDS, command
 
 __all__: list[str] = []
 
@@ -103,7 +103,7 @@ def false(c: Call) -> Result:
 
 @command("history")
 def history(c: Call) -> Result:
-    return Result.ok(history_text(c.session))
+    return Result.ok("\n".join(f"{i:5d}  {h.command}" for i, h in enumerate(c.session.history, 1)))
 
 
 @command("pwd")
@@ -146,12 +146,10 @@ def env(c: Call) -> Result:
 @command("which")
 @command("type")
 def which(c: Call) -> Result:
-    from k8snetviz.course.shell.session import COMMANDS
-
     out = []
     status = 0
     for name in c.args:
-        if name in COMMANDS[c.place.kind] or name in COMMANDS["any"] or name in coreutils.FILTERS:
+        if name in COMMANDS[c.place.kind] or name in COMMANDS["any"] or name in FILTERS:
             out.append(f"/usr/bin/{name}" if c.args[0] != "type" else f"{name} is /usr/bin/{name}")
         else:
             status = 1
@@ -378,17 +376,17 @@ def sed(c: Call) -> Result:
         return Result.error("Usage: sed [OPTION]... {script-only-if-no-other-script} [input-file]...", 1)
     script = ";".join(scripts)
     try:
-        coreutils.sed_expression(script)
+        sed_expression(script)
     except ValueError as e:
         return Result.error(str(e))
     if not files:
-        return Result(coreutils.apply_sed(script, c.stdin or ""))
+        return Result(apply_sed(script, c.stdin or ""))
     out = []
     for name in files:
         text = c.session.read_file(name)
         if text is None:
             return Result.error(f"sed: can't read {name}: No such file or directory", 2)
-        new = coreutils.apply_sed(script, text)
+        new = apply_sed(script, text)
         if in_place:
             c.session.write_file(name, new)
         else:

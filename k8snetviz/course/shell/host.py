@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 from k8snetviz.agents.writes import AddrAdd, IptablesEdit, LinkSet, NeighAdd, RouteDel, Sysctl
 from k8snetviz.course.shell.base import Call, Place, Result, not_available
-from k8snetviz.course.shell.session import Session, command
+from k8snetviz.course.shell.registry import command
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views import hosttext as ht
 from k8snetviz.views import iproute as ipv
 from k8snetviz.views.iptablestext import iptables_list, iptables_rules, nft_ruleset
 
 if TYPE_CHECKING:
+    from k8snetviz.course.shell.session import Session
     from k8snetviz.kernel.netns import NetNS
 
 __all__ = ["netns_here"]

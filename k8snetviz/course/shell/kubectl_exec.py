@@ -9,15 +9,17 @@ until ``exit``.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from k8snetviz.course.shell.base import Place, Result
-from k8snetviz.course.shell.kubectl import namespace_of, resolve_pod, sub
+from k8snetviz.course.shell.kubectl_core import namespace_of, resolve_pod, sub
 from k8snetviz.course.shell.kubectl_write import _dry_run, _show, commit, store
 from k8snetviz.course.shell.kubeflags import Flags
-from k8snetviz.course.shell.session import Session
 from k8snetviz.course.shell.state import ObjectKey
 from k8snetviz.errors import UsageError
+
+if TYPE_CHECKING:
+    from k8snetviz.course.shell.session import Session
 
 __all__: list[str] = []
 

@@ -6,13 +6,16 @@ outside the cluster, on the node network: the scenario's outside client).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from k8snetviz.course.shell.base import Call, Result
-from k8snetviz.course.shell.session import Session, command
+from k8snetviz.course.shell.registry import command
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.connect import Connection, connect, request
 from k8snetviz.views import clienttext as ct
+
+if TYPE_CHECKING:
+    from k8snetviz.course.shell.session import Session
 
 __all__ = ["source_of", "addresses_of_place", "is_busybox"]
 

@@ -23,12 +23,12 @@ not available in this simulator: kubeclt get pods (did you mean kubectl?)
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from k8snetviz.course.shell import coreutils
-from k8snetviz.course.shell.base import Call, CommandOutput, Handler, Place, Result, not_available, suggest
+from k8snetviz.course.shell.base import Call, CommandOutput, Place, Result, not_available, suggest
+from k8snetviz.course.shell.coreutils import FILTERS
 from k8snetviz.course.shell.lexer import CommandList, ShellSyntaxError, parse_line, split_script
+from k8snetviz.course.shell.registry import COMMANDS
 from k8snetviz.course.shell.state import ClusterState
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.scenario.loader import Scenario, read_scenario
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "CommandOutput", "COMMANDS"]
 
-# Every command a terminal answers, by where it runs; filled by the command modules.
-COMMANDS: dict[str, dict[str, Handler]] = {"workstation": {}, "node": {}, "pod": {}, "any": {}}
 
 # Commands a real exam terminal has that need a person at the keyboard; each says what to do instead.
 INTERACTIVE = {
@@ -53,15 +51,6 @@ INTERACTIVE = {
 }
 
 MAX_SUBSTITUTION_DEPTH = 4
-
-
-def command(name: str, *places: str) -> Callable[[Handler], Handler]:
-    """Register a command for ``places`` (workstation, node, pod; none: everywhere)."""
-    def deco(fn: Handler) -> Handler:
-        for p in places or ("any",):
-            COMMANDS[p][name] = fn
-        return fn
-    return deco
 
 
 class Session:
@@ -239,14 +228,14 @@ class Session:
         where = self.place.kind
         handler = COMMANDS[where].get(name) or COMMANDS["any"].get(name)
         if handler is None:
-            if name in coreutils.FILTERS:
+            if name in FILTERS:
                 return self._filter(name, words[1:], stdin)
             if name in INTERACTIVE:
                 return not_available(line, INTERACTIVE[name])
             elsewhere = [p for p in ("workstation", "node", "pod") if name in COMMANDS[p]]
             if elsewhere:
                 return self._elsewhere(name, line, elsewhere)
-            known = set(COMMANDS[where]) | set(COMMANDS["any"]) | set(coreutils.FILTERS)
+            known = set(COMMANDS[where]) | set(COMMANDS["any"]) | set(FILTERS)
             close = suggest(name, known)
             return not_available(line, f"did you mean {close}?" if close else None)
         return handler(Call(self, words[1:], stdin, line))
@@ -271,7 +260,7 @@ class Session:
                 if content is None:
                     return Result.error(f"{name}: {args[-1]}: No such file or directory", 2 if is_grep else 1)
                 stdin, args = content, args[:-1]
-        out, err, status = coreutils.FILTERS[name](args, stdin or "")
+        out, err, status = FILTERS[name](args, stdin or "")
         return Result(out, err, status)
 
     # --- files ----------------------------------------------------------------------------------------
@@ -336,9 +325,10 @@ def _load_commands() -> None:
     if _LOADED:
         return
     _LOADED = True
-    from k8snetviz.course.shell import builtins, host, kubectl, kubectl_exec, kubectl_write, net  # noqa: F401
-
-
-def history_text(session: Session) -> str:
-    return "\n".join(f"{i:5d}  {c.command}" for i, c in enumerate(session.history, 1))
+    import k8snetviz.course.shell.builtins
+    import k8snetviz.course.shell.host
+    import k8snetviz.course.shell.kubectl
+    import k8snetviz.course.shell.kubectl_exec
+    import k8snetviz.course.shell.kubectl_write
+    import k8snetviz.course.shell.net  # noqa: F401  (each registers its commands)
 
