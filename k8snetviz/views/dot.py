@@ -119,7 +119,7 @@ def describe(cluster: Cluster, result: TraceResult | None = None, pods: Iterable
             parts.append(f"{left_out} system pods are not drawn.")
     for n in cluster.nodes.values():
         pods_here = [p.key for p in cluster.pods.values() if p.node_name == n.name and not p.host_network
-                     and (drawn is None or p.key in drawn)]
+                     and f"pod/{p.key}" in cluster.netns and (drawn is None or p.key in drawn)]
         noun = "pod" if len(pods_here) == 1 else "pods"
         parts.append(f"Node {n.name} ({n.internal_ip}, podCIDR {n.pod_cidr}) holds {len(pods_here)} {noun}"
                      + (": " + ", ".join(pods_here) if pods_here else "") + ".")
@@ -200,7 +200,9 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
                 continue
             if wanted is not None and pod.key not in wanted:
                 continue
-            pns = cluster.netns[f"pod/{pod.key}"]
+            pns = cluster.netns.get(f"pod/{pod.key}")
+            if pns is None:  # a finished or unscheduled pod of a real dump has no sandbox to draw
+                continue
             out.append(f"    subgraph {_q('cluster_' + element_id(pns.name))} {{")
             out.append(f'      id={_q(element_id("box", pns.name))}; label={_q(f"pod {pod.key}")}; '
                        f'style="rounded,filled"; fillcolor="{PALETTE["pod"]}";')
