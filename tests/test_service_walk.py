@@ -247,7 +247,8 @@ def test_explorer_reports_an_unknown_service() -> None:
         explore("influxdb", "default/nope")
 
 
-@pytest.mark.parametrize("task", [st.task_fix_selector, st.task_nodeport, st.task_keep_client_ip])
+@pytest.mark.parametrize("task", [st.task_fix_selector, st.task_nodeport, st.task_keep_client_ip, st.task_headless,
+                                  st.task_affinity, st.task_no_node_ports])
 def test_each_task_accepts_its_solution_and_refuses_the_placeholder(task) -> None:
     t = task()
     assert t.check(t.solution().answer).passed
@@ -271,3 +272,22 @@ def test_predictions_answers_match_the_model() -> None:
     assert "--probability 0.33333333349" in jumps[0] and "--probability 0.50000000000" in jumps[1]
     assert "--probability" not in jumps[2]
     assert st.predict_second_probability().is_correct("0.50000000000")
+
+
+def test_new_task_checkers_say_what_is_wrong() -> None:
+    not_headless = st.task_headless().check(st.HEADLESS_SOLUTION.replace("  clusterIP: None\n", ""))
+    assert not not_headless.passed and "a headless Service says `clusterIP: None`" in not_headless.messages[0]
+    wrong_pods = st.task_headless().check(st.HEADLESS_SOLUTION.replace("app: web", "app: nope"))
+    assert "matches none of the web pods" in wrong_pods.messages[0]
+    default_timeout = st.task_affinity().check(st.AFFINITY_SOLUTION.replace(
+        "  sessionAffinityConfig:\n    clientIP:\n      timeoutSeconds: 600\n", ""))
+    assert "10800 s (three hours)" in default_timeout.messages[0]
+    still_open = st.task_no_node_ports().check(st.INFLUXDB_YAML)
+    assert not still_open.passed and "allocateLoadBalancerNodePorts: false" in still_open.messages[0]
+
+
+def test_every_services_and_exposing_prediction_is_consistent() -> None:
+    for q in st.services_predictions() + st.exposing_predictions():
+        assert q.check(q.answer).startswith("✔ Correct.")
+        if q.reveal is not None:
+            q.reveal()

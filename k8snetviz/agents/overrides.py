@@ -14,11 +14,14 @@ _WORDS = ("via", "dev", "proto", "scope", "src", "metric")
 
 
 def override_writes(o: Override) -> list[Write]:
-    """The writes of one override, in the order they are applied: forwarding, deletions, additions."""
+    """The writes of one override, in the order they are applied: forwarding, bridge netfilter, deletions, additions."""
     owner = Owner("scenario", None, o.where, (), "changed by the scenario (spec.overrides)")
     out: list[Write] = []
     if o.ip_forward is not None:
         out.append(Sysctl(o.target, "net.ipv4.ip_forward", "1" if o.ip_forward else "0", owner))
+    if o.bridge_nf_call_iptables is not None:
+        out.append(Sysctl(o.target, "net.bridge.bridge-nf-call-iptables", "1" if o.bridge_nf_call_iptables else "0",
+                          owner))
     out += [RouteDel(o.target, r, owner) for r in o.delete_routes]
     for j, text in enumerate(o.add_routes):
         out.append(parse_route(text, o.target, owner, f"{o.where}.addRoutes[{j}]"))

@@ -24,6 +24,7 @@ class Override:
     target: str
     where: str = "spec.overrides[0]"  # for messages: which Scenario document and index
     ip_forward: bool | None = None
+    bridge_nf_call_iptables: bool | None = None
     add_routes: list[str] = field(default_factory=list)
     delete_routes: list[str] = field(default_factory=list)
 
@@ -135,6 +136,7 @@ def _scenario_doc(m: Manifest, cfg: ClusterConfig) -> None:
             target=str(o["target"]),
             where=f'Scenario "{name}": spec.overrides[{i}]',
             ip_forward=o.get("ipForward"),
+            bridge_nf_call_iptables=o.get("bridgeNfCallIptables"),
             add_routes=[str(r) for r in o.get("addRoutes") or []],
             delete_routes=[str(r) for r in o.get("deleteRoutes") or []],
         ))

@@ -340,6 +340,7 @@ class ExternalClient(Model):
 class Override(Model):
     target: Str = None
     ipForward: bool | None = None
+    bridgeNfCallIptables: bool | None = None
     addRoutes: StrList = None
     deleteRoutes: StrList = None
 

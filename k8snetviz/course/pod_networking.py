@@ -18,7 +18,7 @@ import k8snetviz
 from k8snetviz.api.defaults import API_VERSION
 from k8snetviz.api.refs import Ref
 from k8snetviz.cluster import Cluster
-from k8snetviz.course.quiz import Predict
+from k8snetviz.course.quiz import Predict, TextBlock
 from k8snetviz.course.tasks import CheckResult, Solution, Task, parse_route
 from k8snetviz.course.terminal import run
 from k8snetviz.kernel.routing import Route
@@ -32,6 +32,7 @@ __all__ = [
     "predict_same_node", "predict_source_address", "predict_pod_gateway", "predict_kindnet_same_node",
     "predict_vxlan_outer", "predict_vxlan_mtu", "task_route_on_node_b", "task_missing_route", "task_vxlan_peer",
     "node_networking_predictions", "node_networking_tasks", "pod_networking_predictions", "pod_networking_tasks",
+    "address_ranges", "predict_pod_cidr_owner", "predict_range_of", "task_address_ranges", "RANGES_SOLUTION",
 ]
 
 BRIDGE = "two-node-bridge"
@@ -326,13 +327,119 @@ def task_ip_forward() -> Task:
     )
 
 
+# --- the three ranges: node, pod, Service ------------------------------------------------------------
+
+def address_ranges(cluster: Cluster) -> TextBlock:
+    """The cluster's three address ranges, each with where it is set on a kubeadm cluster (kind is one)."""
+    cfg = cluster.config
+    per_node = ", ".join(f"{n.name} {n.pod_cidr}" for n in cluster.nodes.values())
+    rows = [
+        ("node network", str(cfg.node_network), "the machines' own network (here kind's Docker network); each "
+         "node's InternalIP is on it"),
+        ("pod network", str(cfg.pod_subnet), "kubeadm init --pod-network-cidr (networking.podSubnet), passed to "
+         "kube-controller-manager as --cluster-cidr; --allocate-node-cidrs=true cuts one podCIDR per node "
+         f"(/24 by default, --node-cidr-mask-size): {per_node}"),
+        ("service network", str(cfg.service_subnet), "kubeadm init --service-cidr (networking.serviceSubnet), "
+         "passed to kube-apiserver as --service-cluster-ip-range; every cluster IP comes from it "
+         f"(kube-dns takes the tenth address, {cfg.dns_service_ip})"),
+    ]
+    return TextBlock("\n".join(f"{name}: {cidr}\n    {where}" for name, cidr, where in rows))
+
+
+def predict_pod_cidr_owner() -> Predict:
+    c = k8snetviz.load(BRIDGE)
+    cidr = c.node("node-b").pod_cidr
+    return Predict(
+        f"node-b's Node object says `spec.podCIDR: {cidr}`. Which component wrote it there?",
+        ["the CNI plugin, when the first pod started", "kube-controller-manager, when node-b registered",
+         "the kubelet on node-b, from its config file", "kube-proxy"],
+        answer="kube-controller-manager, when node-b registered",
+        explanation="With `--allocate-node-cidrs=true` the node IPAM controller of kube-controller-manager cuts "
+                    "the cluster's pod range (`--cluster-cidr`) into one block per node and writes it into "
+                    "`spec.podCIDR` when the Node appears. The CNI plugin then reads it: kindnet and flannel "
+                    "configure host-local with it. Calico is the exception: its own IPAM hands out /26 blocks "
+                    "from an IPPool and ignores `spec.podCIDR` by default.",
+        wrong={"the CNI plugin, when the first pod started": "The plugin uses the range, but it is already on the "
+               "Node before any pod starts (except with Calico's own IPAM, which does not use this field)."},
+        reveal=lambda: address_ranges(c),
+    )
+
+
+def predict_range_of() -> Predict:
+    c = k8snetviz.load(KINDNET)
+    dns = c.service("kube-system/kube-dns").cluster_ip
+    return Predict(
+        f"In kind's default cluster, from which range does kube-dns's address {dns} come?",
+        ["the node network 172.18.0.0/16", "the pod network 10.244.0.0/16", "the service network 10.96.0.0/16"],
+        answer="the service network 10.96.0.0/16",
+        explanation="Cluster IPs come from the API server's `--service-cluster-ip-range`; kubeadm gives kube-dns "
+                    "its tenth address and writes it into every kubelet's `clusterDNS`. The three ranges must not "
+                    "overlap: a packet to 10.96.x.x must never be mistaken for a pod or a node.",
+        reveal=lambda: (address_ranges(c), run(c, "kubectl get svc -A")),
+    )
+
+
+RANGES_SOLUTION = """\
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  podSubnet: 10.200.0.0/16
+  serviceSubnet: 10.100.0.0/16
+"""
+
+
+def _ranges_check(answer: str) -> CheckResult:
+    from ipaddress import IPv4Network
+
+    docs = [m for m in parse_text(answer, source="<your YAML>").manifests]
+    config = next((m for m in docs if m.kind == "Cluster" and m.api_version.startswith("kind.x-k8s.io/")), None)
+    if config is None:
+        return CheckResult.fail("write a kind Cluster config: `kind: Cluster`, `apiVersion: kind.x-k8s.io/v1alpha4`, "
+                                "and its `networking` section")
+    c = k8snetviz.load(KINDNET, answer)
+    cfg = c.config
+    problems = []
+    want_pods, want_svcs = IPv4Network("10.200.0.0/16"), IPv4Network("10.100.0.0/16")
+    if cfg.pod_subnet != want_pods:
+        problems.append(f"the pods' range is {cfg.pod_subnet}, not {want_pods}: that is `networking.podSubnet`")
+    if cfg.service_subnet != want_svcs:
+        problems.append(f"the Services' range is {cfg.service_subnet}, not {want_svcs}: that is "
+                        "`networking.serviceSubnet`")
+    if cfg.pod_subnet.overlaps(cfg.service_subnet):
+        problems.append(f"{cfg.pod_subnet} and {cfg.service_subnet} overlap: a cluster IP would be mistaken for a pod")
+    if problems:
+        return CheckResult.fail(*problems)
+    outside = [p.key for p in c.pods.values() if not p.host_network and p.ip not in cfg.pod_subnet]
+    if outside:
+        return CheckResult.fail(f"some pods are outside {cfg.pod_subnet}: {', '.join(outside)}")
+    dns = c.service("kube-system/kube-dns").cluster_ip
+    return CheckResult.ok(f"every node's podCIDR lies in {cfg.pod_subnet} and kube-dns moved to {dns}.",
+                          proof=address_ranges(c))
+
+
+def task_address_ranges() -> Task:
+    return Task(
+        "Plan the ranges of a new cluster",
+        "Your company's network already uses 10.244.0.0/16 and 10.96.0.0/16. Write the kind Cluster config of a "
+        "new cluster whose pods get addresses from 10.200.0.0/16 and whose Services get cluster IPs from "
+        "10.100.0.0/16. The checker builds kind's three-node cluster from your config.",
+        _ranges_check,
+        Solution(RANGES_SOLUTION, "`podSubnet` and `serviceSubnet` are kubeadm's `networking.podSubnet` and "
+                 "`networking.serviceSubnet`; with kubeadm directly: `kubeadm init --pod-network-cidr=10.200.0.0/16 "
+                 "--service-cidr=10.100.0.0/16`. kubeadm hands the first to kube-controller-manager "
+                 "(`--cluster-cidr`) and the second to kube-apiserver (`--service-cluster-ip-range`). Both are "
+                 "chosen before the cluster exists: changing them later means rebuilding."),
+        hints=["kind's config has a `networking` section with the same two fields kubeadm has."],
+    )
+
+
 def node_networking_predictions() -> list[Predict]:
     return [predict_node_to_node(), predict_outside(), predict_longest_prefix(), predict_ip_forward(),
-            predict_forward_to_self()]
+            predict_forward_to_self(), predict_pod_cidr_owner(), predict_range_of()]
 
 
 def node_networking_tasks() -> list[Task]:
-    return [task_internal_ip(), task_longest_prefix(), task_ip_forward()]
+    return [task_internal_ip(), task_longest_prefix(), task_ip_forward(), task_address_ranges()]
 
 
 # --- notebook 02: pod networking ----------------------------------------------------------------------

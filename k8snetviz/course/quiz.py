@@ -24,7 +24,7 @@ from typing import Any
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views.presentation import MODE
 
-__all__ = ["Predict", "inline_html", "show_in_place"]
+__all__ = ["Predict", "TextBlock", "inline_html", "show_in_place"]
 
 # CSS classes the UI tests find the parts by; keep them stable.
 CSS_PREDICT = "knv-predict"
@@ -46,6 +46,13 @@ def inline_html(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
 
 
+class TextBlock(str):
+    """Text the course computes (a table, a list of facts), shown as preformatted text in a notebook too."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": f'<pre class="knv-text">{escape(str(self))}</pre>'}
+
+
 class WidgetItem:
     """A course item shown as its ``widget()``, with ``text()`` for front ends without widgets."""
 
@@ -65,14 +72,18 @@ class WidgetItem:
 
 def show_in_place(producer: Callable[[], Any]) -> None:
     """Display what ``producer`` returns (each item of a tuple in turn); bad input shows its message in place."""
-    from IPython.display import HTML, display
+    from IPython.display import display
 
     try:
         shown = producer()
     except K8sNetVizError as err:
-        display(HTML(f'<p class="knv-error" style="color:#b00020">✘ {inline_html(str(err))}</p>'))
+        # A plain-text front end (a terminal, nbconvert to text) reads the text form, not an HTML object.
+        display({"text/plain": f"✘ {err}", "text/html": f'<p class="knv-error">✘ {inline_html(str(err))}</p>'},
+                raw=True)
         return
     for item in shown if isinstance(shown, (tuple, list)) else [shown]:
+        if isinstance(item, str) and not isinstance(item, TextBlock):
+            item = TextBlock(item)  # kubectl-style text keeps its lines, not a quoted repr
         if item is not None:
             display(item)
 

@@ -38,6 +38,11 @@ __all__ = [
     "predict_nodeport_anywhere", "predict_lb_has_nodeport", "predict_cluster_client_ip", "predict_local_drop",
     "predict_health_check", "task_nodeport", "task_keep_client_ip",
     "services_predictions", "services_tasks", "exposing_predictions", "exposing_tasks",
+    "BRIDGE_SCENARIO", "WEB_ON_A_BRIDGE", "BRIDGE_NF_OFF", "bridge_cluster", "predict_reply_source",
+    "predict_bridge_nf", "predict_proxy_mode", "task_headless", "task_affinity", "HEADLESS_SOLUTION",
+    "AFFINITY_SOLUTION", "predict_lb_destination", "predict_instance_mode", "task_no_node_ports",
+    "NO_NODE_PORTS_SOLUTION", "predict_host_network", "predict_host_port", "predict_port_forward",
+    "predict_dual_stack", "DUAL_STACK", "dual_stack_fields",
 ]
 
 SERVICES = "services"
@@ -97,7 +102,8 @@ def predict_icmp() -> Predict:
         explanation="A cluster IP is not on any interface: it exists only as a match in kube-proxy's rules "
                     f"(`-d {ip}/32 -p tcp --dport 80`). An ICMP echo matches none of them, so it is routed like any "
                     "unknown address: out of the default route, where nobody answers. The Service is the pair "
-                    "(IP, port/protocol), not the IP alone.",
+                    "(IP, port/protocol), not the IP alone. (In kube-proxy's IPVS mode it is different: every "
+                    "cluster IP sits on the node's dummy device kube-ipvs0, so the node itself answers a ping.)",
         reveal=lambda: c.trace("default/client", f"{ip}:80", protocol="ICMP"),
     )
 
@@ -280,13 +286,225 @@ def task_fix_selector() -> Task:
     )
 
 
+# --- NAT, conntrack and br_netfilter ---------------------------------------------------------------------
+
+BRIDGE_SCENARIO = "flannel-vxlan"  # pods on a cni0 bridge, a web pod beside the client on kind-worker
+WEB_ON_A_BRIDGE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: web
+  ports:
+  - port: 80
+    targetPort: 80
+"""
+BRIDGE_NF_OFF = """\
+apiVersion: k8snetviz.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: bridge-nf-off
+spec:
+  overrides:
+  - target: node/kind-worker
+    bridgeNfCallIptables: false
+"""
+
+
+def bridge_cluster(bridge_nf_call_iptables: bool = True) -> Cluster:
+    """flannel's cluster with a Service web: client and one web pod hang on kind-worker's bridge cni0."""
+    extra = WEB_ON_A_BRIDGE + ("" if bridge_nf_call_iptables else "---\n" + BRIDGE_NF_OFF)
+    return k8snetviz.load(BRIDGE_SCENARIO, extra)
+
+
+def _neighbour_web(c: Cluster) -> str:
+    """The web pod on the client's node."""
+    node = c.pod("default/client").node_name
+    return next(p.key for p in sorted(c.pods.values(), key=lambda p: p.key)
+                if p.labels.get("app") == "web" and p.node_name == node)
+
+
+def predict_reply_source() -> Predict:
+    c = k8snetviz.load(SERVICES)
+    ip = c.service("web").cluster_ip
+    return Predict(
+        f"client connects to web's cluster IP, {ip}:80. kube-proxy's DNAT sends the packet to a pod, which answers "
+        "from its own address, POD-IP:8080. From which address and port does client see the answer arrive?",
+        ["POD-IP:8080, the pod's own address", f"{ip}:80, the cluster IP it connected to",
+         "the node's address"],
+        answer=f"{ip}:80, the cluster IP it connected to",
+        explanation="conntrack keeps one entry per connection, with the tuple as sent and the tuple as rewritten. "
+                    "The first packet's DNAT is recorded there; each reply is matched against the entry and "
+                    "rewritten back, its source becoming the cluster IP again, without evaluating any rule. A "
+                    "client that saw POD-IP:8080 would drop the answer: its socket is connected to the cluster IP.",
+        wrong={"POD-IP:8080, the pod's own address": "That is what the pod sends; conntrack changes it on the way "
+               "back, at the node that did the DNAT."},
+        reveal=lambda: c.trace("default/client", "svc/default/web:80"),
+    )
+
+
+def predict_bridge_nf() -> Predict:
+    on, off = bridge_cluster(True), bridge_cluster(False)
+    web = _neighbour_web(on)
+    return Predict(
+        "flannel's set-up: client and a web pod hang on the same bridge cni0 of kind-worker. client connects to "
+        "web's cluster IP, and the DNAT picks the pod beside it, so its reply is bridged from port to port, not "
+        "routed. On this node `net.bridge.bridge-nf-call-iptables` is 0. What happens to the connection?",
+        ["it works: conntrack undoes the DNAT wherever the reply goes",
+         "it fails: the bridged reply skips iptables, keeps the pod's address, and client finds no connection "
+         "for it",
+         "it works, but client sees the pod's address"],
+        answer="it fails: the bridged reply skips iptables, keeps the pod's address, and client finds no "
+               "connection for it",
+        explanation="The NAT hooks belong to the IP layer. A frame that a bridge forwards between two of its ports "
+                    "never reaches them unless the br_netfilter module is loaded and "
+                    "net.bridge.bridge-nf-call-iptables = 1. With 0 the reply keeps POD-IP:80 as its source, "
+                    "while client's socket waits for the cluster IP: the kernel finds no connection for it. "
+                    "That is why plugins that put pods on a Linux bridge (bridge, flannel) need the setting; "
+                    "kubeadm checked it before v1.30. Pod to pod across nodes is routed, so it does not matter there.",
+        reveal=lambda: (on.trace("default/client", "svc/default/web:80", endpoint=web),
+                        off.trace("default/client", "svc/default/web:80", endpoint=web)),
+    )
+
+
+def predict_proxy_mode() -> Predict:
+    c = k8snetviz.load(SERVICES)
+    return Predict(
+        "A kubeadm cluster's ConfigMap `kube-system/kube-proxy` says `mode: \"\"` in its config.conf. Which mode "
+        "does kube-proxy run in on its Linux nodes?",
+        ["none: kube-proxy does nothing", "iptables, the default on Linux", "nftables, the newest mode",
+         "ipvs"],
+        answer="iptables, the default on Linux",
+        explanation="An empty mode means the default, which is iptables on Linux (nftables is GA since v1.33 but "
+                    "not the default; ipvs is deprecated since v1.35). kube-proxy says which one it picked when it "
+                    "starts: `kubectl -n kube-system logs ds/kube-proxy | grep Proxier` prints \"Using iptables "
+                    "Proxier\", and on a node `curl -s localhost:10249/proxyMode` answers iptables.",
+        reveal=lambda: c.inspect(),
+    )
+
+
+HEADLESS_SOLUTION = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-peers
+spec:
+  clusterIP: None
+  selector:
+    app: web
+  ports:
+  - port: 8080
+    targetPort: 8080
+"""
+
+
+def _headless_check(answer: str) -> CheckResult:
+    body, kinds = _one_service(answer)
+    if not body:
+        return CheckResult.fail("your YAML holds no Service (" + (", ".join(kinds) or "no document") + ")")
+    name = (body.get("metadata") or {}).get("name")
+    if name != "web-peers":
+        return CheckResult.fail(f"name the Service web-peers, not {name}")
+    c = k8snetviz.load(SERVICES, answer)
+    svc = c.service("web-peers")
+    if not svc.headless:
+        return CheckResult.fail(f"web-peers got the cluster IP {svc.cluster_ip}: a headless Service says "
+                                "`clusterIP: None`, and only at creation (the field cannot change later)")
+    sel = _selector_problem(c, svc, "web")
+    if sel:
+        return CheckResult.fail(sel)
+    answers = c.resolve("default/client", "web-peers")
+    got = sorted(a["data"] for a in answers.to_dict()["answers"] if a["type"] == "A")
+    want = sorted(str(p.ip) for p in c.pods.values() if p.labels.get("app") == "web")
+    if got != want:
+        return CheckResult.fail(f"web-peers resolves to {', '.join(got) or 'nothing'}, not the web pods "
+                                f"({', '.join(want)})", proof=answers)
+    return CheckResult.ok(f"web-peers resolves to the {len(got)} web pods themselves ({', '.join(got)}): no "
+                          "virtual IP, no kube-proxy rule.", proof=answers)
+
+
+def task_headless() -> Task:
+    return Task(
+        "A headless Service for web's pods",
+        "The pods of web must find each other by name: write a headless Service web-peers that selects them, port "
+        "8080 (their port), so that looking up web-peers returns every web pod's own address. The checker "
+        "resolves web-peers from client.",
+        _headless_check,
+        Solution(HEADLESS_SOLUTION, "`clusterIP: None` makes the Service headless: no virtual IP, so kube-proxy "
+                 "writes nothing, and CoreDNS answers the name with one A record per ready endpoint. "
+                 "`kubectl create service clusterip web-peers --clusterip=None --tcp=8080:8080` writes one, but "
+                 "selects `app=web-peers`: fix the selector. `kubectl expose deployment web --name web-peers "
+                 "--cluster-ip=None --port 8080` selects web's pods directly."),
+        hints=["The field is `spec.clusterIP`; its value is the word None."],
+    )
+
+
+AFFINITY_SOLUTION = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-sticky10
+spec:
+  selector:
+    app: web
+  sessionAffinity: ClientIP
+  sessionAffinityConfig:
+    clientIP:
+      timeoutSeconds: 600
+  ports:
+  - port: 80
+    targetPort: 8080
+"""
+
+
+def _affinity_check(answer: str) -> CheckResult:
+    body, _ = _one_service(answer)
+    name = (body.get("metadata") or {}).get("name") if body else None
+    if name != "web-sticky10":
+        return CheckResult.fail("write a Service named web-sticky10")
+    base = service_checker(SERVICES, "default/client", port=80)(answer)
+    if not base.passed:
+        return base
+    c = k8snetviz.load(SERVICES, answer)
+    svc = c.service("web-sticky10")
+    if svc.session_affinity != "ClientIP":
+        return CheckResult.fail(f"sessionAffinity is {svc.session_affinity}: set `sessionAffinity: ClientIP`")
+    timeout = ((((body.get("spec") or {}).get("sessionAffinityConfig") or {}).get("clientIP") or {})
+               .get("timeoutSeconds"))
+    if timeout != 600:
+        said = "the default, 10800 s (three hours)" if timeout is None else f"{timeout} s"
+        return CheckResult.fail(f"the affinity lasts {said}, not ten minutes: set "
+                                "`sessionAffinityConfig.clientIP.timeoutSeconds: 600`")
+    rules = iptables_grep(c, "kind-worker", "--seconds 600")
+    return CheckResult.ok("each client address keeps its pod for 600 s: kube-proxy checks `-m recent --rcheck "
+                          "--seconds 600` before choosing at random.", proof=rules)
+
+
+def task_affinity() -> Task:
+    return Task(
+        "Keep each client on one pod for ten minutes",
+        "Write a Service web-sticky10 in front of web's pods (port 80 to their 8080) that sends all connections "
+        "from one client address to the same pod for ten minutes. The checker traces client → web-sticky10:80 "
+        "and reads kube-proxy's rules.",
+        _affinity_check,
+        Solution(AFFINITY_SOLUTION, "`sessionAffinity: ClientIP` makes kube-proxy remember each client address "
+                 "with the `recent` match and send it to the same KUBE-SEP while the entry lives; "
+                 "`sessionAffinityConfig.clientIP.timeoutSeconds` sets how long (default 10800 s, three hours). "
+                 "The affinity is per node and per client address: clients behind one NAT share one pod."),
+        hints=["Two fields in the Service's spec: the kind of affinity, and its timeout in seconds."],
+    )
+
+
 def services_predictions() -> list[Predict]:
-    return [predict_icmp(), predict_target_port(), predict_second_probability(), predict_no_endpoints(),
+    return [predict_icmp(), predict_target_port(), predict_reply_source(), predict_bridge_nf(),
+            predict_second_probability(), predict_proxy_mode(), predict_no_endpoints(),
             predict_headless(), predict_external_name()]
 
 
 def services_tasks() -> list[Task]:
-    return [task_fix_selector()]
+    return [task_fix_selector(), task_headless(), task_affinity()]
 
 
 # --- notebook 05: exposing Services ------------------------------------------------------------------------
@@ -308,18 +526,62 @@ def predict_nodeport_anywhere() -> Predict:
     )
 
 
+def predict_lb_destination() -> Predict:
+    c = k8snetviz.load(INFLUXDB)
+    svc = c.service("influxdb")
+    lb, node_port = svc.load_balancer_ips[0], svc.ports[0].node_port
+    return Predict(
+        f"MetalLB in layer 2 mode gives influxdb the EXTERNAL-IP {lb}: one node answers ARP for that address, so "
+        f"the laptop's packets for {lb}:8086 reach that node unchanged. What does kube-proxy on the node match?",
+        [f"the destination {lb}:8086 itself: KUBE-SERVICES has a rule for the load-balancer IP that jumps to "
+         "KUBE-EXT",
+         f"the node port {node_port}: KUBE-NODEPORTS",
+         "nothing: MetalLB rewrites the packet to a pod address before it arrives"],
+        answer=f"the destination {lb}:8086 itself: KUBE-SERVICES has a rule for the load-balancer IP that jumps to "
+               "KUBE-EXT",
+        explanation="kube-proxy writes one rule per load-balancer address into KUBE-SERVICES (`loadbalancer IP`), "
+                    "so a node that receives the packet with that destination handles it directly: KUBE-EXT, then "
+                    "the KUBE-SVC chain every Service port has. No node port is involved. MetalLB (L2 or BGP mode) "
+                    "only makes the address reach a node: it is a load-balancer implementation for clusters without "
+                    "a cloud, not a cloud controller, and it never touches the packet.",
+        wrong={f"the node port {node_port}: KUBE-NODEPORTS": "That is the path of a cloud load balancer that "
+               "targets node ports (next question). Here the destination is still the EXTERNAL-IP."},
+        reveal=lambda: c.trace("external", f"{lb}:8086"),
+    )
+
+
 def predict_lb_has_nodeport() -> Predict:
     c = k8snetviz.load(INFLUXDB)
     return Predict(
         "influxdb is `type: LoadBalancer` on port 8086. Does it also have a node port?",
         ["no: a LoadBalancer replaces the node port",
-         "yes: a LoadBalancer is a NodePort Service plus a load balancer outside the cluster that sends to it",
+         "yes, by default: `allocateLoadBalancerNodePorts` is true, for load balancers that send to node ports",
          "only if you ask for one"],
-        answer="yes: a LoadBalancer is a NodePort Service plus a load balancer outside the cluster that sends to it",
-        explanation="PORT(S) reads 8086:3xxxx/TCP: the second number is the node port, allocated from 30000-32767 "
-                    "as for a NodePort (unless `allocateLoadBalancerNodePorts: false`). A LoadBalancer is also a "
-                    "ClusterIP Service: all three ways in lead to the same KUBE-SVC chain.",
+        answer="yes, by default: `allocateLoadBalancerNodePorts` is true, for load balancers that send to node ports",
+        explanation="PORT(S) reads 8086:3xxxx/TCP: the second number is a node port from 30000-32767, as for a "
+                    "NodePort Service. Many cloud load balancers (in instance mode) forward to NODE-IP:nodePort, so "
+                    "the API server allocates one unless `spec.allocateLoadBalancerNodePorts: false` says the "
+                    "load balancer does not need it (MetalLB, or a load balancer that sends to pod IPs). A "
+                    "LoadBalancer is also a ClusterIP Service: every way in leads to the same KUBE-SVC chain.",
         reveal=lambda: get_svc(c, "influxdb"),
+    )
+
+
+def predict_instance_mode() -> Predict:
+    c = k8snetviz.load(INFLUXDB)
+    svc = c.service("influxdb")
+    node_port = svc.ports[0].node_port
+    return Predict(
+        f"Now a cloud load balancer in instance mode: it sends the laptop's connection to a node's address on "
+        f"influxdb's node port, kind-worker:{node_port}. Which kube-proxy chain takes it first after KUBE-SERVICES?",
+        ["KUBE-NODEPORTS, then the Service's KUBE-EXT chain", "KUBE-EXT directly, by the load-balancer IP rule",
+         "KUBE-SVL: instance mode always keeps the traffic on the node"],
+        answer="KUBE-NODEPORTS, then the Service's KUBE-EXT chain",
+        explanation="The destination is now the node's own address, so no per-Service rule of KUBE-SERVICES "
+                    "matches; its last rule sends packets for a local address to KUBE-NODEPORTS, which matches "
+                    f"the port {node_port} and jumps to the same KUBE-EXT chain as before. Both ways end in one "
+                    "KUBE-SVC chain; only the entry differs.",
+        reveal=lambda: c.trace("external", f"node/kind-worker:{node_port}"),
     )
 
 
@@ -478,10 +740,144 @@ def task_keep_client_ip() -> Task:
     )
 
 
+NO_NODE_PORTS_SOLUTION = INFLUXDB_YAML.replace("  type: LoadBalancer\n",
+                                               "  type: LoadBalancer\n  allocateLoadBalancerNodePorts: false\n")
+
+
+def _no_node_ports_check(answer: str) -> CheckResult:
+    body, _ = _one_service(answer)
+    if not body or (body.get("metadata") or {}).get("name") != "influxdb":
+        return CheckResult.fail("write the Service influxdb (kind: Service, metadata.name: influxdb)")
+    c = k8snetviz.load(INFLUXDB, answer)
+    svc = c.service("influxdb")
+    if svc.type != "LoadBalancer" or not svc.load_balancer_ips:
+        return CheckResult.fail(f"influxdb is type {svc.type}: keep it a LoadBalancer, MetalLB still gives it its "
+                                "EXTERNAL-IP")
+    taken = [str(p.node_port) for p in svc.ports if p.node_port]
+    if taken:
+        return CheckResult.fail(f"influxdb still holds the node port {', '.join(taken)}: set "
+                                "`allocateLoadBalancerNodePorts: false` (and write no `nodePort`)",
+                                proof=get_svc(c, "influxdb"))
+    t = c.trace("external", f"{svc.load_balancer_ips[0]}:{svc.ports[0].port}")
+    if not t.delivered:
+        return CheckResult.fail(f"the laptop's connection is {t.verdict}: {t.reason}", proof=t)
+    return CheckResult.ok("PORT(S) shows 8086/TCP, with no node port, and the laptop still reaches influxdb through "
+                          "its EXTERNAL-IP: kube-proxy's rule for that address is all it needs.", proof=t)
+
+
+def task_no_node_ports() -> Task:
+    return Task(
+        "A LoadBalancer without node ports",
+        "The cluster runs MetalLB in layer 2 mode, which needs no node ports, and the security team wants none "
+        "open. Rewrite the Service influxdb (all of it) so that it stays a LoadBalancer but holds no node port.",
+        _no_node_ports_check,
+        Solution(NO_NODE_PORTS_SOLUTION, "`spec.allocateLoadBalancerNodePorts: false` (GA since v1.24) tells the API "
+                 "server not to allocate node ports for a LoadBalancer. Setting it on an existing Service does not "
+                 "free ports already allocated: remove each `nodePort` too. Only do it when the load balancer sends "
+                 "to the EXTERNAL-IP or to pod IPs, never with one that targets node ports."),
+        hints=["The field sits in the Service's spec, next to `type`."],
+    )
+
+
+# --- more ways in: hostNetwork, hostPort, kubectl port-forward; dual stack ---------------------------------
+
+def predict_host_network() -> Predict:
+    c = k8snetviz.load("dns")
+    return Predict(
+        "The pod data/node-agent runs with `hostNetwork: true` on kind-worker2 (InternalIP 172.18.0.4). What does "
+        "`kubectl get pods -o wide` show as its IP?",
+        ["an address from kind-worker2's podCIDR, as for any pod", "172.18.0.4, the node's own address",
+         "none: host-network pods have no IP"],
+        answer="172.18.0.4, the node's own address",
+        explanation="A host-network pod shares its node's network namespace: no veth, no CNI ADD, no address of its "
+                    "own. It listens on the node's addresses directly, so two such pods on one node cannot use the "
+                    "same port. The kubelet, kube-proxy and most CNI agents run this way. (Its DNS also falls back "
+                    "to the node's unless `dnsPolicy: ClusterFirstWithHostNet`.)",
+        reveal=lambda: c.get("pods", namespace="data", wide=True),
+    )
+
+
+def predict_host_port() -> Predict:
+    return Predict(
+        "A pod on kind-worker declares `containerPort: 80, hostPort: 8080`. Where does a client outside reach it?",
+        ["on port 8080 of every node, like a node port", "on kind-worker's address, port 8080, and nowhere else",
+         "on the pod's IP, port 8080"],
+        answer="on kind-worker's address, port 8080, and nowhere else",
+        explanation="hostPort is done by the CNI `portmap` plugin on the pod's node only: it adds a DNAT rule "
+                    "(chain CNI-HOSTPORT-DNAT, then CNI-DN-…) from NODE-IP:8080 to POD-IP:80. Unlike a NodePort "
+                    "there is no rule on the other nodes, and the scheduler places at most one pod with a given "
+                    "hostPort (and protocol and hostIP) per node. The pod itself keeps its own address and port 80.",
+    )
+
+
+def predict_port_forward() -> Predict:
+    return Predict(
+        "`kubectl port-forward svc/web 8080:80` on your laptop, then `curl localhost:8080`. How does the "
+        "connection reach a web pod?",
+        ["through the cluster IP: kube-proxy picks a pod for every connection",
+         "kubectl picks one pod of the Service; the API server and that pod's kubelet stream the connection into "
+         "the pod's network namespace, to its target port 8080",
+         "through the node port of the Service"],
+        answer="kubectl picks one pod of the Service; the API server and that pod's kubelet stream the connection "
+               "into the pod's network namespace, to its target port 8080",
+        explanation="port-forward is a tunnel over the API: kubectl resolves `svc/web` to one pod (and the Service "
+                    "port 80 to that pod's target port), then the kubelet's container runtime opens the connection "
+                    "inside the pod, from localhost. No cluster IP, no kube-proxy, no node port, and no "
+                    "NetworkPolicy on the way; every connection goes to that one pod until the command ends.",
+    )
+
+
+DUAL_STACK = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-dual
+spec:
+  ipFamilyPolicy: {policy}
+  selector:
+    app: web
+  ports:
+  - port: 80
+    targetPort: 8080
+"""
+
+
+def dual_stack_fields(policy: str = "PreferDualStack") -> CommandOutput:
+    """A Service web-dual with ``ipFamilyPolicy: POLICY`` applied to ``services``: the fields the API server set."""
+    c = k8snetviz.load(SERVICES, DUAL_STACK.format(policy=policy))
+    svc = c.service("web-dual")
+    jsonpath = "{.spec.ipFamilyPolicy} {.spec.ipFamilies} {.spec.clusterIPs}"
+    shown = f"{svc.ip_family_policy} {_go_list(svc.ip_families)} {_go_list(svc.cluster_ips)}"
+    return CommandOutput("$", f"kubectl get svc web-dual -o jsonpath='{jsonpath}'", shown)
+
+
+def _go_list(items: list[str]) -> str:
+    return "[" + ",".join(f'"{i}"' for i in items) + "]"
+
+
+def predict_dual_stack() -> Predict:
+    return Predict(
+        "kind's default cluster is IPv4 only. You apply a Service with `ipFamilyPolicy: PreferDualStack`. What "
+        "does the API server do?",
+        ["refuses it: the cluster has no IPv6 service range",
+         "accepts it with one IPv4 cluster IP: `ipFamilies: [IPv4]`",
+         "accepts it with an IPv4 and an IPv6 cluster IP"],
+        answer="accepts it with one IPv4 cluster IP: `ipFamilies: [IPv4]`",
+        explanation="A dual-stack Service lists its families in `spec.ipFamilies` and its addresses in "
+                    "`spec.clusterIPs` (clusterIP is the first). `SingleStack` (the default) takes one family, "
+                    "`PreferDualStack` takes two where the cluster has two service ranges and one otherwise, "
+                    "`RequireDualStack` takes two or is refused. The API server's `--service-cluster-ip-range` "
+                    "decides: on a dual-stack cluster it holds an IPv4 and an IPv6 range.",
+        wrong={"refuses it: the cluster has no IPv6 service range": "That is what RequireDualStack gets."},
+        reveal=lambda: dual_stack_fields("PreferDualStack"),
+    )
+
+
 def exposing_predictions() -> list[Predict]:
-    return [predict_nodeport_anywhere(), predict_lb_has_nodeport(), predict_cluster_client_ip(),
-            predict_local_drop(), predict_health_check()]
+    return [predict_nodeport_anywhere(), predict_lb_destination(), predict_lb_has_nodeport(),
+            predict_instance_mode(), predict_cluster_client_ip(), predict_local_drop(), predict_health_check(),
+            predict_host_network(), predict_host_port(), predict_port_forward(), predict_dual_stack()]
 
 
 def exposing_tasks() -> list[Task]:
-    return [task_nodeport(), task_keep_client_ip()]
+    return [task_nodeport(), task_keep_client_ip(), task_no_node_ports()]

@@ -139,6 +139,7 @@ class Walker:
         self.egress_checked = False
         # where NAT rewrote the packet: the conntrack entries (namespace, device, kind, before, after, rule)
         self.nat: list[tuple[str, str, str, Packet, Packet, DecidedBy | None]] = []
+        self.sent_to = ""  # the destination the client's socket connected to: a reply must come from it
 
     # --- recording ----------------------------------------------------------------------------
     def hop(self, at: str, device: str, action: str, detail: str, pkt: Packet, decided_by: DecidedBy, *,
@@ -148,6 +149,8 @@ class Walker:
         node = at[5:] if at.startswith("node/") else None
         if owner.node is None and node is not None and owner.component != "kernel":
             decided_by = DecidedBy(decided_by.kind, decided_by.id, decided_by.text, owner.on(node))
+        if not self.hops:
+            self.sent_to = pkt.destination
         h = Hop(len(self.hops) + 1, at, device, action, detail, pkt.source, pkt.destination, rule=decided_by.text,
                 table=table, outer=str(self.outer) if self.outer else "", changed=changed, reply=self.replying,
                 peer=peer, rules=list(rules or []), decided_by=decided_by, matched=list(matched or []))
@@ -403,9 +406,29 @@ class Walker:
             else:
                 self.hop(ns.name, bridge.name, "bridge", f"the frame enters {bridge.name} on port {dev.name}",
                          pkt, self.port_ref(ns, bridge, dev), peer=f"{ns.name}#{dev.name}")
-                self.bridge_forward(ns, bridge.name, pkt, nexthop)
+                after = self.bridged_netfilter(ns, bridge.name, pkt)
+                if after.dst != pkt.dst:
+                    nexthop = after.dst
+                self.bridge_forward(ns, bridge.name, after, nexthop)
             return
         self.receive(ns, dev_name, pkt)
+
+    def bridged_netfilter(self, ns: NetNS, bridge: str, pkt: Packet) -> Packet:
+        """A frame bridged from port to port meets iptables (and conntrack) only through br_netfilter.
+
+        With ``net.bridge.bridge-nf-call-iptables = 1`` the bridge hands IPv4 frames to the PREROUTING,
+        FORWARD and POSTROUTING hooks, so a reply between two pods of one bridge is un-NATed like a routed
+        one. With 0 it skips them: a reply to a Service connection keeps the pod's own address.
+        """
+        if ns.sysctl("net.bridge.bridge-nf-call-iptables") == "1":
+            for hook in ("PREROUTING", "FORWARD", "POSTROUTING"):
+                pkt = self.netfilter(ns, hook, pkt, bridge, bridge)
+            return pkt
+        if self.replying and any(at == ns.name for at, *_ in self.nat):
+            self.hop(ns.name, bridge, "bridge", f"net.bridge.bridge-nf-call-iptables = 0: {bridge} forwards the "
+                     "frame without handing it to iptables, so conntrack does not undo the NAT of this connection",
+                     pkt, self.sysctl_ref(ns, "net.bridge.bridge-nf-call-iptables"))
+        return pkt
 
     @staticmethod
     def port_ref(ns: NetNS, bridge: Interface, port: Interface) -> DecidedBy:
@@ -498,6 +521,12 @@ class Walker:
         who = self.describe(ns)
         ref = self.local_ref(ns, pkt.dst)
         if self.replying:
+            if self.sent_to and pkt.source != self.sent_to:
+                self.hop(ns.name, dev, "drop", f"the reply reaches {who} from {pkt.source}, but its socket is "
+                         f"connected to {self.sent_to}: the kernel finds no connection for it and drops it (TCP "
+                         "answers with a reset)", pkt, ref)
+                raise Stop("dropped", f"the reply comes from {pkt.source}, not from {self.sent_to}, where the "
+                           "client sent")
             self.hop(ns.name, dev, "deliver", f"the reply reaches {who} from {pkt.source}, the address it sent to: "
                      "the connection is answered", pkt, ref)
             raise Stop("delivered", "the reply came back")
@@ -518,11 +547,18 @@ def _vxlan_device(ns: NetNS, outer: Packet) -> Interface | None:
 
 
 def _chains(rules: tuple[nf.Rule, ...]) -> list[str]:
-    seen: list[str] = []
+    """The call path to the last rule that matched: a chain a jump returned from is no longer on it.
+
+    POSTROUTING jumps to KUBE-POSTROUTING, which returns, then to KIND-MASQ-AGENT: the path of the
+    MASQUERADE rule there is POSTROUTING → KIND-MASQ-AGENT, two calls side by side, not nested ones.
+    """
+    path: list[str] = []
     for r in rules:
-        if r.chain not in seen:
-            seen.append(r.chain)
-    return seen
+        if r.chain in path:
+            del path[path.index(r.chain) + 1:]
+        else:
+            path.append(r.chain)
+    return path
 
 
 def _vxlan_sport(pkt: Packet) -> int:
