@@ -34,7 +34,7 @@ DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	ping=iputils-ping zsh=zsh
 
 .PHONY: help lab test check bench fuzz setup setup-course lock instructor binder-url colab-url hub-url \
-	debs-lab debs-test \
+	test-lowest debs-lab debs-test \
 	test-lint test-unit test-packaging test-notebooks test-ui test-lab clean distclean
 
 help:
@@ -44,6 +44,7 @@ help:
 	@echo "make bench    run every benchmarks/*.py script"
 	@echo "make fuzz     the property-based fuzz of loading and the CLI with a large budget (FUZZ_EXAMPLES=2000)"
 	@echo "make lock     re-resolve every dependency and rewrite $(LOCK)"
+	@echo "make test-lowest  the unit tests with every dependency at its lower bound (.venv-lowest)"
 	@echo "make instructor  instructor copies of the notebooks, solutions revealed, in build/instructor/"
 	@echo "make binder-url   the Binder link of this clone (from its origin remote); colab-url, hub-url HUB=https://..."
 	@echo "make clean    remove build output and caches; make distclean also removes .venv"
@@ -278,6 +279,28 @@ print(f"total: {totals['passed']} passed, {totals['failed']} failed, {totals['sk
 endef
 export LAYER_SUMMARY
 
+# The lower bounds in pyproject.toml, proven: a separate environment with every dependency of the package
+# at exactly its lower bound (the test tools at whatever versions fit them), and the unit tests in it. Not part
+# of make test (about five minutes); run it when a lower bound changes.
+LOWEST := .venv-lowest
+test-lowest: | $(PY)
+	@rm -rf $(LOWEST); $(PYTHON) -m venv $(LOWEST)
+	$(PY) -c "$$LOWER_BOUNDS" > $(LOWEST)/lowest.txt
+	echo "==> the package's dependencies at their lower bounds:"; sed 's/^/    /' $(LOWEST)/lowest.txt
+	$(LOWEST)/bin/pip install --disable-pip-version-check -q -c $(LOWEST)/lowest.txt \
+	  -e . pytest hypothesis packaging nbformat nbval dnslib
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -q -m "not ui and not lab and not packaging" \
+	  --ignore=tests/ui --ignore=tests/lab --ignore=tests/distribution tests k8snetviz
+
+# Each of the package's dependencies pinned at its lower bound (name==version), read from pyproject.toml.
+define LOWER_BOUNDS
+import re, tomllib
+for req in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]:
+    name, low = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", req.split(";")[0].strip()).groups()
+    print(f"{name}=={low}")
+endef
+export LOWER_BOUNDS
+
 # ----------------------------------------------------------------------------------------------- bench
 
 # The unit layer runs tests/test_fuzz.py with a small budget; this runs it with a large one (random seeds).
@@ -297,4 +320,4 @@ clean:
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(LOWEST)
