@@ -145,9 +145,20 @@ class Cluster:
         for o in cfg.overrides:
             self._override(kernel, o)
         for name, payloads in node_rules(cfg, self.cni, nodes, self.services.values(), self.endpointslices,
-                                         self.warnings).items():
+                                         self.warnings, self._kube_proxy_nodes()).items():
             kernel.apply(payloads, f"node/{name}")
         return kernel.done()
+
+    def _kube_proxy_nodes(self) -> set[str] | None:
+        """The nodes where a kube-proxy pod runs and is ready, when the scenario holds kube-proxy (its DaemonSet
+        or its pods, ``k8s-app: kube-proxy`` in kube-system); None when it does not say, so every node has it."""
+        declared = any(m.namespace == "kube-system" and (m.name == "kube-proxy" or (m.metadata.get("labels") or {})
+                                                          .get("k8s-app") == "kube-proxy")
+                       for m in self.scenario.of_kind("DaemonSet", "Pod"))
+        if not declared:
+            return None
+        return {p.node_name for p in self.pods.values()
+                if p.namespace == "kube-system" and p.labels.get("k8s-app") == "kube-proxy" and p.ready}
 
     def _override(self, kernel: Kernel, o: Any) -> None:
         """A scenario's change to one namespace, with its errors worded for the Scenario document."""

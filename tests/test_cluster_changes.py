@@ -106,3 +106,62 @@ def test_a_shared_cluster_is_copied_before_the_first_write() -> None:
     st.change()
     assert "kube-system/kube-dns" not in st.cluster.services
     assert st.cluster.netns["node/node-a"].routes.find("10.244.2.0/24") is None
+
+
+KUBE_PROXY = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kube-proxy, namespace: kube-system, labels: {k8s-app: kube-proxy}}
+spec:
+  selector: {matchLabels: {k8s-app: kube-proxy}}
+  template:
+    metadata: {labels: {k8s-app: kube-proxy}}
+    spec:
+      hostNetwork: true
+      nodeSelector: {kubernetes.io/os: linux}
+      tolerations: [{operator: Exists}]
+      containers: [{name: kube-proxy, image: registry.k8s.io/kube-proxy:v1.33.1}]
+"""
+
+
+def test_service_rules_exist_only_where_kube_proxy_runs() -> None:
+    running = k8snetviz.load("services", KUBE_PROXY)
+    assert len([p for p in running.pods.values() if p.labels.get("k8s-app") == "kube-proxy"]) == 3
+    assert running.trace("default/client", "svc/default/web:80").delivered
+    # A nodeSelector no node matches: the DaemonSet runs no pod, so no node has kube-proxy's rules and a
+    # cluster IP is just an address nothing owns.
+    stopped = k8snetviz.load("services", KUBE_PROXY.replace("linux", "windows"))
+    assert not [p for p in stopped.pods.values() if p.labels.get("k8s-app") == "kube-proxy"]
+    assert "KUBE-SERVICES" not in stopped.iptables("kind-worker")
+    t = stopped.trace("default/client", "svc/default/web:80")
+    assert not t.delivered and t.verdict == "no-route"
+
+
+def test_a_readiness_probe_on_a_port_the_container_does_not_listen_on_keeps_the_pod_unready() -> None:
+    # The kubelet marks a container Ready only when its readiness probe succeeds; a probe to a port nothing
+    # listens on fails (connection refused) and the EndpointSlice controller lists the pod as not ready
+    # (kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes).
+    pod = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: probe, labels: {app: probe}}
+spec:
+  containers:
+  - name: web
+    image: nginx
+    ports: [{containerPort: 80, name: http}]
+    readinessProbe: {httpGet: {path: /, port: PORT}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: probe}
+spec:
+  selector: {app: probe}
+  ports: [{port: 80}]
+"""
+    good = k8snetviz.load("services", pod.replace("PORT", "80"))
+    assert good.pod("probe").ready and good.trace("default/client", "svc/default/probe:80").delivered
+    for port in ("8080", "metrics"):
+        bad = k8snetviz.load("services", pod.replace("PORT", port))
+        assert not bad.pod("probe").ready
+        assert bad.trace("default/client", "svc/default/probe:80").verdict == "rejected"

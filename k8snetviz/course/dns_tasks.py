@@ -14,6 +14,7 @@ db.cluster.local., db.: every answer is NXDOMAIN, so the name does not resolve
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 import k8snetviz
 from k8snetviz.agents.coredns.corefile import KUBEADM_COREFILE
@@ -21,7 +22,7 @@ from k8snetviz.agents.kubelet.resolvconf import nslookup_lookups, pod_resolv_con
 from k8snetviz.api.refs import Ref
 from k8snetviz.cluster import Cluster
 from k8snetviz.course.quiz import Predict
-from k8snetviz.course.tasks import CheckResult, Solution, Task
+from k8snetviz.course.tasks import CheckResult, Solution, Task, resulting_cluster
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.errors import UsageError
 from k8snetviz.questions.resolve import DNSResult, cluster_dns, coredns_corefile, resolv_conf, resolve
@@ -295,20 +296,24 @@ partner.example:53 {
 
 _STUB_CHECKS = (
     ("api.partner.example.", "10.160.1.5", "the partner's API (partner.example, served by 10.160.0.10)"),
+    ("status.partner.example.", "10.160.1.6", "every other name under partner.example (the task asks for all of "
+     "them, not only api.partner.example)"),
     ("web.app.svc.cluster.local.", None, "the cluster's own names"),
     ("intranet.corp.example.", "10.150.0.20", "the company's names (corp.example, served by 10.150.0.10)"),
     ("example.com.", "93.184.216.34", "the internet's names (forward . /etc/resolv.conf)"),
 )
 
 
-def _stub_domain_check(answer: str) -> CheckResult:
-    docs = parse_text(answer, source="<your YAML>").manifests
-    maps = [m for m in docs if m.kind == "ConfigMap" and m.name == "coredns"
-            and (m.namespace or "default") == "kube-system"]
-    if not maps:
-        return CheckResult.fail("write the ConfigMap coredns in namespace kube-system, with the whole Corefile "
-                                "under data.Corefile")
-    fixed = k8snetviz.load(DNS, answer)
+def _stub_domain_check(answer: Any) -> CheckResult:
+    outcome = resulting_cluster(DNS, answer)
+    if outcome.form == "yaml":
+        docs = parse_text(answer, source="<your YAML>").manifests
+        maps = [m for m in docs if m.kind == "ConfigMap" and m.name == "coredns"
+                and (m.namespace or "default") == "kube-system"]
+        if not maps:
+            return CheckResult.fail("write the ConfigMap coredns in namespace kube-system, with the whole Corefile "
+                                    "under data.Corefile")
+    fixed = outcome.cluster
     problems = []
     proof = None
     for name, want, what in _STUB_CHECKS:
@@ -356,8 +361,16 @@ def _pod_name_check(answer: str) -> CheckResult:
     if r.addresses != (db0,):
         return CheckResult.fail(f"{name} gives {', '.join(r.addresses)}: the name must give db-0's address "
                                 f"{db0} and nothing else", proof=r)
-    return CheckResult.ok(f"{name} is db-0 ({db0}): hostname db-0 in the subdomain db-headless, namespace data.",
-                          proof=r)
+    final = (r.final_name or name).rstrip(".")
+    if ".pod." in f".{final}.":
+        # CoreDNS's `pods insecure` record: the address with dashes, the namespace, `pod` — no pod name in it.
+        return CheckResult.ok(f"{name} gives db-0's address {db0}, but it is the A record CoreDNS makes from the "
+                              "address itself (dashes for dots, then the namespace and `pod`): it names the address, "
+                              "not db-0, and a restarted db-0 with a new address is not found by it. "
+                              "db-0.db-headless.data (hostname db-0 in the subdomain db-headless) follows the pod.",
+                              proof=r)
+    return CheckResult.ok(f"{name} is db-0 ({db0}): hostname db-0 in the subdomain db-headless (the headless "
+                          "Service of the StatefulSet), namespace data.", proof=r)
 
 
 def task_pod_name() -> Task:

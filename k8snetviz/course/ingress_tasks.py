@@ -22,7 +22,7 @@ import k8snetviz
 from k8snetviz.agents.gateway import ingress_to_httproutes
 from k8snetviz.agents.ingress_nginx import backend_errors
 from k8snetviz.course.quiz import Predict
-from k8snetviz.course.tasks import CheckResult, Solution, Task
+from k8snetviz.course.tasks import CheckResult, Solution, Task, resulting_cluster
 from k8snetviz.questions.gateway import http_route
 from k8snetviz.questions.ingress import ingress
 from k8snetviz.scenario.loader import parse_text
@@ -110,11 +110,22 @@ def _why_wrong(answer: Any, path: str) -> str:
     return ""
 
 
-def _check_split(answer: str) -> CheckResult:
-    ingresses = _learner_objects(answer, "Ingress")
+def _answer_objects(outcome: Any, answer: Any, kind: str, name: str) -> list[dict[str, Any]]:
+    """The objects of ``kind`` the answer wrote: its YAML's, or (commands, a terminal) ``default/NAME`` as the
+    cluster now holds it."""
+    if outcome.form == "yaml":
+        return _learner_objects(answer, kind)
+    return [b for b in outcome.cluster.documents(kind) if (b.get("metadata") or {}).get("name") == name
+            and ((b.get("metadata") or {}).get("namespace") or "default") == "default"]
+
+
+def _check_split(answer: Any) -> CheckResult:
+    outcome = resulting_cluster("ingress", answer)
+    ingresses = _answer_objects(outcome, answer, "Ingress", "app")
     if not ingresses:
-        return CheckResult.fail("your YAML has no Ingress: write one with kind: Ingress")
-    cluster = k8snetviz.load("ingress", answer)
+        return CheckResult.fail("your YAML has no Ingress: write one with kind: Ingress" if outcome.form == "yaml"
+                                else "there is no Ingress app: create it (kubectl create ingress app …)")
+    cluster = outcome.cluster
     services = [m.body for m in cluster.scenario.of_kind("Service")]
     problems = []
     for ing in ingresses:
@@ -163,6 +174,8 @@ def api_split_task() -> Task:
 MIGRATE_HOST = "docs.example.com"
 MIGRATE_URLS = ("/", "/guide", "/v2", "/v2/", "/v2/guide", "/v2x", "/v3")
 MIGRATE_GATEWAY = "infra/shared"
+# Hosts the Ingress does not serve: the HTTPRoute must leave them alone.
+OTHER_HOSTS = ("other.example.com", "docs.example.org")
 
 
 def _docs_ingress() -> dict[str, Any]:
@@ -177,11 +190,12 @@ def migration_solution() -> str:
     return yaml.safe_dump(routes[0], sort_keys=False)
 
 
-def _check_migration(answer: str) -> CheckResult:
-    routes = _learner_objects(answer, "HTTPRoute")
+def _check_migration(answer: Any) -> CheckResult:
+    outcome = resulting_cluster("gateway", answer)
+    routes = _answer_objects(outcome, answer, "HTTPRoute", "docs")
     if not routes:
         return CheckResult.fail("your YAML has no HTTPRoute: write one with kind: HTTPRoute")
-    cluster = k8snetviz.load("gateway", answer)
+    cluster = outcome.cluster
     probe = http_route(cluster, MIGRATE_HOST, "/")
     problems = []
     for r in routes:
@@ -210,6 +224,20 @@ def _check_migration(answer: str) -> CheckResult:
             shown = f"{got['service']}:{got['port']}" if got else \
                 ", ".join(f"{c.backend['service']} {c.probability:.0%}" for c in via_route.route.candidates)
             wrong.append(f"{url}: the Ingress sends it to {want['service']}:{want['port']}, your HTTPRoute to {shown}")
+    if not wrong:
+        # The Ingress serves one host: the route must not take requests for others (no hostnames, a wildcard).
+        for other in OTHER_HOSTS:
+            seen = http_route(cluster, other, "/")
+            mine = [f"{(r.get('metadata') or {}).get('namespace') or 'default'}/{(r.get('metadata') or {}).get('name')}"
+                    for r in routes]
+            if seen.route is not None and seen.route.route in mine:
+                said = (next(r for r in routes if f"{(r.get('metadata') or {}).get('namespace') or 'default'}/"
+                             f"{(r.get('metadata') or {}).get('name')}" == seen.route.route).get("spec") or {}).get(
+                    "hostnames")
+                wrong.append(f"http://{other}/ goes to your HTTPRoute {seen.route.route} too (hostnames: "
+                             f"{said or 'none, so every host of the listener'}): the Ingress serves only "
+                             f"{MIGRATE_HOST}; set hostnames: [{MIGRATE_HOST}]")
+                break
     if wrong:
         return CheckResult.fail(*wrong)
     return CheckResult.ok(f"all {len(MIGRATE_URLS)} URLs go to the same Service and port through the Ingress and "

@@ -11,15 +11,17 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, ip_address
+from typing import Any
 
 import k8snetviz
 from k8snetviz.api.defaults import API_VERSION
 from k8snetviz.api.refs import Ref
 from k8snetviz.cluster import Cluster
 from k8snetviz.course.quiz import Predict, TextBlock
-from k8snetviz.course.tasks import CheckResult, Solution, Task, parse_route
+from k8snetviz.course.tasks import CheckResult, Solution, Task, parse_route, resulting_cluster
 from k8snetviz.course.terminal import run
 from k8snetviz.kernel.routing import Route
 from k8snetviz.scenario.loader import parse_text, read_scenario
@@ -105,26 +107,31 @@ def _scenario_doc_name(scenario: str) -> str:
     return ""
 
 
-def fix_checker(scenario: str, flows: Sequence[tuple[str, str]], keep: Sequence[str]) -> Callable[[str], CheckResult]:
-    """A checker for "fix the cluster": the answer's YAML is applied on top of ``scenario``.
+def fix_checker(scenario: str, flows: Sequence[tuple[str, str]], keep: Sequence[str],
+                extra: Callable[[Cluster], list[str]] | None = None) -> Callable[[Any], CheckResult]:
+    """A checker for "fix the cluster", graded on the cluster the answer leaves: commands typed on the nodes
+    (``ssh node-a``, ``ip route add …``), a terminal session, or a Scenario document with ``spec.overrides``.
 
     It passes when every flow ``(source, destination)`` is delivered, the pods in ``keep`` stay where
-    they were (moving a pod is not a repair), and the CNI is unchanged.
+    they were (moving a pod is not a repair), the CNI is unchanged, and ``extra`` finds nothing wrong.
     """
 
-    def check(answer: str) -> CheckResult:
-        own = _scenario_doc_name(scenario)
-        mine = parse_text(answer, source="<your YAML>")
-        if not mine.manifests:
-            return CheckResult.fail("your YAML holds no document: write a Scenario document with spec.overrides")
-        for m in mine.manifests:
-            if m.kind == "Scenario" and m.name == own:
-                return CheckResult.fail(
-                    f'your Scenario document is named "{own}", like the scenario\'s own, so it replaces it (as '
-                    "kubectl apply replaces an object of the same name) and everything else it says is lost: "
-                    "give yours another name, such as fix")
+    def check(answer: Any) -> CheckResult:
+        outcome = resulting_cluster(scenario, answer)
+        if outcome.form == "yaml":
+            own = _scenario_doc_name(scenario)
+            mine = parse_text(answer, source="<your YAML>")
+            if not mine.manifests:
+                return CheckResult.fail("your YAML holds no document: write the commands you would type on the node, "
+                                        "or a Scenario document with spec.overrides")
+            for m in mine.manifests:
+                if m.kind == "Scenario" and m.name == own:
+                    return CheckResult.fail(
+                        f'your Scenario document is named "{own}", like the scenario\'s own, so it replaces it (as '
+                        "kubectl apply replaces an object of the same name) and everything else it says is lost: "
+                        "give yours another name, such as fix")
         base = k8snetviz.load(scenario)
-        fixed = k8snetviz.load(scenario, answer)
+        fixed = outcome.cluster
         problems = []
         if fixed.config.cni != base.config.cni:
             problems.append(f"the CNI changed from {base.config.cni} to {fixed.config.cni}: leave spec.cni out")
@@ -136,8 +143,12 @@ def fix_checker(scenario: str, flows: Sequence[tuple[str, str]], keep: Sequence[
         traces = [fixed.trace(src, dst) for src, dst in flows]
         failing = [t for t in traces if not t.delivered]
         problems += [f"{t.source} → {t.destination} is still {t.verdict}: {t.reason}" for t in failing]
+        if not problems and extra is not None:
+            problems += extra(fixed)
         proof = (failing or traces)[0]
         if problems:
+            if outcome.errors:
+                problems.append(f"(your commands: {outcome.note()})")
             return CheckResult.fail(*problems, proof=proof)
         said = "; ".join(f"{s} → {d}" for s, d in flows)
         return CheckResult.ok(f"every packet is delivered again ({said}).", proof=proof)
@@ -311,19 +322,24 @@ spec:
 """
 
 
+IP_FORWARD_COMMANDS = "ssh node-b\nsysctl -w net.ipv4.ip_forward=1\n"
+
+
 def task_ip_forward() -> Task:
     return Task(
         "Turn forwarding back on",
-        "In the ip-forward-off scenario, client cannot reach web. Find the cause, then write a Scenario "
-        "document (a new name, such as fix) whose `spec.overrides` repairs node-b. On a real node you would "
-        "run `sysctl -w net.ipv4.ip_forward=1` (and persist it in /etc/sysctl.d/).",
+        "In the ip-forward-off scenario, client cannot reach web. Find the cause and repair the node: write the "
+        "commands you would type (`ssh NODE`, then the command on it), as on the exam; the checker runs them in "
+        "a terminal on the scenario and traces again. (A Scenario document whose `spec.overrides` repairs the "
+        "node is accepted too.)",
         fix_checker(IP_FORWARD_OFF, [("default/client", "default/web:80"),
                                      ("default/web", "default/client:40000")], keep=["default/client",
                                                                                     "default/web"]),
-        Solution(_IP_FORWARD_FIX, "node-b must forward from eth0 to cni0 (the request) and from cni0 to eth0 "
-                 "(the reply); an override with ipForward: true on node/node-b sets net.ipv4.ip_forward = 1."),
+        Solution(IP_FORWARD_COMMANDS, "node-b must forward from eth0 to cni0 (the request) and from cni0 to eth0 "
+                 "(the reply): `sysctl -w net.ipv4.ip_forward=1` on node-b (persist it in /etc/sysctl.d/ on a real "
+                 "node). As a Scenario document:\n\n" + _IP_FORWARD_FIX, language="bash"),
         hints=["Trace client → web: the last hop names the node and the reason.",
-               "Override fields: target, ipForward, addRoutes, deleteRoutes (data/README.md)."],
+               "`sysctl net.ipv4.ip_forward` on each node shows the setting; `sysctl -w NAME=VALUE` changes it."],
     )
 
 
@@ -562,18 +578,36 @@ spec:
 """
 
 
+MISSING_ROUTE_COMMANDS = "ssh node-a\nip route add 10.244.2.0/24 via 172.18.0.3 dev eth0\n"
+
+
+def _whole_pod_cidr(c: Cluster) -> list[str]:
+    """node-a must reach every address of node-b's podCIDR through node-b, not only the pod there now."""
+    node_b = c.node("node-b")
+    ns = c.netns_of("node-a")
+    for addr in (node_b.pod_cidr.network_address + 1, node_b.pod_cidr.broadcast_address - 1):
+        route = ns.routes.lookup(addr)
+        if route is None or route.via != node_b.internal_ip:
+            got = f"`{route}`" if route is not None else "no route"
+            return [f"node-a reaches web, but {addr} (in node-b's podCIDR {node_b.pod_cidr}) still takes {got}: "
+                    f"the next pod on node-b would be unreachable; route the whole podCIDR {node_b.pod_cidr} via "
+                    f"{node_b.internal_ip}"]
+    return []
+
+
 def task_missing_route() -> Task:
     return Task(
         "Add the missing route",
-        "In the broken-route scenario client cannot reach web. Trace it, read node-a's `ip route`, then write "
-        "a Scenario document (a new name, such as fix) whose `spec.overrides` adds the missing route. On a "
-        "real node this is `ip route add …`.",
+        "In the broken-route scenario client cannot reach web. Trace it, read node-a's `ip route`, then repair "
+        "node-a: write the commands you would type (`ssh node-a`, then `ip route …`). Every pod on node-b, "
+        "present and future, must be reachable. (A Scenario document with `spec.overrides` is accepted too.)",
         fix_checker(BROKEN_ROUTE, [("default/client", "default/web:80"),
                                    ("default/web", "default/client:40000")],
-                    keep=["default/client", "default/web"]),
-        Solution(_MISSING_ROUTE_FIX, "node-a lost its row for node-b's podCIDR, so packets for 10.244.2.2 fell "
-                 "to the default route and left the cluster. The row sends 10.244.2.0/24 via node-b's "
-                 "InternalIP 172.18.0.3; on the node: `ip route add 10.244.2.0/24 via 172.18.0.3 dev eth0`."),
+                    keep=["default/client", "default/web"], extra=_whole_pod_cidr),
+        Solution(MISSING_ROUTE_COMMANDS, "node-a lost its row for node-b's podCIDR, so packets for 10.244.2.2 fell "
+                 "to the default route and left the cluster. The row sends 10.244.2.0/24 via node-b's InternalIP "
+                 "172.18.0.3 (`dev eth0` may be left out: the kernel takes the device the gateway is reached "
+                 "through). As a Scenario document:\n\n" + _MISSING_ROUTE_FIX, language="bash"),
         hints=["Compare `ip route` on node-a with node-b's: each should have a row for the other's podCIDR.",
                "An override: target node/node-a, addRoutes: a list of rows in `ip route` syntax."],
     )
@@ -584,21 +618,32 @@ def _vxlan_peer_check(answer: str) -> CheckResult:
     t = c.trace("default/client", "10.244.2.2:80")
     encap = next(h for h in t.hops if h.action == "encap")
     outer_dst = encap.outer.split(" → ")[1].split()[0]
-    text = answer.strip()
+    text = re.sub(r"^\w+://", "", answer.strip()).split("/")[0].strip()
     if text == outer_dst:
         return CheckResult.ok(f"kind-worker's flannel.1 sends the VXLAN packet to {outer_dst}: kind-worker2's "
                               "InternalIP and flannel's UDP port.", proof=t)
     host, _, port = text.rpartition(":")
     want_host, _, want_port = outer_dst.rpartition(":")
+    holder = c.owner_of(IPv4Address(want_host)) or ""
+    holder_name = holder.split("/", 1)[-1]
     problems = []
     if not host:
         return CheckResult.fail("write it as IP:PORT, e.g. 192.0.2.1:1234")
     if host != want_host:
-        if host.startswith("10.244."):
+        named = c.nodes.get(host)
+        if host == holder_name or (named is not None and str(named.internal_ip) == want_host):
+            problems.append(f"{host} is the right node, but the outer header carries addresses, not names: write "
+                            f"its InternalIP, {want_host}")
+        elif host.startswith("10.244."):
             problems.append(f"{host} is an inner (pod network) address; the outer header is between node IPs")
         else:
-            problems.append(f"{host} is not the node that holds 10.244.2.2 (see `kubectl get pods -o wide` and "
-                            "`bridge fdb show dev flannel.1`)")
+            where = c.owner_of(IPv4Address(host)) if _is_ip(host) else None
+            if where and where.startswith("node/"):
+                what = f"{host} is {where[5:]}'s InternalIP"
+            else:
+                what = f"{host} is {where}" if where else f"{host} is no node's InternalIP"
+            problems.append(f"{what}; 10.244.2.2 runs on {holder_name} ({want_host}): see `kubectl get pods -o "
+                            "wide` and `bridge fdb show dev flannel.1`")
     if port != want_port:
         if port == "4789":
             problems.append("4789 is VXLAN's IANA port, but flannel uses the Linux kernel's older default, "
@@ -608,6 +653,14 @@ def _vxlan_peer_check(answer: str) -> CheckResult:
         else:
             problems.append(f"the outer UDP port is not {port}: look for dstport in `ip -d link show flannel.1`")
     return CheckResult.fail(*problems)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        IPv4Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def task_vxlan_peer() -> Task:

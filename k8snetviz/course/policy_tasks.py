@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import k8snetviz
 from k8snetviz.course.quiz import Predict
-from k8snetviz.course.tasks import CheckResult, Solution, Task
+from k8snetviz.course.tasks import CheckResult, Solution, Task, resulting_cluster
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.questions.policy import engine
 from k8snetviz.scenario.loader import parse_text
@@ -377,6 +377,21 @@ def policy_predictions() -> list[Predict]:
 
 # --- helpers for the checkers ----------------------------------------------------------------------------
 
+def _answer_cluster(answer: Any, base: str = NETPOL, *extra: str) -> Any:
+    """The cluster an answer leaves on the task's cluster (YAML, commands, or a terminal session)."""
+    scenario = k8snetviz.load(base, *extra).scenario if extra else base
+    return resulting_cluster(scenario, answer)
+
+
+# A pod of kube-system that is not CoreDNS: DNS egress must not reach it (a namespaceSelector alone would).
+DNS_PROBE = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: metrics-agent, namespace: kube-system, labels: {app: metrics-agent}}
+spec:
+  containers: [{name: agent, image: busybox, ports: [{containerPort: 53, protocol: UDP}]}]
+"""
+
 def _answer_policies(answer: str) -> list[tuple[str, str]]:
     docs = parse_text(answer, source="<your YAML>").manifests
     return [(m.namespace or "default", m.name) for m in docs if m.kind == "NetworkPolicy"]
@@ -433,11 +448,13 @@ def _why_open(c: Cluster, v: Verdict) -> str:
 
 # --- task 1: only frontend may reach db on 5432 --------------------------------------------------------------
 
-def _only_frontend_check(answer: str) -> CheckResult:
-    missing = _need_policies(answer, "data")
-    if missing:
-        return missing
-    c = shop_cluster(answer)
+def _only_frontend_check(answer: Any) -> CheckResult:
+    outcome = _answer_cluster(answer, NETPOL, SHOP)
+    if outcome.form == "yaml":
+        missing = _need_policies(answer, "data")
+        if missing:
+            return missing
+    c = outcome.cluster
     e = engine(c)
     problems: list[str] = []
     walk = c.trace(FRONTEND, f"pod/{DB}:5432")
@@ -453,6 +470,14 @@ def _only_frontend_check(answer: str) -> CheckResult:
     if other.allowed and walk.delivered:
         problems.append("web/frontend reaches db on TCP 9187 too (and on every other port): only 5432 may be open; "
                         f"add `ports: [{{protocol: TCP, port: 5432}}]` to the rule ({_allowed_by(c, other.ingress)})")
+    else:
+        # A range (endPort) or a second port opens more than 5432.
+        for port, proto in ((5433, "TCP"), (5440, "TCP"), (5431, "TCP"), (5432, "UDP")):
+            near = e.check(FRONTEND, DB, port, proto)
+            if near.allowed and walk.delivered:
+                problems.append(f"web/frontend reaches db on {proto} {port} too: only TCP 5432 may be open "
+                                f"({_allowed_by(c, near.ingress)}; an endPort opens every port up to it)")
+                break
     collateral = [p.key for p in e.pods if p.key != DB and _isolated(e, p.key)]
     if collateral:
         problems.append(f"your policies also isolate {', '.join(collateral)}: select only db "
@@ -506,11 +531,13 @@ def _dns_hint(c: Cluster) -> str:
     return ""
 
 
-def _default_deny_dns_check(answer: str) -> CheckResult:
-    missing = _need_policies(answer, "x")
-    if missing:
-        return missing
-    c = policy_cluster(answer)
+def _default_deny_dns_check(answer: Any) -> CheckResult:
+    outcome = _answer_cluster(answer)
+    if outcome.form == "yaml":
+        missing = _need_policies(answer, "x")
+        if missing:
+            return missing
+    c = k8snetviz.load(outcome.cluster.scenario, DNS_PROBE)
     e = engine(c)
     problems: list[str] = []
     for src, dst, what in (("y/a", "x/b", "ingress"), ("x/a", "y/b", "egress"), ("x/a", "x/b", "egress"),
@@ -540,13 +567,21 @@ def _default_deny_dns_check(answer: str) -> CheckResult:
     for src, dst in (("y/a", "y/b"), ("z/b", "y/c")):
         if not e.check(src, dst, 80, "TCP").allowed:
             problems.append(f"{src} can no longer reach {dst}: only namespace x should change")
+    if not problems:
+        # DNS only to CoreDNS: not to another pod of kube-system, nor to any address on port 53.
+        for dst, what in (("kube-system/metrics-agent", "a pod of kube-system that is not CoreDNS"),
+                          ("y/b", "a pod of another namespace")):
+            leak = e.check("x/a", dst, 53, "UDP")
+            if leak.allowed:
+                problems.append(f"x/a may send to {dst} on UDP 53 too ({what}): "
+                                f"{_allowed_by(c, leak.egress)}; allow only the CoreDNS pods (namespaceSelector "
+                                "kube-system AND podSelector k8s-app=kube-dns, in one item)")
+                break
     walk = c.trace("x/a", "s-y-b.y:80")
     if problems:
         return CheckResult.fail(*problems, proof=proof or walk)
-    loose = e.check("x/a", "y/b", 53, "UDP").allowed
-    note = (" (port 53 is open to every address; `to` with the CoreDNS pods would be tighter)" if loose else "")
-    return CheckResult.ok("every pod of x is isolated in both directions and still resolves names: the DNS query "
-                          "passes, the connection itself is dropped" + note + ".", proof=walk)
+    return CheckResult.ok("every pod of x is isolated in both directions and still resolves names through CoreDNS "
+                          "only: the DNS query passes, the connection itself is dropped.", proof=walk)
 
 
 def task_default_deny_dns() -> Task:
@@ -576,11 +611,13 @@ _OFFICE_ADDRESSES = (("203.0.113.10", True, "in the office network"),
                      ("198.51.100.7", False, "outside the office network"))
 
 
-def _office_check(answer: str) -> CheckResult:
-    missing = _need_policies(answer, "x")
-    if missing:
-        return missing
-    c = policy_cluster(answer)
+def _office_check(answer: Any) -> CheckResult:
+    outcome = _answer_cluster(answer)
+    if outcome.form == "yaml":
+        missing = _need_policies(answer, "x")
+        if missing:
+            return missing
+    c = outcome.cluster
     e = engine(c)
     problems: list[str] = []
     office = c.trace("external/office", "node/kind-worker:30080")
@@ -597,6 +634,13 @@ def _office_check(answer: str) -> CheckResult:
         if v.allowed != want:
             problems.append(f"{addr} is {'allowed' if v.allowed else 'refused'}, but it is {where}: "
                             f"{_why_open(c, v) if v.allowed else v.reason}")
+    if not problems:
+        for port, proto in ((81, "TCP"), (80, "UDP")):
+            v = e.check("203.0.113.10", "x/a", port, proto)
+            if v.allowed:
+                problems.append(f"the office reaches x/a on {proto} {port} too: only TCP 80 was asked ("
+                                f"{_why_open(c, v)}; add `ports: [{{protocol: TCP, port: 80}}]` to the rule)")
+                break
     for dst in ("x/b", "x/c"):
         v = e.check("y/a", dst, 80, "TCP")
         if not v.allowed:

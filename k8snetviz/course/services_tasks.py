@@ -14,12 +14,12 @@ the node that received the packet masqueraded it (externalTrafficPolicy: Cluster
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import k8snetviz
 from k8snetviz.api.endpointslices import selects, slices_for
 from k8snetviz.course.quiz import Predict
-from k8snetviz.course.tasks import CheckResult, Solution, Task
+from k8snetviz.course.tasks import CheckResult, Solution, Task, resulting_cluster
 from k8snetviz.course.terminal import CommandOutput
 from k8snetviz.questions.exposure import describe_address
 from k8snetviz.scenario.loader import parse_text
@@ -204,19 +204,40 @@ def _selector_problem(cluster: Cluster, svc: Service, app: str) -> str | None:
 
 def service_checker(scenario: str, source: str, *, app: str = "web", want_type: str | None = None,
                     node_port: int | None = None, port: int | None = None, target_port: int = 8080,
-                    entry_node: str = "kind-worker") -> Callable[[str], CheckResult]:
-    """A checker for "write a Service that …": it applies the answer to ``scenario``, then checks type,
-    nodePort, selector and, by tracing from ``source`` (through ``entry_node``'s node port for an outside
-    source), that the packet reaches an ``app`` pod on ``target_port``."""
+                    entry_node: str = "kind-worker", name: str | None = None) -> Callable[[Any], CheckResult]:
+    """A checker for "make a Service that …", graded on the cluster the answer leaves (its YAML applied, or its
+    commands run: ``kubectl expose``, ``kubectl create service``, ``kubectl patch``): the Service ``name`` (or,
+    without one, the Service the answer added) is checked for type, nodePort and selector, and a trace from
+    ``source`` (through ``entry_node``'s node port for an outside source) must reach an ``app`` pod on
+    ``target_port``."""
 
-    def check(answer: str) -> CheckResult:
-        body, kinds = _one_service(answer)
-        if not body:
-            return CheckResult.fail("your YAML holds no Service (" + (", ".join(kinds) or "no document") +
-                                    "): write `kind: Service` with `apiVersion: v1`")
-        cluster = k8snetviz.load(scenario, answer)
-        md = body.get("metadata") or {}
-        svc = cluster.service(f"{md.get('namespace') or 'default'}/{md.get('name')}")
+    def check(answer: Any) -> CheckResult:
+        outcome = resulting_cluster(scenario, answer)
+        body: dict[str, Any] = {}
+        if outcome.form == "yaml":
+            body, kinds = _one_service(answer)
+            if not body:
+                return CheckResult.fail("your YAML holds no Service (" + (", ".join(kinds) or "no document") +
+                                        "): write `kind: Service` with `apiVersion: v1`, or the kubectl commands")
+        cluster = outcome.cluster
+        if name is not None:
+            svc = cluster.services.get(f"default/{name}")
+            if svc is None:
+                return CheckResult.fail(f"there is no Service {name} any more: change it, do not delete it")
+            written = (body.get("metadata") or {}).get("name")
+            if written and written != name:
+                problems = [f"your YAML writes the Service {written}, but the task is about {name}: a Service under "
+                            f"another name leaves {name} as it was (kubectl apply changes the object of the same "
+                            "name)"]
+                sel = _selector_problem(cluster, svc, app)
+                return CheckResult.fail(*problems, *([f"{name}: {sel}"] if sel else []))
+        else:
+            before = set(k8snetviz.load(scenario).services)
+            added = [s for k, s in cluster.services.items() if k not in before]
+            if not added:
+                return CheckResult.fail("no new Service: create one (kubectl expose, kubectl create service, or "
+                                        "YAML)" + (f" ({outcome.note()})" if outcome.errors else ""))
+            svc = next((s for s in added if want_type is None or s.type == want_type), added[0])
         problems = []
         if want_type and svc.type != want_type:
             problems.append(f"the Service is type {svc.type}; it must be {want_type}")
@@ -224,7 +245,8 @@ def service_checker(scenario: str, source: str, *, app: str = "web", want_type: 
         if first is None:
             problems.append("the Service has no ports")
         if node_port and first is not None and first.node_port != node_port:
-            asked = any((p or {}).get("nodePort") for p in (body.get("spec") or {}).get("ports") or [])
+            asked = outcome.form != "yaml" or any((p or {}).get("nodePort")
+                                                  for p in (body.get("spec") or {}).get("ports") or [])
             got = f"{first.node_port}" + ("" if asked else " (allocated, as none was asked for)") \
                 if first.node_port else "none"
             problems.append(f"its node port is {got}, not {node_port}: set `nodePort: {node_port}` in the port")
@@ -234,6 +256,8 @@ def service_checker(scenario: str, source: str, *, app: str = "web", want_type: 
         if sel:
             problems.append(sel)
         if problems or first is None:
+            if outcome.errors:
+                problems.append(f"(your commands: {outcome.note()})")
             return CheckResult.fail(*problems)
         outside = source.startswith("external")
         dst = f"node/{entry_node}:{first.node_port}" if outside else f"svc/{svc.key}:{first.port}"
@@ -275,7 +299,7 @@ def task_fix_selector() -> Task:
         "Connections to the Service api are refused. Rewrite api (same name, port 80) so that it sends to the pods "
         "of the Deployment web, which listen on 8080. Write the Service's YAML; the checker applies it and traces "
         "client → api:80.",
-        service_checker(SERVICES, "default/client", port=80),
+        service_checker(SERVICES, "default/client", port=80, name="api"),
         Solution(API_SOLUTION, "api's selector `app: api` matched no pod, so its EndpointSlice was empty and "
                  "kube-proxy rejected connections. `kubectl get pods --show-labels` shows the pods carry "
                  "`app: web`; with that selector the EndpointSlice fills and the REJECT rule is replaced by a "
@@ -701,12 +725,15 @@ LOCAL_SOLUTION = INFLUXDB_YAML.replace("  type: LoadBalancer\n",
                                        "  type: LoadBalancer\n  externalTrafficPolicy: Local\n")
 
 
-def _keep_client_ip_check(answer: str) -> CheckResult:
-    body, kinds = _one_service(answer)
-    if not body or (body.get("metadata") or {}).get("name") != "influxdb":
-        return CheckResult.fail("write the Service influxdb (kind: Service, metadata.name: influxdb): applying it "
-                                "replaces the existing one, as kubectl apply does")
-    c = k8snetviz.load(INFLUXDB, answer)
+def _keep_client_ip_check(answer: Any) -> CheckResult:
+    outcome = resulting_cluster(INFLUXDB, answer)
+    if outcome.form == "yaml":
+        body, kinds = _one_service(answer)
+        if not body or (body.get("metadata") or {}).get("name") != "influxdb":
+            return CheckResult.fail("write the Service influxdb (kind: Service, metadata.name: influxdb): applying "
+                                    "it replaces the existing one, as kubectl apply does (or change it with "
+                                    "kubectl patch)")
+    c = outcome.cluster
     svc = c.service("influxdb")
     if svc.type != "LoadBalancer" or not svc.load_balancer_ips:
         return CheckResult.fail(f"influxdb is now type {svc.type}: keep it a LoadBalancer, the laptop connects to "

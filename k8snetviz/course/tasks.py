@@ -30,7 +30,8 @@ from k8snetviz.course.quiz import WidgetItem, inline_html, show_in_place
 from k8snetviz.errors import K8sNetVizError, UsageError
 from k8snetviz.views.presentation import MODE
 
-__all__ = ["Task", "CheckResult", "Solution", "parse_route", "RouteAnswer", "unfinished"]
+__all__ = ["Task", "CheckResult", "Solution", "parse_route", "RouteAnswer", "unfinished", "resulting_cluster",
+           "is_commands", "Outcome"]
 
 CSS_TASK = "knv-task"
 CSS_SOLUTION_BUTTON = "knv-task-solution-button"
@@ -110,6 +111,8 @@ def unfinished(answer: Any) -> str | None:
     """Why ``answer`` is not an answer yet (empty, not text, still the placeholder), or None."""
     if answer is None:
         return "there is no answer yet: write it in the cell above, as a Python string, and run the check again"
+    if _is_session(answer):
+        return None
     if not isinstance(answer, str):
         return f"write the answer as text (a Python string), not a {type(answer).__name__}"
     if not answer.strip():
@@ -140,6 +143,8 @@ class Task(WidgetItem):
         if why:
             return CheckResult.fail(why)
         try:
+            if _is_session(answer):
+                return self.checker(answer)
             # Indenting YAML inside a triple-quoted string is natural; the checker sees it flush left.
             return self.checker(textwrap.dedent(answer).strip())
         except K8sNetVizError as err:
@@ -254,3 +259,61 @@ def parse_route(text: str) -> RouteAnswer:
         except ValueError:
             raise UsageError(f'Error: inet address is expected rather than "{opts["via"]}".') from None
     return RouteAnswer(dst, via, opts.get("dev"))
+
+
+# --- the cluster an answer leaves ------------------------------------------------------------------------
+
+def _is_session(answer: Any) -> bool:
+    return hasattr(answer, "feed") and hasattr(answer, "cluster") and hasattr(answer, "state")
+
+
+_COMMAND_WORDS = frozenset({"kubectl", "k", "ip", "sysctl", "iptables", "ssh", "cat", "echo", "export", "alias",
+                            "exit", "crictl", "bridge", "sed", "cp", "tee", "kubeadm"})
+
+
+def is_commands(text: str) -> bool:
+    """Whether an answer is commands typed at a terminal (rather than YAML): its first line starts with one."""
+    for line in text.splitlines():
+        line = re.sub(r"^\s*[$#]\s+", "", line) if re.match(r"^\s*[$#]\s+\w", line) else line
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        word = line.split()[0]
+        return word in _COMMAND_WORDS or word.startswith("root@")
+    return False
+
+
+@dataclass
+class Outcome:
+    """The cluster an answer leaves, how it was given (yaml, commands, terminal), and what went wrong on the way."""
+
+    cluster: Any
+    form: str
+    errors: list[str] = field(default_factory=list)
+
+    def note(self) -> str:
+        """What the commands printed that went wrong, as a hint after a failed check."""
+        return "; ".join(self.errors[:2])
+
+
+def resulting_cluster(base: Any, answer: Any) -> Outcome:
+    """The cluster ``answer`` leaves on top of ``base`` (a scenario name or a :class:`Scenario`), graded the way an
+    exam's grader looks at the cluster, whatever the form of the answer:
+
+    - a terminal :class:`~k8snetviz.course.shell.Session` the learner used: the cluster as it is now;
+    - commands (``kubectl expose …``, ``ip route add …``, heredocs included): run in a new terminal on ``base``;
+    - YAML: applied on top of ``base``, as ``kubectl apply`` would (:func:`k8snetviz.load`).
+    """
+    import k8snetviz
+    from k8snetviz.course.shell.session import Session
+
+    if _is_session(answer):
+        return Outcome(answer.cluster, "terminal")
+    if is_commands(answer):
+        session = Session(base)
+        errors = []
+        lines = [re.sub(r"^\s*\$\s+", "", ln) for ln in answer.splitlines()]
+        for out in session.feed("\n".join(lines) + "\n"):
+            if out.status != 0 and out.output:
+                errors.append(f"`{out.command}` printed: {out.output.splitlines()[0]}")
+        return Outcome(session.cluster, "commands", errors)
+    return Outcome(k8snetviz.load(base, answer), "yaml")

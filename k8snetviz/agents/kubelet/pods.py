@@ -42,7 +42,22 @@ def _ready(body: dict[str, Any]) -> bool:
     for c in status.get("conditions") or []:
         if c.get("type") == "Ready":
             return str(c.get("status")) == "True"
+    # No status written: the kubelet's readiness probes decide. A probe connects to the container's port; the
+    # model takes a container to listen on the ports it declares, so a probe on another port (or on a named port
+    # the container does not have) fails and the pod is not Ready.
+    for container in (body.get("spec") or {}).get("containers") or []:
+        probe = container.get("readinessProbe") or {}
+        action = probe.get("httpGet") or probe.get("tcpSocket") if isinstance(probe, dict) else None
+        if isinstance(action, dict) and not _probe_reaches(container, action.get("port")):
+            return False
     return True
+
+
+def _probe_reaches(container: dict[str, Any], port: Any) -> bool:
+    declared = [p for p in container.get("ports") or [] if isinstance(p, dict)]
+    if isinstance(port, str):
+        return any(p.get("name") == port for p in declared)
+    return not declared or any(p.get("containerPort") == port for p in declared)
 
 
 def _status_count(m: Manifest) -> int | None:

@@ -68,8 +68,12 @@ def kubeproxy_inputs(
 
 
 def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: Iterable[Service],
-               slices: Iterable[EndpointSlice], warnings: list[str]) -> dict[str, list[IptablesRestore]]:
+               slices: Iterable[EndpointSlice], warnings: list[str], proxied: set[str] | None = None
+               ) -> dict[str, list[IptablesRestore]]:
     """Each node's iptables payloads in the order they are loaded: kube-proxy's, then the CNI add-on's.
+
+    ``proxied`` names the nodes where a kube-proxy pod runs (None: every node, as when the scenario does not
+    say); a node without one has no Service rules at all.
 
     kube-proxy writes the same rules on every node unless a Service depends on the node (a ``Local``
     traffic policy decides which endpoints are local; source ranges may include the node's IP), so
@@ -84,7 +88,7 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
     out: dict[str, list[IptablesRestore]] = {}
     for node in nodes:
         payloads: list[IptablesRestore] = []
-        if cfg.kube_proxy_mode == "iptables":
+        if cfg.kube_proxy_mode == "iptables" and (proxied is None or node.name in proxied):
             if per_node or shared is None:
                 rules = kubeproxy.Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
                 if not per_node:
