@@ -10,6 +10,10 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .ONESHELL:
+# Every recipe is one shell script (.ONESHELL), which GNU make has from 3.82; macOS ships 3.81.
+ifeq ($(filter oneshell,$(.FEATURES)),)
+$(error this Makefile needs GNU make 3.82 or later; on macOS: brew install make, then run gmake)
+endif
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
