@@ -171,3 +171,90 @@ def test_flannel_does_not_enforce_network_policy() -> None:
     # as kube-network-policies, Calico (Canal) or Cilium beside it); Kubernetes docs, Network Policies:
     # "Creating a NetworkPolicy resource without a controller that implements it will have no effect".
     assert plugin("flannel", k8snetviz.load("flannel-vxlan").config.pod_subnet).enforces_network_policy is False
+
+
+def test_the_network_plugin_drops_what_a_policy_denies() -> None:
+    # Kubernetes docs, Network Policies: "Network policies are implemented by the network plugin"; kube-proxy reads
+    # Services and EndpointSlices only. The drop is the enforcer's, on the destination pod's node.
+    from k8snetviz.course import policy_tasks as pt
+
+    c = pt.policy_cluster(pt.DENY_INGRESS_A)
+    t = c.trace("x/b", "pod/x/a:80")
+    drop = t.hops[-1]
+    assert t.verdict == "dropped" and drop.decided_by is not None
+    assert drop.decided_by.owner.component == c.policy_enforcer != "kube-proxy"
+    assert pt.predict_enforcer().is_correct(pt.predict_enforcer().answer)
+
+
+# --- 03 CNI: the comparison and the choice --------------------------------------------------------------------
+
+def _comparison_rows() -> dict[str, list[str]]:
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "03-cni.ipynb").read_text(encoding="utf-8"))
+    text = next("".join(c["source"]) for c in nb["cells"] if c.get("id") == "choose-00")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| **"):
+            rows[cells[0].split("**")[1].lower().replace(" net", "")] = cells
+    return rows
+
+
+def test_the_cni_comparison_table_says_what_the_checker_knows() -> None:
+    # The table in notebook 03 and CNI_FACTS (which the "choose a plugin" checker reads) must agree on the facts
+    # that decide: NetworkPolicy and encryption. Sources in cni_tasks.CNI_FACTS.
+    from k8snetviz.course import cni_tasks as ct
+
+    rows = _comparison_rows()
+    assert sorted(rows) == sorted(f.name for f in ct.CNI_FACTS)
+    for f in ct.CNI_FACTS:
+        _, between, policy, encryption, _shows = rows[f.name]
+        assert policy.strip("*").startswith("yes" if f.policy else "no"), f.name
+        assert (encryption == "none") == (not f.encryption), f.name
+        assert ("overlay" in between) == f.overlay or f.name == "cilium", f.name  # Cilium: a tunnel by default
+
+
+def test_choosing_a_cni_names_each_requirement_a_plugin_misses() -> None:
+    from k8snetviz.course import cni_tasks as ct
+
+    t = ct.task_choose_cni()
+    assert t.check("calico").passed and t.check("Cilium").passed
+    assert t.check("flannel").messages == ["flannel does not enforce NetworkPolicy: policies would be stored and "
+                                           "ignored"]
+    kindnet = t.check("kindnet").messages
+    assert len(kindnet) == 2 and "you need an overlay" in kindnet[0] and "no encryption" in kindnet[1]
+    assert "no longer maintained" in t.check("Weave Net").messages[0]
+    assert "not one of the plugins" in t.check("ovn").messages[0]
+    assert ct.task_which_cni().check("calico").passed and not ct.task_which_cni().check("flannel").passed
+
+
+# --- every notebook's tasks and predictions ------------------------------------------------------------------
+
+def _course_lists() -> tuple[list[object], list[object]]:
+    from k8snetviz.course import cni_tasks as ct
+    from k8snetviz.course import dns_tasks as dt
+    from k8snetviz.course import pod_networking as pn
+    from k8snetviz.course import policy_tasks as pt
+    from k8snetviz.course import services_tasks as st
+
+    tasks = [*pn.node_networking_tasks(), *pn.pod_networking_tasks(), *ct.cni_tasks(), *st.services_tasks(),
+             *st.exposing_tasks(), *dt.dns_tasks(), *pt.policy_tasks()]
+    predictions = [*pn.node_networking_predictions(), *pn.pod_networking_predictions(), *ct.cni_predictions(),
+                   *st.services_predictions(), *st.exposing_predictions(), *dt.dns_predictions(),
+                   *pt.policy_predictions()]
+    return tasks, predictions
+
+
+def test_every_task_accepts_its_solution_and_refuses_the_placeholder() -> None:
+    tasks, _ = _course_lists()
+    for t in tasks:
+        assert t.check(t.solution().answer).passed, t.title  # type: ignore[attr-defined]
+        assert not t.check("...").passed, t.title  # type: ignore[attr-defined]
+
+
+def test_every_prediction_is_consistent() -> None:
+    _, predictions = _course_lists()
+    for q in predictions:
+        assert q.check(q.answer).startswith("✔ Correct."), q.question  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Notebook 07 (CNI): predictions, CKA-style tasks with checkers, and the lab side by side.
+"""Notebook 03 (CNI): predictions, CKA-style tasks with checkers, and the lab side by side.
 
 Every answer is checked against the model's CNI data (:mod:`k8snetviz.agents.cni.config`), so the
 checkers follow the scenario: change the cluster and the right answers change with it.
@@ -12,9 +12,11 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import k8snetviz
 from k8snetviz.agents.cni import config as cc
-from k8snetviz.course.quiz import Predict
+from k8snetviz.course.quiz import Predict, TextBlock
 from k8snetviz.course.tasks import CheckResult, Solution, Task
 
 __all__ = [
@@ -31,6 +33,14 @@ __all__ = [
     "cni_tasks",
     "show_plugin_chain",
     "show_steps",
+    "CNIFacts",
+    "CNI_FACTS",
+    "predict_flannel_policy",
+    "predict_overlay_needed",
+    "task_choose_cni",
+    "task_which_cni",
+    "IDENTIFY_OUTPUT",
+    "REQUIREMENTS",
 ]
 
 SCENARIO = "kind-default"
@@ -108,8 +118,157 @@ def predict_conf_dir() -> Predict:
     )
 
 
+# -- choosing a plugin ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CNIFacts:
+    """What one plugin does, as the comparison in notebook 03 states it (sources: each project's docs)."""
+
+    name: str
+    datapath: str  # routing, overlay, eBPF
+    overlay: bool  # can carry pod packets between nodes in different subnets without routes for the pods
+    policy: bool  # enforces NetworkPolicy itself
+    encryption: str  # "" when it has none
+    maintained: bool
+    shows: str  # what a cluster running it shows
+
+
+CNI_FACTS: tuple[CNIFacts, ...] = (
+    # kind images/kindnetd: ptp + host-local, static routes via node IPs; NetworkPolicy since kind v0.24
+    # (kube-network-policies); no encryption.
+    CNIFacts("kindnet", "routing: a route per node's podCIDR via its IP, ptp veths", False, True, "", True,
+             "DaemonSet kindnet, /etc/cni/net.d/10-kindnet.conflist"),
+    # flannel-io/flannel Documentation/backends.md: VXLAN (UDP 8472) by default, host-gw, WireGuard; no policy.
+    CNIFacts("flannel", "overlay: VXLAN (UDP 8472) by default, or host-gw routes", True, False,
+             "WireGuard backend", True, "DaemonSet kube-flannel-ds (namespace kube-flannel), 10-flannel.conflist"),
+    # projectcalico/calico manifests and docs: BGP routes, IPIP or VXLAN (UDP 4789), eBPF dataplane option,
+    # Felix enforces policy, WireGuard.
+    CNIFacts("calico", "routing with BGP, or an IPIP / VXLAN (UDP 4789) overlay; an eBPF dataplane option", True,
+             True, "WireGuard", True, "DaemonSet calico-node (kube-system or calico-system), 10-calico.conflist"),
+    # docs.cilium.io: eBPF, VXLAN (UDP 8472) or Geneve tunnels by default, native routing option, WireGuard or
+    # IPsec, may replace kube-proxy.
+    CNIFacts("cilium", "eBPF programs; a VXLAN or Geneve tunnel by default, or native routing", True, True,
+             "WireGuard or IPsec", True, "DaemonSet cilium, Deployment cilium-operator, 05-cilium.conflist"),
+    # weaveworks/weave site/faq.md: mesh overlay (TCP 6783, UDP 6783/6784), weave-npc enforces policy,
+    # optional encryption; the project is archived.
+    CNIFacts("weave", "overlay mesh: fast datapath VXLAN or sleeve UDP (6783/6784)", True, True,
+             "password-based encryption", False, "DaemonSet weave-net, pods with two containers (weave, weave-npc)"),
+)
+
+
+def _facts(name: str) -> CNIFacts | None:
+    key = name.strip().lower().replace(" net", "").replace("-", "")
+    aliases = {"weavenet": "weave", "canal": "flannel"}
+    key = aliases.get(key, key)
+    return next((f for f in CNI_FACTS if f.name == key), None)
+
+
+def predict_flannel_policy() -> Predict:
+    return Predict(
+        "A cluster runs flannel alone. You apply a NetworkPolicy that denies all ingress to the pods of namespace "
+        "shop. What happens to traffic into shop?",
+        ["it is denied from now on", "nothing changes: the API server stores the policy, but flannel enforces none",
+         "the API server refuses the policy"],
+        answer="nothing changes: the API server stores the policy, but flannel enforces none",
+        explanation="NetworkPolicy is implemented by the network plugin, not by Kubernetes itself. flannel only "
+                    "connects pods; with it alone a policy is accepted and has no effect. Calico, Cilium, Weave "
+                    "Net's weave-npc and kindnet (since kind v0.24) enforce policies; flannel needs a companion "
+                    "(Canal, that is flannel with Calico's Felix, or kube-network-policies).",
+    )
+
+
+def predict_overlay_needed() -> Predict:
+    return Predict(
+        "Your nodes sit in two subnets of a cloud network that drops packets whose addresses it does not know (pod "
+        "addresses), and you cannot add routes to it. Which kind of plugin can connect pods across the two subnets?",
+        ["one that only adds routes to other nodes' podCIDRs via their IPs (kindnet, flannel host-gw)",
+         "one that wraps pod packets between node addresses: an overlay (VXLAN, IPIP, Geneve)",
+         "any plugin: Kubernetes routes pod traffic itself"],
+        answer="one that wraps pod packets between node addresses: an overlay (VXLAN, IPIP, Geneve)",
+        explanation="A route `podCIDR via NODE-IP` only works when the next hop is on the node's own link and the "
+                    "network between them carries pod addresses. Across subnets, or on a network that drops unknown "
+                    "addresses, the pod packet must travel inside a packet between node IPs (notebook 02's VXLAN "
+                    "walk). Calico can do both: routes where nodes share a subnet and IPIP or VXLAN across subnets "
+                    "(CrossSubnet).",
+    )
+
+
+REQUIREMENTS = ("nodes in two subnets of a cloud network that drops packets with pod addresses (no routes or BGP "
+                "possible)", "NetworkPolicy must be enforced", "traffic between nodes must be encrypted",
+                "the plugin must be maintained")
+
+
+def _choose_check(answer: str) -> CheckResult:
+    facts = _facts(answer)
+    if facts is None:
+        names = ", ".join(f.name for f in CNI_FACTS)
+        return CheckResult.fail(f'"{answer}" is not one of the plugins compared above ({names})')
+    problems = []
+    if not facts.overlay:
+        problems.append(f"{facts.name} routes pod packets as they are ({facts.datapath}); the network between your "
+                        "subnets drops them: you need an overlay")
+    if not facts.policy:
+        problems.append(f"{facts.name} does not enforce NetworkPolicy: policies would be stored and ignored")
+    if not facts.encryption:
+        problems.append(f"{facts.name} has no encryption between nodes")
+    if not facts.maintained:
+        problems.append(f"{facts.name} meets the rest on paper, but it is no longer maintained: Weaveworks closed in "
+                        "2024 and archived the project (only a community fork carries on)")
+    if problems:
+        return CheckResult.fail(*problems)
+    return CheckResult.ok(f"{facts.name}: {facts.datapath}; it enforces NetworkPolicy and encrypts with "
+                          f"{facts.encryption}. (Calico and Cilium both fit; check their overlay mode and turn "
+                          "encryption on: neither encrypts by default.)")
+
+
+def task_choose_cni() -> Task:
+    return Task(
+        "Choose a CNI plugin for these requirements",
+        "Pick the plugin for a new cluster from the comparison above: " + "; ".join(REQUIREMENTS) +
+        ". Write its name as a string.",
+        _choose_check,
+        Solution("calico", "Calico fits every requirement: IPIP or VXLAN between subnets (or CrossSubnet: routes "
+                 "within a subnet, encapsulation across), Felix enforces NetworkPolicy, WireGuard encrypts. Cilium "
+                 "fits too (a VXLAN or Geneve tunnel, policy, WireGuard or IPsec). kindnet has no overlay and no "
+                 "encryption, flannel enforces no policy, Weave Net is archived.", language="text"),
+        hints=["Go through the requirements one by one and cross out the plugins that fail one."],
+    )
+
+
+IDENTIFY_OUTPUT = TextBlock("""\
+$ kubectl get daemonsets -A
+NAMESPACE     NAME          DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR            AGE
+kube-system   calico-node   3         3         3       3            3           kubernetes.io/os=linux   12d
+kube-system   kube-proxy    3         3         3       3            3           kubernetes.io/os=linux   12d
+$ ls /etc/cni/net.d/            # on a node
+10-calico.conflist  calico-kubeconfig
+$ ip -br link | grep -e cali -e tunl
+tunl0@NONE       UNKNOWN        0.0.0.0 <NOARP,UP,LOWER_UP>
+cali3c73a6b29ba@if3 UP          ee:ee:ee:ee:ee:ee <BROADCAST,MULTICAST,UP,LOWER_UP>""")
+
+
+def _which_check(answer: str) -> CheckResult:
+    facts = _facts(answer)
+    if facts is None or facts.name != "calico":
+        said = f"{answer} would show " + facts.shows if facts else f'"{answer}" is not one of the plugins compared'
+        return CheckResult.fail(f"{said}; look at the DaemonSet's name and the file in /etc/cni/net.d")
+    return CheckResult.ok("calico: the calico-node DaemonSet, 10-calico.conflist, the IPIP device tunl0 and the "
+                          "cali… veths (host side MAC ee:ee:ee:ee:ee:ee) are Calico's.")
+
+
+def task_which_cni() -> Task:
+    return Task(
+        "Which CNI plugin does this cluster run?",
+        "You are handed a cluster; the output above is what you found. Write the plugin's name as a string.",
+        _which_check,
+        Solution("calico", "The plugin shows itself in three places: its DaemonSet (`kubectl get ds -A`), its file "
+                 "in `/etc/cni/net.d` (the runtime uses the first in name order) and its devices on the node "
+                 "(`tunl0` for IPIP, `vxlan.calico`, `flannel.1`, `cilium_host`, `weave`).", language="text"),
+    )
+
+
 def cni_predictions() -> list[Predict]:
-    return [predict_conf_dir(), predict_who_assigns(), predict_next_after_delete(), predict_del()]
+    return [predict_conf_dir(), predict_who_assigns(), predict_next_after_delete(), predict_del(),
+            predict_overlay_needed(), predict_flannel_policy()]
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
@@ -196,4 +355,4 @@ def task_next_address() -> Task:
 
 
 def cni_tasks() -> list[Task]:
-    return [task_conflist_path(), task_ipam_binary(), task_next_address()]
+    return [task_conflist_path(), task_ipam_binary(), task_next_address(), task_choose_cni(), task_which_cni()]

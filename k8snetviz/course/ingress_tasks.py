@@ -39,6 +39,24 @@ __all__ = [
     "predict_tls",
     "predict_weights",
     "predict_not_admitted",
+    "task_tls",
+    "TLS_SOLUTION",
+    "SHOP_TLS_SECRET",
+    "task_default_backend",
+    "FALLBACK_SOLUTION",
+    "predict_rewrite",
+    "predict_secret_namespace",
+    "ingress_predictions",
+    "ingress_tasks",
+    "REFGRANT_ROUTE",
+    "REFGRANT_SOLUTION",
+    "task_reference_grant",
+    "CANARY_SOLUTION",
+    "task_header_canary",
+    "predict_listener_hostname",
+    "predict_cross_namespace",
+    "gateway_predictions",
+    "gateway_tasks",
 ]
 
 SPLIT_HOST = "app.example.com"
@@ -152,7 +170,7 @@ def _check_split(answer: Any) -> CheckResult:
 
 
 def api_split_task() -> Task:
-    """Notebook 05: send ``/api`` to Service ``api`` on 8080 and everything else to ``web`` on 80."""
+    """Notebook 06: send ``/api`` to Service ``api`` on 8080 and everything else to ``web`` on 80."""
     return Task(
         "Split a host between two Services",
         f"In the `ingress` scenario, write an Ingress named `app` (class `nginx`) for host `{SPLIT_HOST}` "
@@ -246,7 +264,7 @@ def _check_migration(answer: Any) -> CheckResult:
 
 
 def migrate_task() -> Task:
-    """Notebook 09: migrate Ingress ``default/docs`` to an HTTPRoute on Gateway ``infra/shared``."""
+    """Notebook 07: migrate Ingress ``default/docs`` to an HTTPRoute on Gateway ``infra/shared``."""
     return Task(
         "Migrate an Ingress to an HTTPRoute",
         f"In the `gateway` scenario, Ingress `default/docs` sends `{MIGRATE_HOST}/v2` (and below) to `docs-v2` "
@@ -333,3 +351,401 @@ def predict_not_admitted() -> Predict:
                     "so its rules are never installed: nothing matches the host, and the Gateway answers 404.",
         reveal=_reveal_route("preview.example.com", "/"),
     )
+
+
+# --- Ingress: TLS and default backends -----------------------------------------------------------------------
+
+# What `kubectl create secret tls shop-tls --cert=shop.crt --key=shop.key` leaves in the cluster (data elided).
+SHOP_TLS_SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: shop-tls
+type: kubernetes.io/tls
+data:
+  tls.crt: ""
+  tls.key: ""
+"""
+
+TLS_SOLUTION = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+spec:
+  ingressClassName: nginx
+  tls:
+  - hosts:
+    - shop.example.com
+    secretName: shop-tls
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - path: /api
+        pathType: Prefix
+        backend:
+          service:
+            name: api
+            port:
+              number: 8080
+      - path: /healthz
+        pathType: Exact
+        backend:
+          service:
+            name: api
+            port:
+              number: 8080
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: web
+            port:
+              number: 80
+"""
+# The routes the shop must keep over https: path -> Service
+SHOP_ROUTES = {"/api/orders": "default/api", "/healthz": "default/api", "/healthz/": "default/web", "/": "default/web"}
+
+
+def _check_tls(answer: str) -> CheckResult:
+    mine = [i for i in _learner_objects(answer, "Ingress") if (i.get("metadata") or {}).get("name") == "shop"]
+    if not mine:
+        return CheckResult.fail("write the Ingress shop (all of it): applying it replaces the existing one")
+    cluster = k8snetviz.load("ingress", SHOP_TLS_SECRET + "---\n" + answer)
+    tls = (mine[0].get("spec") or {}).get("tls") or []
+    if not tls:
+        return CheckResult.fail("shop has no `tls` section: without it the controller serves shop.example.com over "
+                                "plain http only")
+    named = [t for t in tls if "shop.example.com" in (t.get("hosts") or [])]
+    if not named:
+        return CheckResult.fail("the `tls` section does not list the host shop.example.com in its `hosts`")
+    if named[0].get("secretName") != "shop-tls":
+        said = named[0].get("secretName")
+        return CheckResult.fail("the `tls` entry names " + (f"the Secret {said}" if said else "no Secret (the "
+                                "controller would serve its self-signed default certificate)") +
+                                ": name shop-tls, the Secret with the shop's certificate")
+    for path, want in SHOP_ROUTES.items():
+        secure = ingress(cluster, "shop.example.com", path, scheme="https")
+        got = (secure.backend or {}).get("service")
+        if secure.status is not None or got != want:
+            return CheckResult.fail(f"https://shop.example.com{path} gets {secure.status or got}, not {want}: the "
+                                    "routes must stay as they were (/api to api:8080, exactly /healthz to api:8080, "
+                                    "/ to web:80)", proof=secure)
+    secure = ingress(cluster, "shop.example.com", "/api/orders", scheme="https")
+    plain = ingress(cluster, "shop.example.com", "/api/orders")
+    if plain.status != 308:
+        return CheckResult.fail(f"plain http to shop.example.com gets {plain.status or plain.backend}, not the 308 "
+                                "redirect a TLS host gets", proof=plain)
+    return CheckResult.ok("https://shop.example.com is served with the certificate in default/shop-tls, and plain "
+                          "http is redirected to it (308).", proof=secure)
+
+
+def task_tls() -> Task:
+    return Task(
+        "Serve the shop over HTTPS",
+        "The certificate and key for shop.example.com are in the Secret `shop-tls` (type kubernetes.io/tls, "
+        "namespace default). Rewrite the Ingress `shop` (all of it, same routes: `/api` and `/healthz` to "
+        "api:8080, `/` to web:80) so that the controller terminates TLS for shop.example.com with that "
+        "certificate.",
+        _check_tls,
+        Solution(TLS_SOLUTION, "`spec.tls` lists hosts and the Secret with their certificate; the "
+                 "Secret must be in the Ingress's namespace. The controller terminates TLS and, for a host with "
+                 "TLS, redirects plain http with 308 (annotation `nginx.ingress.kubernetes.io/ssl-redirect`). "
+                 "The Secret comes from `kubectl create secret tls shop-tls --cert=shop.crt --key=shop.key`; "
+                 "`kubectl create ingress shop --class=nginx --rule=\"shop.example.com/*=web:80,tls=shop-tls\"` "
+                 "writes a tls section too."),
+        hints=["The field is `spec.tls`: a list of `{hosts: [...], secretName: ...}`."],
+    )
+
+
+FALLBACK_SOLUTION = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: fallback
+spec:
+  ingressClassName: nginx
+  defaultBackend:
+    service:
+      name: blog
+      port:
+        number: 80
+"""
+
+
+def _check_fallback(answer: str) -> CheckResult:
+    mine = _learner_objects(answer, "Ingress")
+    if not mine:
+        return CheckResult.fail("your YAML has no Ingress")
+    if not any((i.get("metadata") or {}).get("name") == "fallback" for i in mine):
+        # A new Ingress is younger than fallback, and the catch-all takes the oldest one's defaultBackend.
+        return CheckResult.fail("ingress-nginx's catch-all uses the defaultBackend of the oldest Ingress that has one "
+                                "and no host: a new Ingress would be younger than fallback and change nothing; "
+                                "change fallback itself")
+    cluster = k8snetviz.load("ingress", answer)
+    got = ingress(cluster, "unknown.test", "/")
+    backend = got.backend or {}
+    if got.status is not None or backend.get("service") != "default/blog":
+        shown = got.status or f"{backend.get('service')}:{backend.get('port')}"
+        return CheckResult.fail(f"http://unknown.test/ goes to {shown}, not blog:80", proof=got)
+    shop = ingress(cluster, "shop.example.com", "/")
+    if (shop.backend or {}).get("service") != "default/web":
+        return CheckResult.fail("shop.example.com no longer reaches web: leave the other Ingresses as they are",
+                                proof=shop)
+    return CheckResult.ok("requests for hosts no rule names now go to blog:80, through fallback's defaultBackend; "
+                          "shop.example.com still goes to web.", proof=got)
+
+
+def task_default_backend() -> Task:
+    return Task(
+        "Send unknown hosts to the blog",
+        "Requests for hosts no Ingress rule names (`http://unknown.test/`, a bare IP) reach `web` today. Make them "
+        "reach Service `blog` on port 80 instead, without changing where any named host goes.",
+        _check_fallback,
+        Solution(FALLBACK_SOLUTION, "`spec.defaultBackend` takes requests no rule matches. ingress-nginx uses the "
+                 "defaultBackend of the oldest Ingress that has one and no host of its own as the catch-all, so "
+                 "change fallback (`kubectl edit ingress fallback`). Without any, the controller's own default "
+                 "backend answers 404. `kubectl create ingress fallback --class=nginx --default-backend=blog:80` "
+                 "writes one."),
+        hints=["`kubectl describe ingress fallback` shows `Default backend:`."],
+    )
+
+
+def predict_rewrite() -> Predict:
+    return Predict(
+        "An Ingress for `rewrite.bar.com` has the path `/something(/|$)(.*)` (with `use-regex: \"true\"`) and the "
+        "annotation `nginx.ingress.kubernetes.io/rewrite-target: /$2`. A client asks for "
+        "`http://rewrite.bar.com/something/new`. Which path does the backend receive?",
+        ["/something/new", "/new", "/$2"],
+        answer="/new",
+        explanation="rewrite-target replaces the path before the request goes upstream. `$2` is the second capture "
+                    "group of the path's regular expression, `(.*)`: here `new`. `/something` and `/something/` "
+                    "both become `/`. Since ingress-nginx 0.22 every part to keep must be captured explicitly; a "
+                    "host that uses rewrite-target or use-regex on any Ingress gets regular-expression matching on "
+                    "all its paths.",
+        wrong={"/something/new": "That is what the backend gets without the annotation."},
+    )
+
+
+def predict_secret_namespace() -> Predict:
+    return Predict(
+        "Ingress `shop` in namespace `default` names `secretName: shop-tls` in its tls section, but the Secret was "
+        "created in namespace `ingress-nginx`. What do https clients of shop.example.com see?",
+        ["the shop's certificate: the controller finds the Secret in its own namespace",
+         "the controller's self-signed default certificate: an Ingress can only use Secrets of its own namespace",
+         "the API server refuses the Ingress"],
+        answer="the controller's self-signed default certificate: an Ingress can only use Secrets of its own "
+               "namespace",
+        explanation="`secretName` has no namespace: it always means the Ingress's namespace. The API server "
+                    "accepts the Ingress; the controller does not find the Secret, logs it, and serves its fake "
+                    "default certificate, which browsers reject. Create the Secret beside the Ingress.",
+    )
+
+
+def ingress_predictions() -> list[Predict]:
+    return [predict_prefix(), predict_wildcard(), predict_tls(), predict_secret_namespace(), predict_rewrite()]
+
+
+def ingress_tasks() -> list[Task]:
+    return [api_split_task(), task_tls(), task_default_backend()]
+
+
+# --- Gateway API: cross-namespace references, headers and weights --------------------------------------------
+
+REFGRANT_ROUTE = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: docs-link
+  namespace: shop
+spec:
+  parentRefs:
+  - name: shared
+    namespace: infra
+  hostnames:
+  - shop.example.com
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /docs
+    backendRefs:
+    - name: docs
+      namespace: default
+      port: 80
+"""
+
+REFGRANT_SOLUTION = """\
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata:
+  name: shop-routes-to-docs
+  namespace: default
+spec:
+  from:
+  - group: gateway.networking.k8s.io
+    kind: HTTPRoute
+    namespace: shop
+  to:
+  - group: ""
+    kind: Service
+    name: docs
+"""
+
+
+def _route_conditions(answer: Any, key: str) -> dict[str, Any]:
+    return {c.type: c for p in answer.statuses.get(key, []) for c in p.conditions}
+
+
+def _check_grant(answer: str) -> CheckResult:
+    grants = _learner_objects(answer, "ReferenceGrant")
+    if not grants:
+        return CheckResult.fail("your YAML has no ReferenceGrant")
+    wrong_ns = [g for g in grants if ((g.get("metadata") or {}).get("namespace") or "default") != "default"]
+    cluster = k8snetviz.load("gateway", REFGRANT_ROUTE + "---\n" + answer)
+    got = http_route(cluster, "shop.example.com", "/docs/intro")
+    conditions = _route_conditions(got, "shop/docs-link")
+    resolved = conditions.get("ResolvedRefs")
+    if resolved is None or resolved.status != "True" or got.status is not None:
+        why = ""
+        if wrong_ns:
+            why = ("a ReferenceGrant lives in the namespace of the object it opens (the Service's, default), not in "
+                   "the route's")
+        else:
+            why = "its `from` must name group gateway.networking.k8s.io, kind HTTPRoute, namespace shop; its `to` "\
+                  "group \"\" (core), kind Service (and name docs, or no name for every Service)"
+        reason = f"{resolved.reason}: {resolved.message}" if resolved is not None else "no status"
+        return CheckResult.fail(f"shop/docs-link still has ResolvedRefs False ({reason}): {why}", proof=got)
+    return CheckResult.ok("the route's reference is allowed: ResolvedRefs is True, and shop.example.com/docs reaches "
+                          "default/docs:80.", proof=got)
+
+
+def task_reference_grant() -> Task:
+    return Task(
+        "Let a route in shop send to a Service in default",
+        "The HTTPRoute `shop/docs-link` (shown above) sends `shop.example.com/docs` to the Service `docs` in "
+        "namespace `default`, and every request gets 500. Write the object that allows it, and nothing more: "
+        "HTTPRoutes of namespace `shop` may reach the Service `docs` in `default`.",
+        _check_grant,
+        Solution(REFGRANT_SOLUTION, "A ReferenceGrant sits in the namespace of the target (default) and lists who "
+                 "may refer (`from`: HTTPRoutes of shop) and to what (`to`: the Service docs; without `name`, every "
+                 "Service of default). Attaching a route to a Gateway in another namespace needs no grant: the "
+                 "listener's allowedRoutes decides that. A Gateway listener's certificateRefs to a Secret in "
+                 "another namespace needs one too (`from` kind Gateway, `to` kind Secret)."),
+        hints=["Whose namespace decides what may point into it?"],
+    )
+
+
+CANARY_SOLUTION = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: beta
+  namespace: shop
+spec:
+  parentRefs:
+  - name: shared
+    namespace: infra
+  hostnames:
+  - beta.example.com
+  rules:
+  - matches:
+    - headers:
+      - name: x-beta
+        value: "yes"
+    backendRefs:
+    - name: web-canary
+      port: 80
+  - backendRefs:
+    - name: web
+      port: 80
+      weight: 80
+    - name: web-canary
+      port: 80
+      weight: 20
+"""
+
+
+def _check_canary(answer: str) -> CheckResult:
+    routes = _learner_objects(answer, "HTTPRoute")
+    if not routes:
+        return CheckResult.fail("your YAML has no HTTPRoute")
+    cluster = k8snetviz.load("gateway", answer)
+    tester = http_route(cluster, "beta.example.com", "/", headers={"x-beta": "yes"})
+    others = http_route(cluster, "beta.example.com", "/cart")
+    problems = []
+    for key in [f"{(r.get('metadata') or {}).get('namespace') or 'default'}/{(r.get('metadata') or {}).get('name')}"
+                for r in routes]:
+        for c in _route_conditions(others, key).values():
+            if c.status != "True":
+                problems.append(f"HTTPRoute {key}: {c.type} is False ({c.reason}): {c.message}")
+    if problems:
+        return CheckResult.fail(*problems, proof=others)
+    shares = {c.backend["service"]: round(c.probability, 2) for c in tester.route.candidates if c.problem is None}
+    if tester.status is not None or shares != {"shop/web-canary": 1.0}:
+        return CheckResult.fail(f"a request with `x-beta: yes` goes to {tester.status or shares}, not always to "
+                                "web-canary", proof=tester)
+    shares = {c.backend["service"]: round(c.probability, 2) for c in others.route.candidates if c.problem is None}
+    if others.status is not None or shares != {"shop/web": 0.8, "shop/web-canary": 0.2}:
+        return CheckResult.fail(f"other requests go to {others.status or shares}, not 80% web and 20% web-canary",
+                                proof=others)
+    return CheckResult.ok("testers with `x-beta: yes` always reach web-canary; everyone else is split 80/20 between "
+                          "web and web-canary.", proof=others)
+
+
+def task_header_canary() -> Task:
+    return Task(
+        "A canary by header and by weight",
+        "Write an HTTPRoute `beta` in namespace `shop`, attached to Gateway `infra/shared`, for the host "
+        "`beta.example.com`: requests with the header `x-beta: yes` always go to Service `web-canary` (port 80); "
+        "all other requests are split 80% to `web` and 20% to `web-canary`.",
+        _check_canary,
+        Solution(CANARY_SOLUTION, "Two rules: the one with a header match wins for requests that carry it (more "
+                 "header matches beat fewer when the paths tie); the other splits by `weight`, which counts "
+                 "relative to the sum of the rule's weights (80 + 20)."),
+        hints=["One rule per behaviour; `weight` sits on each backendRef."],
+    )
+
+
+def predict_listener_hostname() -> Predict:
+    return Predict(
+        "HTTPRoute `shop/partner` names the Gateway `infra/shared` and the hostname `shop.partner.org`; the "
+        "Gateway's only listener is for `*.example.com`. What is the route's status?",
+        ["Accepted: the listener passes every host on", "Accepted=False, reason NoMatchingListenerHostname",
+         "ResolvedRefs=False, reason BackendNotFound"],
+        answer="Accepted=False, reason NoMatchingListenerHostname",
+        explanation="A route attaches to a listener only where their hostnames intersect. `shop.partner.org` is "
+                    "not under `*.example.com`, so no listener takes the route and requests for that host get 404.",
+        reveal=lambda: kubectl_route_status("partner", "shop"),
+    )
+
+
+def predict_cross_namespace() -> Predict:
+    return Predict(
+        "An HTTPRoute in namespace `shop` sends `/docs` to the Service `docs` in namespace `default`. No "
+        "ReferenceGrant exists. What do requests for shop.example.com/docs get?",
+        ["the docs page: a route may name any Service", "404: the route is not accepted",
+         "500: the route is accepted, but its backendRef is not permitted (ResolvedRefs=False, RefNotPermitted)"],
+        answer="500: the route is accepted, but its backendRef is not permitted (ResolvedRefs=False, "
+               "RefNotPermitted)",
+        explanation="Every cross-namespace reference in the Gateway API, except a route attaching to a Gateway, "
+                    "needs a ReferenceGrant in the target's namespace. Without it the reference does not resolve; "
+                    "a rule whose backends are all invalid answers 500.",
+        reveal=lambda: http_route(k8snetviz.load("gateway", REFGRANT_ROUTE), "shop.example.com", "/docs/intro"),
+    )
+
+
+def kubectl_route_status(name: str, namespace: str) -> Any:
+    from k8snetviz.course.quiz import TextBlock
+    from k8snetviz.views import ingresstext
+
+    return TextBlock(ingresstext.httproute_yaml(k8snetviz.load("gateway"), name, namespace))
+
+
+def gateway_predictions() -> list[Predict]:
+    return [predict_not_admitted(), predict_listener_hostname(), predict_weights(), predict_cross_namespace()]
+
+
+def gateway_tasks() -> list[Task]:
+    return [migrate_task(), task_reference_grant(), task_header_canary()]

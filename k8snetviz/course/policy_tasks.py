@@ -32,7 +32,7 @@ __all__ = [
     "NETPOL", "SHOP", "DEFAULT_DENY", "DEFAULT_DENY_DNS_SOLUTION", "ONLY_FRONTEND_SOLUTION",
     "OFFICE_SOLUTION", "policy_cluster", "shop_cluster", "get_networkpolicies", "truth_table_of",
     "predict_direction", "predict_additive", "predict_and_or", "predict_named_port", "predict_dns",
-    "predict_masquerade", "predict_replies",
+    "predict_masquerade", "predict_replies", "predict_enforcer",
     "task_only_frontend", "task_default_deny_dns", "task_office_cidr",
     "policy_predictions", "policy_tasks",
 ]
@@ -236,6 +236,26 @@ def predict_direction() -> Predict:
     )
 
 
+def predict_enforcer() -> Predict:
+    c = policy_cluster(DENY_INGRESS_A)
+    return Predict(
+        "With deny-ingress-a applied, x/b connects to x/a on TCP 80 and the packet is dropped. Which program "
+        "drops it?",
+        ["the API server, when it accepts the policy", "kube-proxy, with its iptables rules",
+         f"the network plugin's agent on x/a's node (here {c.policy_enforcer})",
+         "a firewall inside the pod x/a"],
+        answer=f"the network plugin's agent on x/a's node (here {c.policy_enforcer})",
+        explanation="Kubernetes only stores NetworkPolicies; the network plugin implements them, on each node, for "
+                    "the pods there (Calico's Felix, Cilium's agent, kindnet since kind v0.24, Weave Net's "
+                    "weave-npc). A plugin without policy support (flannel alone) accepts the objects and enforces "
+                    "nothing: every connection keeps working. So the first question when a policy seems to do "
+                    "nothing is which plugin runs.",
+        wrong={"kube-proxy, with its iptables rules": "kube-proxy implements Services only; it never reads "
+               "NetworkPolicies."},
+        reveal=lambda: c.trace("x/b", "pod/x/a:80"),
+    )
+
+
 ALLOW_FROM_B = _policy("allow-from-b", "x", "  podSelector:\n    matchLabels: {pod: a}\n  ingress:\n"
                        "  - from:\n    - podSelector:\n        matchLabels: {pod: b}\n")
 
@@ -371,8 +391,8 @@ def predict_replies() -> Predict:
 
 
 def policy_predictions() -> list[Predict]:
-    return [predict_direction(), predict_additive(), predict_and_or(), predict_named_port(), predict_dns(),
-            predict_masquerade(), predict_replies()]
+    return [predict_enforcer(), predict_direction(), predict_additive(), predict_and_or(), predict_named_port(),
+            predict_dns(), predict_masquerade(), predict_replies()]
 
 
 # --- helpers for the checkers ----------------------------------------------------------------------------
