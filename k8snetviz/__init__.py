@@ -9,11 +9,29 @@ True
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
-from k8snetviz import views as _views  # noqa: F401  (registers how results show themselves)
-from k8snetviz.cluster import Cluster
 from k8snetviz.errors import InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
-from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario, shipped_scenarios
+
+if TYPE_CHECKING:
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.scenario.loader import Scenario
+
+# The package imports its engine on first use: ``import k8snetviz`` stays cheap, and a helper program
+# run as ``python -m k8snetviz.lab.podserver`` (the lab starts dozens, in pod namespaces) loads only what it needs.
+_LAZY = {"Cluster": "k8snetviz.cluster", "Scenario": "k8snetviz.scenario.loader",
+         "shipped_scenarios": "k8snetviz.scenario.loader"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'k8snetviz' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = ["load", "loads", "present", "Cluster", "shipped_scenarios", "K8sNetVizError", "InvalidObject", "NotFound",
            "ScenarioError", "UsageError", "__version__"]
@@ -25,6 +43,9 @@ def load(scenario: str | os.PathLike[str] | Scenario, *extra_yaml: str) -> Clust
 
     The extra documents are what a learner writes in a task: ``load("influxdb", my_service_yaml)``.
     """
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario
+
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
     for i, text in enumerate(extra_yaml):
         more = parse_text(text, source=f"<your YAML{'' if len(extra_yaml) == 1 else f' #{i + 1}'}>")
@@ -34,11 +55,16 @@ def load(scenario: str | os.PathLike[str] | Scenario, *extra_yaml: str) -> Clust
 
 def loads(text: str, source: str = "<scenario>") -> Cluster:
     """Build a cluster from scenario YAML given as text."""
+    from k8snetviz.cluster import Cluster
+    from k8snetviz.scenario.loader import parse_text
+
     return Cluster(parse_text(text, source))
 
 
 def _apply(base: Scenario, more: Scenario) -> Scenario:
     """``kubectl apply`` semantics for whole objects: a document replaces the one of the same kind and name."""
+    from k8snetviz.scenario.loader import Scenario
+
     keys = {(m.kind, m.namespace or "default", m.name) for m in more.manifests}
     kept = [m for m in base.manifests if (m.kind, m.namespace or "default", m.name) not in keys]
     return Scenario(base.source, kept + more.manifests, base.text)

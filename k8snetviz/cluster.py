@@ -14,6 +14,7 @@ import gc
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+from k8snetviz import views as _views  # noqa: F401  (registers how results show themselves)
 from k8snetviz.agents import kubeadm
 from k8snetviz.agents.cni import CNIPlugin, plugin
 from k8snetviz.agents.cni.detect import detect_cni
