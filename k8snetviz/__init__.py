@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.errors import InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
+from k8snetviz.errors import InvalidArgument, InvalidObject, K8sNetVizError, NotFound, ScenarioError, UsageError
+from k8snetviz.errors import require_text as _require_text
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -34,7 +35,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 __all__ = ["load", "loads", "present", "Cluster", "shipped_scenarios", "K8sNetVizError", "InvalidObject", "NotFound",
-           "ScenarioError", "UsageError", "__version__"]
+           "ScenarioError", "UsageError", "InvalidArgument", "__version__"]
 __version__ = "0.1.0"
 
 
@@ -44,10 +45,14 @@ def load(scenario: str | os.PathLike[str] | Scenario, *extra_yaml: str) -> Clust
     The extra documents are what a learner writes in a task: ``load("influxdb", my_service_yaml)``.
     """
     from k8snetviz.cluster import Cluster
-    from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario
+    from k8snetviz.scenario.loader import Scenario, parse_text, read_scenario, shipped_scenarios
 
+    if not isinstance(scenario, (str, os.PathLike, Scenario)):
+        raise InvalidArgument.invalid("k8snetviz.load", "scenario", scenario, "must be the name of a shipped "
+                                      f"scenario ({', '.join(shipped_scenarios())}), a path, or a Scenario")
     sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
     for i, text in enumerate(extra_yaml):
+        _require_text("k8snetviz.load", f"extra_yaml[{i}]", text, "YAML (apiVersion: …, kind: …)")
         more = parse_text(text, source=f"<your YAML{'' if len(extra_yaml) == 1 else f' #{i + 1}'}>")
         sc = _apply(sc, more)
     return Cluster(sc)
@@ -58,6 +63,7 @@ def loads(text: str, source: str = "<scenario>") -> Cluster:
     from k8snetviz.cluster import Cluster
     from k8snetviz.scenario.loader import parse_text
 
+    _require_text("k8snetviz.loads", "text", text, "YAML (apiVersion: …, kind: …)")
     return Cluster(parse_text(text, source))
 
 

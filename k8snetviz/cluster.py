@@ -33,7 +33,7 @@ from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import ExternalClient, Namespace, Node, Pod
 from k8snetviz.api.refs import Ref
 from k8snetviz.api.services import Service
-from k8snetviz.errors import K8sNetVizError, NotFound, ScenarioError, UsageError
+from k8snetviz.errors import K8sNetVizError, NotFound, ScenarioError, UsageError, require_text
 from k8snetviz.kernel.boot import Kernel
 from k8snetviz.kernel.netns import NetNS
 from k8snetviz.scenario.loader import Manifest, Scenario
@@ -42,6 +42,12 @@ if TYPE_CHECKING:
     from k8snetviz.questions.results import TraceResult
 
 __all__ = ["Cluster"]
+
+# What each kind of argument looks like, for the one line a wrong type gets (docs/contract.md has the forms).
+_SRC = "pod/NS/NAME, NS/NAME, node/NAME, external or external/IP"
+_DST = "pod/NS/NAME:PORT, svc/NS/NAME:PORT, IP:PORT, node/NAME:PORT, NAME:PORT or http://HOST/PATH"
+_POD = "pod/NS/NAME or NS/NAME"
+_TARGET = "node/NAME or pod/NS/NAME"
 
 
 def _states_cni(scenario: Scenario) -> bool:
@@ -341,18 +347,27 @@ class Cluster:
         """Walk one packet from ``src`` to ``dst``; see docs/contract.md for the forms they take."""
         from k8snetviz.questions.trace import trace
 
+        require_text("Cluster.trace", "src", src, _SRC)
+        require_text("Cluster.trace", "dst", dst, _DST)
+        if endpoint is not None:
+            require_text("Cluster.trace", "endpoint", endpoint, _POD)
+        require_text("Cluster.trace", "protocol", protocol, "TCP, UDP, SCTP or ICMP")
         return trace(self, src, dst, endpoint=endpoint, protocol=protocol)
 
     def ingress(self, host: str, path: str, **options: Any) -> Any:
         """Which backend the Ingress rules send ``http://HOST/PATH`` to (see :mod:`k8snetviz.questions.ingress`)."""
         from k8snetviz.questions.ingress import ingress
 
+        require_text("Cluster.ingress", "host", host, "shop.example.com")
+        require_text("Cluster.ingress", "path", path, "/api/orders")
         return ingress(self, host, path, **options)
 
     def http_route(self, host: str, path: str, **options: Any) -> Any:
         """Which backend the Gateway API's HTTPRoutes send a request to (see :mod:`k8snetviz.questions.gateway`)."""
         from k8snetviz.questions.gateway import http_route
 
+        require_text("Cluster.http_route", "host", host, "shop.example.com")
+        require_text("Cluster.http_route", "path", path, "/api/orders")
         return http_route(self, host, path, **options)
 
     def policy(self, port: int = 80, protocol: str = "TCP") -> Any:
@@ -365,10 +380,14 @@ class Cluster:
         """Resolve ``name`` as ``pod``'s resolver would (see :mod:`k8snetviz.questions.resolve`)."""
         from k8snetviz.questions.resolve import resolve
 
+        require_text("Cluster.resolve", "pod", pod, _POD)
+        require_text("Cluster.resolve", "name", name, "web, web.default or example.com.")
+        require_text("Cluster.resolve", "qtype", qtype, "A, AAAA, SRV, PTR or CNAME")
         return resolve(self, pod, name, qtype=qtype)
 
     def iptables(self, node: str) -> Any:
         """A node's iptables rules (kube-proxy's and the CNI add-on's), printed like ``iptables-save``."""
+        require_text("Cluster.iptables", "node", node, "node/NAME or NAME")
         ruleset = self.netns[f"node/{self.node(node).name}"].ruleset
         assert ruleset is not None
         return ruleset.save()
@@ -377,6 +396,7 @@ class Cluster:
         """The routing table of a node or pod, as ``ip route`` prints it."""
         from k8snetviz.views.iproute import RoutesView
 
+        require_text("Cluster.routes", "target", target, _TARGET)
         return RoutesView(self, self.netns_of(target))
 
     def inspect(self) -> Any:
@@ -398,6 +418,9 @@ class Cluster:
         """``kubectl get RESOURCE`` as text."""
         from k8snetviz.views.kubectl import get
 
+        require_text("Cluster.get", "resource", resource, "pods, services, endpointslices or nodes")
+        if namespace is not None:
+            require_text("Cluster.get", "namespace", namespace, "default or kube-system")
         return get(self, resource, namespace=namespace, all_namespaces=all_namespaces, wide=wide)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:

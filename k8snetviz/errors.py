@@ -24,6 +24,8 @@ __all__ = [
     "ScenarioError",
     "NotFound",
     "UsageError",
+    "InvalidArgument",
+    "require_text",
     "format_value",
     "GoLiteral",
 ]
@@ -157,3 +159,47 @@ class NotFound(K8sNetVizError):
 
 class UsageError(K8sNetVizError):
     """A malformed argument (a source, a destination, a port)."""
+
+
+class InvalidArgument(UsageError):
+    """A Python call's or a widget's argument it cannot take, worded as the API server words a field.
+
+    ``call`` is what the learner wrote (``Resolver``, ``Cluster.trace``); the field error names the
+    argument, the value and what would do.
+
+    >>> print(InvalidArgument("Resolver", FieldError.not_supported("qtype", "XX", ["A", "AAAA"])))
+    Resolver: qtype: Unsupported value: "XX": supported values: "A", "AAAA"
+    """
+
+    def __init__(self, call: str, error: FieldError) -> None:
+        super().__init__(f"{call}: {error}")
+        self.call = call
+        self.error = error
+
+    @classmethod
+    def invalid(cls, call: str, argument: str, value: Any, detail: str) -> InvalidArgument:
+        """``CALL: ARGUMENT: Invalid value: VALUE: DETAIL`` (a value that is not text or a number shows its type)."""
+        return cls(call, FieldError.invalid(argument, _shown(value), detail))
+
+
+def require_text(call: str, argument: str, value: Any, forms: str) -> str:
+    """``value`` when it is text; else :class:`InvalidArgument` saying which ``forms`` the text takes.
+
+    >>> print(require_text("Cluster.trace", "src", "default/client", "pod/NS/NAME"))
+    default/client
+    >>> require_text("Cluster.trace", "src", None, "pod/NS/NAME or node/NAME")
+    Traceback (most recent call last):
+    ...
+    k8snetviz.errors.InvalidArgument: Cluster.trace: src: Invalid value: null: must be text like pod/NS/NAME or \
+node/NAME
+    """
+    if not isinstance(value, str):
+        raise InvalidArgument.invalid(call, argument, value, f"must be text like {forms}")
+    return value
+
+
+def _shown(value: Any) -> Any:
+    """A value as a field error shows it: scalars as they are, anything else by its type (never a long repr)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return GoLiteral(type(value).__name__)

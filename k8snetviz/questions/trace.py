@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from k8snetviz.agents.writes import Owner
 from k8snetviz.api.defaults import EPHEMERAL_PORT
 from k8snetviz.api.refs import Ref
-from k8snetviz.errors import UsageError
+from k8snetviz.errors import K8sNetVizError, UsageError
 from k8snetviz.kernel import netfilter as nf
 from k8snetviz.kernel.netns import NetNS
 from k8snetviz.kernel.packet import PROTOCOLS, Packet
@@ -26,6 +26,7 @@ from k8snetviz.questions.results import TraceResult
 from k8snetviz.questions.targets import Destination, Source, parse_destination, parse_source
 
 if TYPE_CHECKING:
+    from k8snetviz.api.objects import Pod
     from k8snetviz.cluster import Cluster
 
 __all__ = ["Hop", "TraceResult", "TraceWalker", "trace", "VERDICTS", "ACTIONS"]
@@ -244,6 +245,7 @@ def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, 
     """Walk a packet from ``src`` to ``dst`` (see :mod:`k8snetviz.questions.targets` for the forms)."""
     source: Source = parse_source(cluster, src)
     dest = parse_destination(cluster, dst)
+    chosen = _endpoint_pod(cluster, endpoint)
     if dest.kind == "http":
         return http.trace_http(cluster, source.label, dest.text, endpoint)
     if dest.kind == "dns":
@@ -261,5 +263,20 @@ def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, 
         verdict, reason = "dropped", "the walk ended without a verdict"
     except Stop as stop:
         verdict, reason = stop.verdict, stop.reason
-    return TraceResult(source.label, dest.text, verdict, reason, walker.hops, walker.final, walker.candidates,
-                       proto, cluster)
+    result = TraceResult(source.label, dest.text, verdict, reason, walker.hops, walker.final, walker.candidates,
+                         proto, cluster)
+    if chosen is not None and not walker.candidates and result.final and result.final.get("pod") != chosen.key:
+        # No choice was made on the way (no Service, or one endpoint): the endpoint asked for was not used.
+        raise UsageError(f"--endpoint {endpoint}: kube-proxy has no endpoint to pick on this path; the packet "
+                         f"goes to {result.final.get('pod') or result.final.get('dst')}")
+    return result
+
+
+def _endpoint_pod(cluster: Cluster, endpoint: str | None) -> Pod | None:
+    """The pod ``--endpoint`` names (None when not given); one that does not exist is refused up front."""
+    if endpoint is None:
+        return None
+    try:
+        return cluster.pod(endpoint)
+    except K8sNetVizError as e:
+        raise UsageError(f"--endpoint {endpoint}: {e}") from None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import ipywidgets as w
 
 from k8snetviz.views.iproute import ip_br_addr, ip_link, ip_route
+from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -16,12 +17,18 @@ __all__ = ["NodeInspector"]
 
 
 class NodeInspector(w.VBox):
-    """Pick ``node/NAME`` or ``pod/NS/NAME``; see ``ip -br addr``, ``ip route`` and ``ip link`` there."""
+    """Pick ``node/NAME`` or ``pod/NS/NAME``; see ``ip -br addr``, ``ip route`` and ``ip link`` there.
 
-    def __init__(self, cluster: Cluster, target: str | None = None) -> None:
-        self.cluster = cluster
+    ``cluster``: a Cluster or a scenario's name or path. ``target``: where to look first (the first node
+    when None).
+    """
+
+    def __init__(self, cluster: Cluster | str, target: str | None = None) -> None:
+        self.cluster = cluster = args.cluster_of("NodeInspector", cluster)
         names = [n for n in cluster.netns if not n.startswith("external/")]
-        self.target = w.Dropdown(options=names, value=target or names[0], description="inside")
+        first = names[0] if target is None else \
+            args.choice("NodeInspector", "target", target, names, read=args.netns_name)
+        self.target = w.Dropdown(options=names, value=first, description="inside")
         self.lookup = w.Text(placeholder="an address, e.g. 10.244.2.3", description="ip route get")
         self.out = w.HTML()
         self.target.add_class("knv-target")

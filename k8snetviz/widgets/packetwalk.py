@@ -18,6 +18,7 @@ import ipywidgets as w
 from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views.dot import hop_ids
+from k8snetviz.widgets import arguments as args
 from k8snetviz.widgets.diagram import Diagram
 from k8snetviz.widgets.layout import cluster_svg, shown_pods
 
@@ -88,8 +89,10 @@ def hop_html(result: TraceResult, index: int) -> str:
 class PacketWalk(w.VBox):
     """Source and destination pickers, step controls, the diagram and the current hop's details."""
 
-    def __init__(self, cluster: Cluster, src: str | None = None, dst: str | None = None) -> None:
-        self.cluster = cluster
+    def __init__(self, cluster: Cluster | str, src: str | None = None, dst: str | None = None) -> None:
+        self.cluster = cluster = args.cluster_of("PacketWalk", cluster)
+        src = args.optional_text("PacketWalk", "src", src, "pod/NS/NAME, node/NAME or external")
+        dst = args.optional_text("PacketWalk", "dst", dst, "pod/NS/NAME:PORT, svc/NS/NAME:PORT or IP:PORT")
         self.result: TraceResult | None = None
         sources = source_options(cluster)
         self.src = w.Combobox(options=sources, value=src or (sources[0] if sources else ""),

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.resolve import DNSResult, resolve
 from k8snetviz.views.dnstext import dns_html
+from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -62,24 +62,34 @@ def ndots_cost(result: DNSResult, dotted: DNSResult | None = None) -> str:
 
 
 class Resolver(w.VBox):
-    """A pod dropdown, a name box, a type dropdown, and the queries; a compare switch adds a second pod."""
+    """A pod dropdown, a name box, a type dropdown, and the queries; a compare switch adds a second pod.
 
-    def __init__(self, cluster: Cluster, pod: str | None = None, name: str = "", qtype: str = "A", *,
+    ``cluster``: a Cluster or a scenario's name or path; ``pod`` and ``compare_with``: ``NS/NAME`` (or
+    ``pod/NS/NAME``); ``qtype``: one of ``TYPES``.
+    """
+
+    def __init__(self, cluster: Cluster | str, pod: str | None = None, name: str = "", qtype: str = "A", *,
                  compare_with: str | None = None) -> None:
-        self.cluster = cluster
+        self.cluster = cluster = args.cluster_of("Resolver", cluster)
         pods = sorted(cluster.pods)
-        first = Ref.parse(pod).key if pod else pods[0]
+        if pod is not None or not pods:
+            pod = args.choice("Resolver", "pod", pod, pods, read=args.pod_key)
+        first = pod or pods[0]
+        if compare_with is not None:
+            compare_with = args.choice("Resolver", "compare_with", compare_with, pods, read=args.pod_key)
+        name = args.text("Resolver", "name", name, "web, db.data or example.com.")
+        qtype = args.choice("Resolver", "qtype", qtype, TYPES, read=str.upper)
         self.result: DNSResult | None = None
         self.other_result: DNSResult | None = None
         self.pod = w.Dropdown(options=pods, value=first, description="pod", layout=w.Layout(width="360px"))
         self.name = w.Text(value=name, placeholder="web, db.data, example.com.", description="name",
                            continuous_update=False, layout=w.Layout(width="360px"))
-        self.type = w.Dropdown(options=list(TYPES), value=qtype.upper(), description="type",
+        self.type = w.Dropdown(options=list(TYPES), value=qtype, description="type",
                                layout=w.Layout(width="160px"))
         self.go = w.Button(description="Resolve", button_style="primary", icon="search")
         self.compare = w.Checkbox(value=compare_with is not None, description="compare with",
                                   indent=False, layout=w.Layout(width="120px"))
-        other = Ref.parse(compare_with).key if compare_with else pods[-1]
+        other = compare_with or pods[-1]
         self.other = w.Dropdown(options=pods, value=other, layout=w.Layout(width="300px"),
                                 disabled=compare_with is None)
         self.error = w.HTML()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-import k8snetviz
+from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError, UsageError
 from k8snetviz.questions.exposure import (
     AS_SCHEDULED,
@@ -34,6 +34,7 @@ from k8snetviz.questions.exposure import (
 )
 from k8snetviz.scenario.loader import Scenario
 from k8snetviz.views.kubectl_services import get_services
+from k8snetviz.widgets import arguments as args
 from k8snetviz.widgets.packetwalk import source_options
 
 if TYPE_CHECKING:
@@ -97,27 +98,47 @@ def client_ip_html(ex: Exploration) -> str:
 
 class ServiceExplorer(w.VBox):
     """Pickers for the service, its type, externalTrafficPolicy, where its pods run, the client and where
-    it sends; every change rebuilds the scenario and traces again."""
+    it sends; every change rebuilds the scenario and traces again.
+
+    ``scenario``: a Cluster or a scenario's name or path. ``service``: ``NS/NAME`` (the first Service when
+    None); ``type`` (one of ``TYPES``) and ``policy`` (one of ``POLICIES``): the Service's own when None;
+    ``endpoints_on``: a node's name, or ``"as scheduled"``; ``client``: a pod, ``node/NAME``,
+    ``external/NAME``, or ``"external"`` (the scenario's outside client); ``entry``: ``"cluster IP"``,
+    ``node/NAME`` or ``"load balancer"``, as the Service's type offers.
+    """
 
     def __init__(self, scenario: str | Scenario | Cluster = "influxdb", service: str | None = None, *,
                  type: str | None = None, policy: str | None = None, endpoints_on: str | None = None,
                  client: str = "external", entry: str | None = None) -> None:
-        self.base = base_scenario(scenario)
+        built = args.cluster_of("ServiceExplorer", scenario, "scenario")
+        self.base = base_scenario(built)
         self.exploration: Exploration | None = None
         self._quiet = False
-        built = scenario if not isinstance(scenario, (str, Scenario)) else k8snetviz.load(self.base)
         keys = [f"{m.namespace or 'default'}/{m.name}" for m in self.base.of_kind("Service")]
         if not keys:
             raise UsageError("the scenario has no Service to explore")
-        self.service = w.Dropdown(options=keys, value=service if service in keys else keys[0], description="service")
+        if service is not None:
+            service = args.choice("ServiceExplorer", "service", service, keys, read=_service_key)
+        if type is not None:
+            type = args.choice("ServiceExplorer", "type", type, TYPES)
+        if policy is not None:
+            policy = args.choice("ServiceExplorer", "policy", policy, POLICIES)
+        nodes = list(built.nodes)
+        if endpoints_on is not None:
+            endpoints_on = args.choice("ServiceExplorer", "endpoints_on", endpoints_on, [AS_SCHEDULED, *nodes],
+                                       read=lambda v: v.removeprefix("node/"))
+        sources = source_options(built)
+        client = _first_external(built) if client == "external" else \
+            args.choice("ServiceExplorer", "client", client, sources, read=args.pod_key)
+        if entry is not None:
+            entry = args.text("ServiceExplorer", "entry", entry, '"cluster IP", node/NAME or "load balancer"')
+        self.service = w.Dropdown(options=keys, value=service or keys[0], description="service")
         self.type = w.ToggleButtons(options=list(TYPES), description="type")
         self.policy = w.ToggleButtons(options=list(POLICIES), description="externalTrafficPolicy",
                                       style={"description_width": "initial"})
-        nodes = list(built.nodes)
         self.endpoints_on = w.Dropdown(options=[AS_SCHEDULED, *nodes], value=endpoints_on or AS_SCHEDULED,
                                        description="pods on")
-        self.client = w.Dropdown(options=source_options(built), value=client if client in source_options(built)
-                                 else _first_external(built), description="client")
+        self.client = w.Dropdown(options=sources, value=client, description="client")
         self.entry = w.Dropdown(options=[CLUSTER_IP], description="sends to")
         self.error = w.HTML()
         self.client_ip = w.HTML()
@@ -141,6 +162,8 @@ class ServiceExplorer(w.VBox):
                           self.error, self.client_ip, self.svc_line, self.nat, self.path, self.applied])
         self.add_class("knv-explorer")
         self.explore()
+        if entry is not None:  # where a client can send depends on the type: known once the Service is built
+            args.choice("ServiceExplorer", "entry", entry, list(self.entry.options))
 
     def _take_service(self, type_: str | None = None, policy: str | None = None) -> None:
         spec = find_service(self.base, self.service.value).get("spec") or {}
@@ -198,6 +221,11 @@ class ServiceExplorer(w.VBox):
         self.applied.value = (f"<details><summary>the YAML applied on top of the scenario</summary>"
                               f"<pre>{escape(ex.yaml)}</pre></details>")
         return ex
+
+
+def _service_key(value: str) -> str:
+    r = Ref.parse(value, "svc")
+    return r.key if r.kind == "svc" else str(r)
 
 
 def _first_external(cluster: Cluster) -> str:

@@ -21,6 +21,7 @@ from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.gateway import gateway_walk, http_route
 from k8snetviz.questions.ingress import ingress, ingress_walk, parse_url
 from k8snetviz.views.ingresstext import gateway_html, ingress_html
+from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["URLTester", "walk_html"]
 
 MODES = ("Ingress", "HTTPRoute")
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 
 def walk_html(walk: ProxyWalk) -> str:
@@ -47,18 +49,26 @@ def walk_html(walk: ProxyWalk) -> str:
 
 
 class URLTester(w.VBox):
-    """A URL box, an Ingress/HTTPRoute switch, optional method and header for HTTPRoute, and the answer."""
+    """A URL box, an Ingress/HTTPRoute switch, optional method and header for HTTPRoute, and the answer.
 
-    def __init__(self, cluster: Cluster, url: str = "", mode: str = "Ingress", *, method: str = "GET",
+    ``cluster``: a Cluster or a scenario's name or path; ``mode``: one of ``MODES``; ``method``: one of
+    ``METHODS``; ``header``: ``Name: value``.
+    """
+
+    def __init__(self, cluster: Cluster | str, url: str = "", mode: str = "Ingress", *, method: str = "GET",
                  header: str = "") -> None:
-        self.cluster = cluster
+        self.cluster = cluster = args.cluster_of("URLTester", cluster)
+        url = args.text("URLTester", "url", url, "http://HOST[:PORT]/PATH")
+        mode = args.choice("URLTester", "mode", mode, MODES)
+        method = args.choice("URLTester", "method", method, METHODS)
+        header = args.text("URLTester", "header", header, "Name: value")
         self.answer: Any = None
         self.walk: ProxyWalk | None = None
         self.url = w.Text(value=url, placeholder="http://HOST[:PORT]/PATH", description="URL",
                           continuous_update=False, layout=w.Layout(width="420px"))
         self.mode = w.ToggleButtons(options=list(MODES), value=mode, description="route by")
-        self.method = w.Dropdown(options=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
-                                 value=method, description="method", layout=w.Layout(width="180px"))
+        self.method = w.Dropdown(options=list(METHODS), value=method, description="method",
+                                 layout=w.Layout(width="180px"))
         self.header = w.Text(value=header, placeholder="Name: value", description="header",
                              continuous_update=False, layout=w.Layout(width="260px"))
         self.go = w.Button(description="Test", button_style="primary", icon="play")
