@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -43,84 +44,38 @@ from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.policy import PolicyMatrix, engine, matrix
 from k8snetviz.views.policygrid import grid_html
 from k8snetviz.views.policytext import summary, verdict_text
+from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
     from k8snetviz.questions.results import TraceResult
 
-__all__ = ["PolicyEditor", "MatrixGrid", "restrict", "pair_html"]
+__all__ = ["PolicyEditor", "MatrixGrid", "PolicyText", "restrict", "pair_html"]
 
-# The grid's front end: the HTML comes from views.policygrid; a click (or Enter/Space on a focused cell)
-# sends the pair to the kernel. Cells become focusable buttons so the grid works from the keyboard.
-_ESM = r"""
-function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "knv-grid";
-  const banner = document.createElement("p");
-  banner.className = "knv-stale-banner";
-  banner.setAttribute("role", "status");
-  const table = document.createElement("div");
-  table.className = "knv-grid-table";
-  root.append(banner, table);
-  el.append(root);
+_STATIC = Path(__file__).parent / "static"
 
-  function mark() {
-    const [from, to] = model.get("selected");
-    for (const td of table.querySelectorAll("td.knv-cell")) {
-      const on = td.dataset.from === from && td.dataset.to === to;
-      td.classList.toggle("knv-selected", on);
-      td.setAttribute("aria-pressed", on ? "true" : "false");
-    }
-  }
-  function paint() {
-    table.innerHTML = model.get("html");
-    for (const td of table.querySelectorAll("td.knv-cell")) {
-      td.tabIndex = 0;
-      td.setAttribute("role", "button");
-      td.setAttribute("aria-label", td.title + ": show the walk");
-    }
-    mark();
-  }
-  function paintStale() {
-    const stale = model.get("stale");
-    root.classList.toggle("knv-stale", stale);
-    banner.textContent = stale ? "Stale: this matrix shows the last policies that applied, not the text above." : "";
-  }
-  function pick(target) {
-    const td = target.closest("td.knv-cell");
-    if (!td || !table.contains(td)) return;
-    model.set("selected", [td.dataset.from, td.dataset.to]);
-    model.save_changes();
-  }
-  table.addEventListener("click", (e) => pick(e.target));
-  table.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(e.target); }
-  });
-  paint();
-  paintStale();
-  model.on("change:html", paint);
-  model.on("change:selected", mark);
-  model.on("change:stale", paintStale);
-}
-export default { render };
-"""
 
-_CSS = """
-.knv-policy-yaml textarea { font-family: var(--jp-code-font-family, monospace); }
-.knv-grid .knv-grid-table { overflow-x: auto; max-width: 100%; }
-.knv-grid td.knv-cell { cursor: pointer; }
-.knv-grid td.knv-cell:focus, .knv-grid td.knv-cell.knv-selected { outline: 3px solid #F0E442; outline-offset: -3px; }
-.knv-grid.knv-stale .knv-grid-table { opacity: 0.45; }
-.knv-grid .knv-stale-banner { margin: 0.2em 0; font-weight: bold; color: #D55E00; min-height: 0; }
-.knv-grid .knv-stale-banner:empty { display: none; }
-"""
+class PolicyText(anywidget.AnyWidget):
+    """The YAML box with its *Apply* button: the browser sends the box's text with each click.
+
+    ``value`` is the text. Messages from the browser carry the text they act on: ``{"event": "edit"}``
+    when the box loses focus, ``{"event": "apply"}`` for the button; the editor listens with ``on_msg``.
+    """
+
+    _esm = _STATIC / "policyyaml.js"
+    _css = _STATIC / "policyyaml.css"
+
+    value = traitlets.Unicode("").tag(sync=True)
+    placeholder = traitlets.Unicode("").tag(sync=True)
+    rows = traitlets.Int(16).tag(sync=True)
+    label = traitlets.Unicode("NetworkPolicy YAML").tag(sync=True)
 
 
 class MatrixGrid(anywidget.AnyWidget):
     """The matrix's HTML (``views.policygrid``) with clickable cells: ``selected`` is ``[from, to]``."""
 
-    _esm = _ESM
-    _css = _CSS
+    _esm = _STATIC / "matrixgrid.js"
+    _css = _STATIC / "matrixgrid.css"
 
     html = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.List(traitlets.Unicode(), default_value=["", ""]).tag(sync=True)
@@ -163,29 +118,34 @@ def pair_html(verdict: Any, walk: TraceResult | None, walk_error: str = "") -> s
 
 
 class PolicyEditor(w.VBox):
-    """A YAML box, port and protocol pickers, *Apply*, the matrix grid, and the walk of the clicked cell.
+    """A YAML box with *Apply*, port and protocol pickers, the matrix grid, and the walk of the clicked cell.
 
     ``cluster``: the scenario to edit on top of (a Cluster, or a scenario name or path). ``policy``:
-    the YAML to start with. ``namespaces``: show only the pods of these namespaces. ``live``: apply on
-    every edit (when the text box loses focus) instead of on *Apply*.
+    the YAML to start with. ``port`` (1-65535) and ``protocol`` (one of ``PROTOCOLS``): what the matrix
+    checks. ``namespaces``: show only the pods of these namespaces. ``live``: apply on every edit (when
+    the text box loses focus) instead of on *Apply*.
     """
 
     def __init__(self, cluster: Cluster | str, policy: str = "", *, port: int = 80, protocol: str = "TCP",
                  namespaces: Sequence[str] | None = None, live: bool = False) -> None:
-        base = k8snetviz.load(cluster) if isinstance(cluster, str) else cluster
+        base = args.cluster_of("PolicyEditor", cluster)
+        policy = args.text("PolicyEditor", "policy", policy, "NetworkPolicy YAML")
+        port = args.port("PolicyEditor", "port", port)
+        protocol = args.choice("PolicyEditor", "protocol", protocol, PROTOCOLS, read=str.upper)
+        chosen = args.choices("PolicyEditor", "namespaces", namespaces,
+                              sorted(base.namespaces))
+        live = args.flag("PolicyEditor", "live", live)
         self.base = base.scenario
         self.cluster: Cluster = base
-        self.namespaces = list(namespaces) if namespaces else None
+        self.namespaces = chosen or None
         self.matrix: PolicyMatrix | None = None
         self.walk: TraceResult | None = None
         self._failed = False
-        self.text = w.Textarea(value=policy, placeholder="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n…",
-                               continuous_update=False, rows=16,
-                               layout=w.Layout(width="100%"))
+        self._quiet = False
+        self.text = PolicyText(value=policy, placeholder="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n…")
         self.port = w.BoundedIntText(value=port, min=1, max=65535, description="port", layout=w.Layout(width="170px"))
         self.protocol = w.Dropdown(options=list(PROTOCOLS), value=protocol, description="protocol",
                                    layout=w.Layout(width="190px"))
-        self.apply_button = w.Button(description="Apply", button_style="primary", icon="check")
         self.live = w.Checkbox(value=live, description="apply on every edit", indent=False,
                                layout=w.Layout(width="auto"))
         self.error = w.HTML()
@@ -193,15 +153,15 @@ class PolicyEditor(w.VBox):
         self.grid = MatrixGrid()
         self.pair = w.HTML()
         for widget, cls in ((self.text, "knv-policy-yaml"), (self.port, "knv-port"), (self.protocol, "knv-protocol"),
-                            (self.apply_button, "knv-apply"), (self.live, "knv-live"), (self.error, "knv-error"),
-                            (self.status, "knv-status"), (self.grid, "knv-matrix-grid"), (self.pair, "knv-pair-view")):
+                            (self.live, "knv-live"), (self.error, "knv-error"), (self.status, "knv-status"),
+                            (self.grid, "knv-matrix-grid"), (self.pair, "knv-pair-view")):
             widget.add_class(cls)
-        self.apply_button.on_click(lambda _: self.apply())
+        self.text.on_msg(self._on_text_message)
         self.text.observe(self._on_text, names="value")
         self.port.observe(self._on_pick, names="value")
         self.protocol.observe(self._on_pick, names="value")
         self.grid.observe(self._on_select, names="selected")
-        super().__init__([self.text, w.HBox([self.port, self.protocol, self.apply_button, self.live]),
+        super().__init__([self.text, w.HBox([self.port, self.protocol, self.live]),
                           self.error, self.status, self.grid, self.pair])
         self.add_class("knv-policyeditor")
         self.apply()
@@ -273,7 +233,21 @@ class PolicyEditor(w.VBox):
 
     # --- events ------------------------------------------------------------------------------------------
     def _on_text(self, change: dict) -> None:
-        if self.live.value:
+        if self.live.value and not self._quiet:
+            self.apply()
+
+    def _on_text_message(self, _: Any, content: Any, buffers: Any = None) -> None:
+        """The browser's edit (the box lost focus) or *Apply* click, with the text it acts on."""
+        if not isinstance(content, dict) or not isinstance(content.get("text"), str):
+            return
+        if content.get("event") == "edit":
+            self.text.value = content["text"]  # in live mode the observer applies it
+        elif content.get("event") == "apply":
+            self._quiet = True  # applied once, below, even in live mode
+            try:
+                self.text.value = content["text"]
+            finally:
+                self._quiet = False
             self.apply()
 
     def _on_pick(self, change: dict) -> None:

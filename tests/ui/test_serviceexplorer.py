@@ -32,15 +32,20 @@ def test_flipping_external_traffic_policy_changes_the_client_address(lab, lab_pa
     explorer = panel.locator(".knv-explorer").filter(has_text="influxdb").first
     explorer.scroll_into_view_if_needed()
     seen = explorer.locator(".knv-explorer-client-ip")
+    # The address alone, in its own element: the line around it also quotes the MASQUERADE rule, which
+    # names the client's address before the flip too, so waiting on the whole line's text proves nothing.
+    address = seen.locator(".knv-explorer-seen")
     before = _seen(read_text(seen))
     assert before == "172.18.0.3", "under Cluster the pod sees the node that masqueraded the packet"
+    expect(address).to_have_text("172.18.0.3")
 
     click(widget(explorer.locator(".knv-explorer-policy"), css_class="widget-toggle-button", text="Local"))
-    expect(seen).to_contain_text("172.18.0.100")
+    expect(address).to_have_text("172.18.0.100")  # waits for the kernel's new answer
     after = _seen(read_text(seen))
     assert after != before and after == "172.18.0.100"
     expect(explorer.locator(".knv-explorer-nat")).not_to_contain_text("MASQUERADE")
 
     click(widget(explorer.locator(".knv-explorer-policy"), css_class="widget-toggle-button", text="Cluster"))
-    expect(seen).to_contain_text("172.18.0.3")
+    expect(address).to_have_text("172.18.0.3")
+    expect(explorer.locator(".knv-explorer-nat")).to_contain_text("MASQUERADE")
     assert not lab_page.console_errors, lab_page.console_errors
