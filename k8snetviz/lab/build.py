@@ -360,6 +360,7 @@ def up(scenario: str, *, lab_id: str | None = None, run_dir: Path = RUN_DIR) -> 
     cluster = k8snetviz.load(scenario)
     check_size(cluster)
     cni_path = preflight()
+    dnsserver.require_dnslib()  # before anything is built: the DNS servers start last
     ident = lab_id or lab_id_for(scenario)
     with Lab(ident, keep=True, run_dir=run_dir) as lab:
         return build(lab, cluster, scenario, cni_path)

@@ -5,7 +5,9 @@ the scenario (``--role coredns``); ``--role upstream`` answers as the outside wo
 ``spec.upstreamDNS`` (the node's resolver), ``--role server:IP`` as one named server of it. Every
 query is logged, before it is answered, as one JSON line ``{"name": ..., "type": ..., "proto": ...}``,
 so the lab can compare the names a real resolver asks with the simulator's plan
-(:func:`k8snetviz.questions.resolve.query_plan`). Wire format by dnslib::
+(:func:`k8snetviz.questions.resolve.query_plan`). Wire format by dnslib (the ``lab`` extra, which the
+``test`` extra includes): it is imported where packets are made, so ``lab down``, the record and the
+query log work without it, and :func:`require_dnslib` refuses ``lab up`` in one line when it is missing::
 
     ip netns exec knv-demo-pod-kube-system-coredns-0 python3 -m k8snetviz.lab.dnsserver dns --log /tmp/q.log
 
@@ -21,6 +23,7 @@ server received for it, in order, with what glibc returned.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import selectors
@@ -34,19 +37,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from dnslib import QTYPE, RCODE, RR, DNSError, DNSRecord
-
 from k8snetviz.agents.coredns.zone import Answer
-from k8snetviz.lab.errors import LabError
+from k8snetviz.lab.errors import LabError, MissingExtra
 from k8snetviz.lab.serving import StopFlag, announce_ready
 from k8snetviz.lab.state import NETNS_PREFIX
 
 if TYPE_CHECKING:
     import subprocess
 
+    from dnslib import RR
+
     from k8snetviz.lab.netns import Lab
 
 __all__ = [
+    "require_dnslib",
     "ROLES",
     "DEFAULT_LIFETIME",
     "NSSWITCH_CONF",
@@ -97,13 +101,23 @@ def answer_function(scenario: str, role: str = "coredns") -> Lookup:
     raise LabError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
 
 
+def require_dnslib() -> None:
+    """Refuse, in one line saying what to install, when dnslib (the DNS servers' wire format) is missing."""
+    if importlib.util.find_spec("dnslib") is None:
+        raise MissingExtra("dnslib", "lab", "the lab's DNS servers")
+
+
 def _rr(record: Any) -> list[RR]:
+    from dnslib import RR
+
     return RR.fromZone(str(record))
 
 
 def answer_packet(data: bytes, lookup: Lookup, *, tcp: bool = False,
                   log: Callable[[str, str], None] | None = None) -> bytes | None:
     """The reply to one query message (None for a message that is not a query)."""
+    from dnslib import QTYPE, RCODE, DNSError, DNSRecord
+
     try:
         request = DNSRecord.parse(data)
     except (DNSError, struct.error, IndexError, ValueError):
@@ -353,6 +367,8 @@ def glibc_queries(lab: Lab, netns: str, name: str, server: DNSServerProcess | Pa
 
 
 def _example_query() -> bytes:
+    from dnslib import DNSRecord
+
     return DNSRecord.question("web.default.svc.cluster.local", "A").pack()
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "LabError",
     "NotRoot",
     "MissingTool",
+    "MissingExtra",
     "CommandError",
     "NamespaceCollision",
     "LabInterrupted",
@@ -47,6 +48,15 @@ class MissingTool(LabError):
         self.missing = list(missing)
 
 
+class MissingExtra(LabError):
+    """A Python package of one of the package's extras that this environment lacks."""
+
+    def __init__(self, package: str, extra: str, needed_by: str) -> None:
+        super().__init__(f"{needed_by} need the Python package {package}: pip install 'k8snetviz[{extra}]'")
+        self.package = package
+        self.extra = extra
+
+
 class CommandError(LabError):
     """A command that failed, timed out or could not start; names the command and its stderr."""
 
@@ -72,13 +82,20 @@ class NamespaceCollision(LabError):
 
 
 class LabInterrupted(LabError):
-    """SIGINT or SIGTERM arrived while the lab was building; everything recorded was torn down."""
+    """SIGINT or SIGTERM arrived; ``outcome`` says what state that left (by default: the lab being built
+    was torn down). ``lab up|verify|down`` exit with ``exit_status``, 128 + the signal's number, as a shell
+    reports a command a signal ended: 130 for SIGINT, 143 for SIGTERM, in every phase."""
 
-    def __init__(self, signum: int) -> None:
+    def __init__(self, signum: int, outcome: str = "the lab was torn down") -> None:
         import signal
 
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; the lab was torn down")
+        super().__init__(f"interrupted by {signal.Signals(signum).name}; {outcome}")
         self.signum = signum
+        self.outcome = outcome
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
 
 
 class CNIError(LabError):

@@ -118,7 +118,7 @@ class Lab:
     ) -> None:
         try:
             if exc_type is not None or not self.keep:
-                self.teardown()
+                self.teardown()  # a signal during it is raised after it, in place of the error in flight
         finally:
             self._restore_signal_handlers()
             if self.state is not None:
@@ -271,12 +271,14 @@ class Lab:
     def teardown(self) -> list[str]:
         """Remove everything recorded, newest first; return warnings (things left alone).
 
-        Best effort: one failure does not stop the rest. Signals are held off meanwhile.
+        Best effort: one failure does not stop the rest. SIGINT and SIGTERM wait meanwhile: one that
+        arrived is raised as :class:`LabInterrupted` once everything is removed.
         """
         st = self._st
         self._tearing_down = True
         warnings: list[str] = []
-        held = _hold_signals()
+        arrived: list[int] = []
+        held = _defer_signals(arrived)
         try:
             for p in reversed(st.processes):
                 _stop_process(p)
@@ -308,13 +310,20 @@ class Lab:
         finally:
             _release_signals(held)
             self._tearing_down = False
+        if arrived:
+            raise LabInterrupted(arrived[0])
         return warnings
 
 
-def _hold_signals() -> dict[int, object]:
+def _defer_signals(arrived: list[int]) -> dict[int, object]:
+    """Note SIGINT/SIGTERM in ``arrived`` instead of acting on them; return the handlers to put back."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    return {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        arrived.append(signum)
+
+    return {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _release_signals(held: dict[int, object]) -> None:

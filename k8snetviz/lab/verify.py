@@ -23,6 +23,7 @@ the simulator's load balancer picked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from k8snetviz.lab import podserver
 from k8snetviz.lab.build import NODE_PORT, Layout, load_layout
 from k8snetviz.lab.command import in_netns, run
 from k8snetviz.lab.dnsverify import DNSRun
+from k8snetviz.lab.errors import LabError
 from k8snetviz.lab.state import RUN_DIR
 from k8snetviz.questions.labreport import Check, Report
 
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
     from k8snetviz.questions.results import TraceResult
 
-__all__ = ["Case", "Check", "Report", "cases", "verify", "kernel_routes", "route_get"]
+__all__ = ["Case", "Check", "Report", "ProbeFailed", "cases", "verify", "kernel_routes", "route_get"]
 
 ASK_TIMEOUT = 1.0
 PARALLEL = 8
@@ -195,27 +197,43 @@ def _ip_of(endpoint: str) -> str:
     return endpoint.rsplit(":", 1)[0] if endpoint else ""
 
 
-def _ask(layout: Layout, case: Case, src_model: str, sim: TraceResult) -> podserver.Answer:
+@dataclass(frozen=True)
+class ProbeFailed:
+    """A probe that gave no answer at all (its client hung, or could not start): nothing is known about
+    the packet, so the case is recorded as a failed check with this reason and the suite goes on."""
+
+    reason: str
+
+
+def _ask(layout: Layout, case: Case, src_model: str, sim: TraceResult) -> podserver.Answer | ProbeFailed:
     """Send the case's packet for real (the load balancer played by a neighbour entry)."""
     src_ns = layout.netns[src_model]
     neigh: list[str] | None = None
-    if case.via_lb:
-        node = next((h.at for h in sim.hops if h.at.startswith("node/")), None)
-        if node is not None:
-            mac = _node_mac(layout.netns[node])
-            neigh = ["ip", "neigh", "replace", case.ip, "lladdr", mac, "dev", "eth0", "nud", "permanent"]
-            run(in_netns(src_ns, neigh))
     try:
+        if case.via_lb:
+            node = next((h.at for h in sim.hops if h.at.startswith("node/")), None)
+            if node is not None:
+                mac = _node_mac(layout.netns[node])
+                neigh = ["ip", "neigh", "replace", case.ip, "lladdr", mac, "dev", "eth0", "nud", "permanent"]
+                run(in_netns(src_ns, neigh))
         return podserver.ask(src_ns, case.proto.lower(), case.ip, case.port, timeout=ASK_TIMEOUT)
+    except LabError as e:  # a slow or broken probe is this case's failure, not the end of verify
+        return ProbeFailed(str(e))
     finally:
         if neigh is not None:
-            run(in_netns(src_ns, ["ip", "neigh", "del", case.ip, "dev", "eth0"]), check=False)
+            with contextlib.suppress(LabError):  # the next case through this address replaces the entry anyway
+                run(in_netns(src_ns, ["ip", "neigh", "del", case.ip, "dev", "eth0"]), check=False)
 
 
-def _run_case(cluster: Cluster, layout: Layout, case: Case, ans: podserver.Answer, sim: TraceResult,
+def _run_case(cluster: Cluster, layout: Layout, case: Case, ans: podserver.Answer | ProbeFailed, sim: TraceResult,
               report: Report, seen_routes: set[tuple[str, str]]) -> None:
     what = f"{case.label}: {case.src} -> {case.dst}/{case.proto}"
     detail = ""
+    if isinstance(ans, ProbeFailed):
+        report.checks.append(Check(what, "no answer from the probe", _simulated(sim), False,
+                                   f"the probe failed, so the kernel's side is unknown: {ans.reason}"))
+        _route_checks(layout, sim, report, seen_routes)
+        return
     if ans.ok and sim.candidates:
         picked = [c["pod"] for c in sim.candidates]
         if ans.pod in picked:
@@ -223,15 +241,18 @@ def _run_case(cluster: Cluster, layout: Layout, case: Case, ans: podserver.Answe
         else:
             detail = f"the kernel's pick {ans.pod} is not among the simulator's candidates {picked}; "
     real = f"answered by {ans.pod}, saw {_ip_of(ans.peer)}" if ans.ok else f"not delivered ({ans.error})"
-    if sim.delivered:
-        simulated = f"answered by {_receiver(sim)}, saw {_ip_of(str(sim.final['src']))}" if sim.final else "delivered"
-    else:
-        simulated = f"not delivered ({sim.verdict})"
+    simulated = _simulated(sim)
     agree = (real == simulated) if ans.ok and sim.delivered else (ans.ok == sim.delivered)
     if not agree:
         detail += f"simulator: {sim.reason}"
     report.checks.append(Check(what, real, simulated, agree and not detail, detail))
     _route_checks(layout, sim, report, seen_routes)
+
+
+def _simulated(sim: TraceResult) -> str:
+    if sim.delivered:
+        return f"answered by {_receiver(sim)}, saw {_ip_of(str(sim.final['src']))}" if sim.final else "delivered"
+    return f"not delivered ({sim.verdict})"
 
 
 def _route_checks(layout: Layout, sim: TraceResult, report: Report, seen: set[tuple[str, str]]) -> None:
@@ -272,8 +293,13 @@ def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
     # the simulator first, in this thread (the model is not shared across threads)
     traces = [cluster.trace(c.src, c.dst, protocol=c.proto) for c in suite]
     srcs = [cluster.netns_of(c.src).name for c in suite]
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        answers = list(pool.map(lambda i: _ask(layout, suite[i], srcs[i], traces[i]), range(len(suite))))
+    pool = ThreadPoolExecutor(max_workers=PARALLEL)
+    try:
+        futures = [pool.submit(_ask, layout, suite[i], srcs[i], traces[i]) for i in range(len(suite))]
+        answers = [f.result() for f in futures]
+    finally:
+        # on an interrupt the probes not yet sent are dropped; those under way finish and clean up after them
+        pool.shutdown(wait=True, cancel_futures=True)
     for case, ans, trace in zip(suite, answers, traces, strict=True):
         _run_case(cluster, layout, case, ans, trace, report, seen)
     report.checks += dns.checks()
