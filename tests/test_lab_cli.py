@@ -176,3 +176,40 @@ def test_without_dnslib_lab_up_says_which_extra_to_install() -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr == ("k8snetviz: the lab's DNS servers need the Python package dnslib: "
                            "pip install 'k8snetviz[lab]'\n")
+
+
+# --- the probe starts at once ---------------------------------------------------------------------------
+
+def test_the_probe_runs_by_its_path_on_the_standard_library_alone() -> None:
+    # Importing the package took most of a second of CPU per probe, and eight side by side on a busy
+    # machine ran past verify's deadline: the probe imports nothing of k8snetviz and runs without site.
+    import ast
+    import json
+    import socket
+    import threading
+
+    from k8snetviz.lab import probe
+
+    tree = ast.parse(probe.PATH.read_text())
+    imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)] + \
+        [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if m.split(".")[0] == "k8snetviz"], imported
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def answer() -> None:  # as a pod server answers: one JSON line naming the pod and the peer it saw
+            conn, peer = server.accept()
+            with conn:
+                conn.sendall(json.dumps({"pod": "default/web", "peer": f"{peer[0]}:{peer[1]}",
+                                         "local": f"127.0.0.1:{port}", "proto": "tcp"}).encode() + b"\n")
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        done = subprocess.run([sys.executable, "-I", "-S", str(probe.PATH), f"tcp://127.0.0.1:{port}",
+                               "--timeout", "10"], capture_output=True, text=True, timeout=60)
+        thread.join(timeout=10)
+    assert done.returncode == 0, done.stderr
+    got = probe.Answer(**json.loads(done.stdout))
+    assert (got.ok, got.pod, got.proto, got.local) == (True, "default/web", "tcp", f"127.0.0.1:{port}")
+    assert got.peer.startswith("127.0.0.1:")

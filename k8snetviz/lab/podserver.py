@@ -12,7 +12,8 @@ or after ``--lifetime`` seconds)::
 
     ip netns exec knv-demo-web python3 -m k8snetviz.lab.podserver --name default/web --tcp 80 --udp 53
 
-Client, from a lab namespace: :func:`ask` (or ``--ask tcp://10.244.1.2:80``).
+Client, from a lab namespace: :func:`ask`, which runs :mod:`k8snetviz.lab.probe` (standard library only,
+by its path, so it starts at once) there; or ``--ask tcp://10.244.1.2:80``.
 
 >>> parse_target("tcp://10.244.1.2:80")
 ('tcp', '10.244.1.2', 80)
@@ -21,7 +22,6 @@ Client, from a lab namespace: :func:`ask` (or ``--ask tcp://10.244.1.2:80``).
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import selectors
@@ -30,12 +30,13 @@ import struct
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
+from k8snetviz.lab import probe
 from k8snetviz.lab.command import in_netns, run
 from k8snetviz.lab.errors import CommandError, LabError
+from k8snetviz.lab.probe import Answer, ask_here, parse_target
 from k8snetviz.lab.serving import StopFlag, announce_ready
 from k8snetviz.lab.state import NETNS_PREFIX
 
@@ -48,31 +49,6 @@ __all__ = ["Answer", "serve", "ask_here", "ask", "start", "parse_target", "main"
 
 DEFAULT_LIFETIME = 3600.0
 _IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value when Python lacks the name
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a client got: the pod's reply, or why there was none (timeout, refused, ...)."""
-
-    ok: bool
-    pod: str = ""
-    peer: str = ""
-    local: str = ""
-    proto: str = ""
-    error: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def parse_target(target: str) -> tuple[str, str, int]:
-    """``tcp://IP:PORT`` or ``udp://IP:PORT`` -> (proto, ip, port)."""
-    proto, sep, rest = target.partition("://")
-    host, colon, port = rest.rpartition(":")
-    if not sep or proto not in ("tcp", "udp") or not colon or not port.isdigit():
-        raise LabError(f"invalid target {target!r}: want tcp://IP:PORT or udp://IP:PORT")
-    ipaddress.IPv4Address(host)  # the lab speaks IPv4 only
-    return proto, host, int(port)
 
 
 # -- server ------------------------------------------------------------------------------------
@@ -145,37 +121,6 @@ def serve(
 
 
 # -- client ------------------------------------------------------------------------------------
-def ask_here(proto: str, ip: str, port: int, timeout: float = 2.0) -> Answer:
-    """Ask the pod server at ip:port from the current namespace."""
-    try:
-        if proto == "tcp":
-            with socket.create_connection((ip, port), timeout=timeout) as s:
-                s.settimeout(timeout)
-                buf = b""
-                while not buf.endswith(b"\n"):
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    buf += chunk
-        else:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.settimeout(timeout)
-                s.connect((ip, port))  # so an ICMP port-unreachable surfaces as "refused"
-                s.send(b"?\n")
-                buf = s.recv(4096)
-    except TimeoutError:
-        return Answer(False, proto=proto, error="timed out")
-    except ConnectionRefusedError:
-        return Answer(False, proto=proto, error="connection refused")
-    except OSError as exc:
-        return Answer(False, proto=proto, error=exc.strerror or str(exc))
-    try:
-        doc = json.loads(buf.decode())
-    except ValueError:
-        return Answer(False, proto=proto, error=f"not a pod server reply: {buf[:80]!r}")
-    return Answer(True, doc.get("pod", ""), doc.get("peer", ""), doc.get("local", ""), proto)
-
-
 def _child_env() -> dict[str, str]:
     """The environment for ``python -m k8snetviz.lab.podserver`` in a namespace."""
     root = str(Path(__file__).resolve().parents[2])  # the directory holding k8snetviz/
@@ -193,19 +138,10 @@ def _require_lab_netns(netns: str) -> None:
 def ask(netns: str, proto: str, ip: str, port: int, timeout: float = 2.0) -> Answer:
     """Ask the pod server at ip:port from inside lab namespace ``netns``."""
     _require_lab_netns(netns)
-    argv = in_netns(
-        netns,
-        [
-            sys.executable,
-            "-m",
-            "k8snetviz.lab.podserver",
-            "--ask",
-            f"{proto}://{ip}:{port}",
-            "--timeout",
-            str(timeout),
-        ],
-    )
-    done = run(argv, check=False, timeout=timeout + 10, env=_child_env())
+    # -I -S: no site-packages, no PYTHON* variables, not the script's folder on sys.path: the probe needs none
+    argv = in_netns(netns, [sys.executable, "-I", "-S", str(probe.PATH), f"{proto}://{ip}:{port}",
+                            "--timeout", str(timeout)])
+    done = run(argv, check=False, timeout=timeout + 10)
     try:
         doc = json.loads(done.stdout.strip().splitlines()[-1])
         return Answer(**doc)
