@@ -58,3 +58,23 @@ def test_editing_a_policy_flips_matrix_cells(lab, lab_page):
     expect(box).to_have_value(bad)
     expect(editor.locator(".knv-grid")).to_have_class(re.compile(r"\bknv-stale\b"))
     expect(_cell(editor, "x/c", "x/a")).to_have_text("✔")
+
+
+def test_apply_applies_the_text_on_the_screen_even_before_the_box_syncs(lab, lab_page):
+    # The race behind the old flake, made certain: the click is dispatched while the box still has the
+    # focus, so no blur (no change event) sends the text first. The click itself must carry it.
+    panel = open_notebook(lab_page, lab, NOTEBOOK)
+    run_all_cells(lab_page, NOTEBOOK, timeout=180)
+
+    editor = widget(panel, css_class="knv-policyeditor")
+    editor.scroll_into_view_if_needed()
+    expect(_cell(editor, "x/b", "x/a")).to_have_text("✔")
+    box = editor.locator(".knv-policy-yaml textarea")
+    edited = box.input_value().replace("{pod: b}", "{pod: c}")
+    box.fill(edited)
+    expect(box).to_be_focused()
+    editor.locator(".knv-apply").dispatch_event("click")
+    expect(_cell(editor, "x/b", "x/a")).to_have_text("✘")
+    expect(_cell(editor, "x/c", "x/a")).to_have_text("✔")
+    expect(box).to_have_value(edited)
+    assert not lab_page.console_errors, lab_page.console_errors
