@@ -151,3 +151,38 @@ def test_the_pod_name_task_names_the_record_it_was_given() -> None:
     assert r.passed
     assert "the A record CoreDNS makes from the address itself" in r.messages[0]
     assert "subdomain" not in r.messages[0].split("db-0.db-headless.data")[0]
+
+
+# --- the imperative tasks refuse the near misses ---------------------------------------------------------------
+
+def test_the_kindnet_task_needs_both_routes_via_the_nodes() -> None:
+    from k8snetviz.course import cni_tasks as ct
+
+    t = ct.task_kindnet_routes()
+    one = t.check("ssh kind-worker2\nip route add 10.244.1.0/24 via 172.18.0.3\nexit")
+    assert not one.passed and "10.244.0." in one.messages[0] and "on kind-control-plane" in one.messages[0]
+    onlink = t.check("ssh kind-worker2\nip route add 10.244.0.0/16 dev eth0\nexit")  # ARPs for pod IPs: no answer
+    assert not onlink.passed
+    assert t.check("ssh kind-worker2\nip r add 10.244.0.0/24 via 172.18.0.2 dev eth0\n"
+                   "ip r add 10.244.1.0/24 via 172.18.0.3 dev eth0 onlink\nexit").passed
+
+
+def test_the_alias_task_wants_a_full_name_and_a_cname() -> None:
+    t = d.task_db_alias()
+    short = t.check("kubectl -n app create service externalname db-main --external-name db.data")
+    assert short.messages == ["db-main is a CNAME for db.data, and app/client gets no address for it: the CNAME's "
+                              "target is not completed with search domains, so it must be the full name of db's "
+                              "Service"]
+    elsewhere = t.check("kubectl create service externalname db-main --external-name db.data.svc.cluster.local")
+    assert not elsewhere.passed and "NXDOMAIN" in elsewhere.messages[0]  # in namespace default, not app
+    assert t.check("apiVersion: v1\nkind: Service\nmetadata: {name: db-main, namespace: app}\n"
+                   "spec: {type: ExternalName, externalName: db.data.svc.cluster.local}").passed
+
+
+def test_the_scrape_task_labels_one_namespace_and_keeps_the_policy() -> None:
+    t = pt.task_scrape_metrics()
+    everyone = t.check("kubectl label ns --all purpose=monitoring")
+    assert not everyone.passed and everyone.messages[0].startswith("x/a, staging/frontend, web/admin reach db's")
+    assert t.check("kubectl -n data delete netpol db-ingress").messages[0].startswith("the policies changed")
+    pod_label = t.check("kubectl -n observability label pod prometheus purpose=monitoring")
+    assert not pod_label.passed and "isolated for ingress by NetworkPolicy data/db-ingress" in pod_label.messages[0]

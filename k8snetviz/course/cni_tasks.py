@@ -12,12 +12,15 @@ True
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from typing import Any
 
 import k8snetviz
 from k8snetviz.agents.cni import config as cc
 from k8snetviz.course.quiz import Predict, TextBlock
-from k8snetviz.course.tasks import CheckResult, Solution, Task
+from k8snetviz.course.tasks import CheckResult, Solution, Task, resulting_cluster
+from k8snetviz.scenario.loader import Manifest, Scenario, read_scenario
 
 __all__ = [
     "SCENARIO",
@@ -39,6 +42,9 @@ __all__ = [
     "predict_overlay_needed",
     "task_choose_cni",
     "task_which_cni",
+    "kindnet_down",
+    "KINDNET_ROUTES",
+    "task_kindnet_routes",
     "IDENTIFY_OUTPUT",
     "REQUIREMENTS",
 ]
@@ -354,5 +360,71 @@ def task_next_address() -> Task:
     )
 
 
+# -- an imperative task: do kindnetd's job by hand ----------------------------------------------------
+BROKEN_NODE = "kind-worker2"
+KINDNET_ROUTES = """\
+ssh kind-worker2
+ip route add 10.244.0.0/24 via 172.18.0.2
+ip route add 10.244.1.0/24 via 172.18.0.3
+exit
+"""
+
+
+def kindnet_down() -> Scenario:
+    """``kind-default`` after kindnetd stopped on kind-worker2 and its routes to the other nodes' pods went: the
+    node keeps its own pods' /32 routes (the ptp plugin wrote them), and nothing else of kindnet's."""
+    base = read_scenario(SCENARIO)
+    docs = [copy.deepcopy(m.body) for m in base.manifests]
+    cidrs = [n.pod_cidr for n in _cluster().nodes.values() if n.name != BROKEN_NODE]
+    spec = next(d for d in docs if d.get("kind") == "Scenario")["spec"]
+    spec["overrides"] = [{"target": f"node/{BROKEN_NODE}", "deleteRoutes": sorted(str(c) for c in cidrs)}]
+    return Scenario(f"{SCENARIO}/kindnet-down", [Manifest(d, "<kindnet down>", 0) for d in docs], base.text)
+
+
+def _kindnet_check(answer: Any) -> CheckResult:
+    from k8snetviz.questions.connect import connect
+
+    outcome = resulting_cluster(kindnet_down(), answer)
+    c = outcome.cluster
+    note = f" (your commands: {outcome.note()})" if outcome.errors else ""
+    here = sorted((p for p in c.pods.values() if p.node_name == BROKEN_NODE and p.ip and not p.host_network),
+                  key=lambda p: p.name)
+    away = sorted((p for p in c.pods.values() if p.node_name != BROKEN_NODE and p.ip and not p.host_network
+                   and p.labels.get("k8s-app") == "kube-dns"), key=lambda p: p.name)
+    for p in here:
+        conn = connect(c, "pod/default/client", str(p.ip), 80)
+        if not conn.ok:
+            return CheckResult.fail(f"client (on kind-worker) → {p.name} ({p.ip}:80, on {BROKEN_NODE}): "
+                                    f"{conn.outcome} ({conn.reason}){note}", proof=conn)
+        for q in away:
+            conn = connect(c, f"pod/{p.namespace}/{p.name}", str(q.ip), 53)
+            if not conn.ok:
+                return CheckResult.fail(f"{p.name} (on {BROKEN_NODE}) → {q.name} ({q.ip}:53, on {q.node_name}): "
+                                        f"{conn.outcome} ({conn.reason}){note}", proof=conn)
+    return CheckResult.ok(f"{BROKEN_NODE} routes each other node's podCIDR to that node's InternalIP again, as "
+                          "kindnetd does: its pods reach the pods on every node, and their replies come back.")
+
+
+def task_kindnet_routes() -> Task:
+    """Notebook 03: do kindnetd's job by hand with ip route add (solved with commands)."""
+    return Task(
+        "Do kindnetd's job by hand",
+        f"kindnetd stopped on {BROKEN_NODE} (in `cni.kindnet_down()`), and the node lost its routes to the other "
+        "nodes' pods: the client on kind-worker gets no answer from the web pod on kind-worker2, and that pod "
+        "reaches no DNS server. Until kindnetd is back, add by hand the routes it would write. Answer with the "
+        "commands you type (`ssh NODE`, then the command, then `exit`).",
+        _kindnet_check,
+        Solution(KINDNET_ROUTES, "kindnet needs no overlay: every node is on the same network (172.18.0.0/16), "
+                 "so kindnetd writes one route per other node, `<its podCIDR> via <its InternalIP>`. `kubectl get "
+                 "nodes -o custom-columns=NAME:.metadata.name,CIDR:.spec.podCIDR,IP:.status.addresses[0].address` "
+                 "lists both. The routes are needed on the broken node for both directions: replies to the client "
+                 "leave from kind-worker2 too.", language="bash"),
+        hints=[f"`ssh {BROKEN_NODE}`, then `ip route`: compare with `ip route` on kind-worker.",
+               "`kubectl get nodes -o wide` and `kubectl get node kind-worker -o jsonpath='{.spec.podCIDR}'`."],
+        start=kindnet_down,
+    )
+
+
 def cni_tasks() -> list[Task]:
-    return [task_conflist_path(), task_ipam_binary(), task_next_address(), task_choose_cni(), task_which_cni()]
+    return [task_conflist_path(), task_ipam_binary(), task_next_address(), task_choose_cni(), task_which_cni(),
+            task_kindnet_routes()]

@@ -70,11 +70,13 @@ ITEMS: tuple[Item, ...] = (
     Item("Troubleshooting", "Troubleshoot clusters and nodes", (
         ("01-node-networking", "6. IP forwarding"),
         ("02-pod-networking", "Task 2: add the missing route"),
+        ("10-troubleshooting", "5. The incident board"),
     )),
     Item("Troubleshooting", "Troubleshoot services and networking", (
         ("04-services", "6. A Service without endpoints"),
         ("08-cluster-dns", "8. Troubleshooting with a debug pod"),
         ("09-network-policy", "7. Default deny, and the DNS pitfall"),
+        ("10-troubleshooting", "1. The method"),
     )),
     Item(CLUSTER_ARCHITECTURE, "Understand extension interfaces (CNI, CSI, CRI, etc.)", (
         ("03-cni", "1. What a CNI plugin is"),

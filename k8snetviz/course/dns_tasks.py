@@ -34,7 +34,7 @@ __all__ = [
     "cat_resolv_conf", "nslookup", "get_corefile", "debug_nslookup",
     "predict_short_name", "predict_ndots", "predict_headless", "predict_default_policy",
     "predict_external_name", "predict_stub_domain",
-    "task_short_name", "task_stub_domain", "task_pod_name",
+    "task_short_name", "task_stub_domain", "task_pod_name", "DB_ALIAS_COMMAND", "task_db_alias",
     "dns_predictions", "dns_tasks",
 ]
 
@@ -387,5 +387,51 @@ def task_pod_name() -> Task:
     )
 
 
+DB_ALIAS_COMMAND = "kubectl -n app create service externalname db-main --external-name db.data.svc.cluster.local"
+
+
+def _db_alias_check(answer: Any) -> CheckResult:
+    outcome = resulting_cluster(DNS, answer)
+    c = outcome.cluster
+    note = f" (your commands: {outcome.note()})" if outcome.errors else ""
+    db_ip = c.service("data/db").cluster_ip
+    r = resolve(c, CLIENT, "db-main")
+    alias = c.services.get("app/db-main")
+    if db_ip not in r.addresses and alias is not None and alias.type == "ExternalName":
+        return CheckResult.fail(f"db-main is a CNAME for {alias.external_name}, and {CLIENT} gets no address for "
+                                "it: the CNAME's target is not completed with search domains, so it must be the "
+                                f"full name of db's Service{note}", proof=r)
+    if db_ip not in r.addresses:
+        got = ", ".join(r.addresses) or (r.queries[-1].rcode if r.queries else "no answer")
+        return CheckResult.fail(f"from {CLIENT}, db-main gives {got} (asked as {_wire(r)}), not db's cluster IP "
+                                f"{db_ip}{note}", proof=r)
+    svc = c.services.get("app/db-main")
+    if svc is None or svc.type != "ExternalName":
+        return CheckResult.fail(f"db-main gives {db_ip}, but as a copy of the address: when db is re-created with "
+                                "another cluster IP, db-main still gives the old one. Make db-main a name for db "
+                                "(a CNAME).", proof=r)
+    return CheckResult.ok(f"db-main is a CNAME for {svc.external_name}: CoreDNS answers it with db's cluster IP "
+                          f"{db_ip}, and follows db if its address changes.", proof=r)
+
+
+def task_db_alias() -> Task:
+    """Notebook 08: an ExternalName Service made with one kubectl command."""
+    return Task(
+        "Keep an old name working",
+        "The database moved to the Service db in namespace data, but the applications in namespace app still "
+        "connect to `db-main`. Make `db-main` resolve, from the pods of namespace app, to db's cluster IP, as a "
+        "name that follows db (no address copied). One kubectl command does it.",
+        _db_alias_check,
+        Solution(DB_ALIAS_COMMAND, "An ExternalName Service is only a DNS record: CoreDNS answers db-main.app with "
+                 "a CNAME to the name in externalName, and because that name is in the cluster's own zone it adds "
+                 "db's A record to the answer. The target must be the full name ending in the cluster domain: "
+                 "the CNAME is not completed with search domains, so `db.data` would point nowhere.",
+                 language="bash"),
+        hints=["`kubectl create service --help` lists the types; one of them takes `--external-name`.",
+               "Check with `kubectl -n app exec client -- nslookup db-main`."],
+        start=DNS,
+    )
+
+
 def dns_tasks() -> list[Task]:
-    return [task_short_name(), task_stub_domain(), task_pod_name()]
+    return [task_short_name(), task_stub_domain(), task_pod_name(), task_db_alias()]

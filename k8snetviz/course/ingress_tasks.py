@@ -29,6 +29,10 @@ from k8snetviz.scenario.loader import parse_text
 
 __all__ = [
     "api_split_task",
+    "task_api_ingress",
+    "task_serve_legacy",
+    "task_admit_preview",
+    "task_canary_half",
     "migrate_task",
     "SPLIT_SOLUTION",
     "SPLIT_URLS",
@@ -749,3 +753,149 @@ def gateway_predictions() -> list[Predict]:
 
 def gateway_tasks() -> list[Task]:
     return [migrate_task(), task_reference_grant(), task_header_canary()]
+
+
+# --- imperative tasks: Ingress and Gateway API --------------------------------------------------------
+
+API_INGRESS_COMMAND = 'kubectl create ingress api --class=nginx --rule="api.example.com/*=api:8080"'
+
+
+def _check_api_ingress(answer: Any) -> CheckResult:
+    outcome = resulting_cluster("ingress", answer)
+    got = ingress(outcome.cluster, "api.example.com", "/v1/orders")
+    backend = got.backend or {}
+    if got.status is not None or backend.get("service") != "default/api" or \
+            _port_number(outcome.cluster, "default/api", backend.get("port")) != 8080:
+        where = f"{backend.get('service')}:{backend.get('port')}" if backend else f"HTTP {got.status}"
+        return CheckResult.fail(f"http://api.example.com/v1/orders goes to {where} (Ingress {got.route.ingress or '-'}"
+                                "): it must reach the Service api on 8080" + (
+                                    f" (your commands: {outcome.note()})" if outcome.errors else ""),
+                                proof=got)
+    blog = ingress(outcome.cluster, "blog.example.com", "/")
+    if (blog.backend or {}).get("service") != "default/blog":
+        return CheckResult.fail(f"http://blog.example.com/ no longer reaches blog ({blog.backend}): add a rule for "
+                                "api.example.com only", proof=blog)
+    return CheckResult.ok(f"api.example.com goes to api:8080 through Ingress {got.route.ingress}: an exact host beats "
+                          "the wildcard *.example.com of Ingress blog, which still serves the other hosts.", proof=got)
+
+
+def task_api_ingress() -> Task:
+    """Notebook 06: publish the API on its own host, with kubectl create ingress."""
+    return Task(
+        "Publish the API on its own host",
+        "In the `ingress` scenario, make http://api.example.com/ (every path) reach the Service `api` on port 8080 "
+        "through ingress-nginx, with an Ingress named `api`. Use `kubectl create ingress`; write the command as the "
+        "answer (YAML is accepted too). The other hosts must keep working.",
+        _check_api_ingress,
+        Solution(API_INGRESS_COMMAND, "A rule ending in `*` is a Prefix path (`/*` is every path). api.example.com "
+                 "also matches blog's `*.example.com`; ingress-nginx takes the exact host first.", language="bash"),
+        hints=["`kubectl create ingress NAME --class=CLASS --rule=\"HOST/PATH*=SERVICE:PORT\"`",
+               "`kubectl get ingress` shows every Ingress with its hosts."],
+        start="ingress",
+    )
+
+
+LEGACY_COMMAND = "kubectl patch ingress legacy -p '{\"spec\":{\"ingressClassName\":\"nginx\"}}'"
+
+
+def _check_legacy(answer: Any) -> CheckResult:
+    outcome = resulting_cluster("ingress", answer)
+    got = ingress(outcome.cluster, "shop.example.com", "/old/catalogue")
+    if got.route.ingress != "default/legacy":
+        return CheckResult.fail(f"http://shop.example.com/old/catalogue is routed by {got.route.ingress or 'nothing'}, "
+                                "not by Ingress legacy: its class still names a controller that does not run here "
+                                "(kubectl get ingressclass lists the classes)" + (
+                                    f" (your commands: {outcome.note()})" if outcome.errors else ""), proof=got)
+    return CheckResult.ok("Ingress legacy has class nginx now: ingress-nginx serves its /old rule (the longest path "
+                          "for shop.example.com/old).", proof=got)
+
+
+def task_serve_legacy() -> Task:
+    """Notebook 06: the Ingress no controller serves."""
+    return Task(
+        "Serve the forgotten Ingress",
+        "In the `ingress` scenario, the Ingress `legacy` routes shop.example.com/old, but ingress-nginx ignores it. "
+        "Make ingress-nginx serve it, with one kubectl command.",
+        _check_legacy,
+        Solution(LEGACY_COMMAND, "legacy's ingressClassName is traefik, and no traefik controller runs: an Ingress "
+                 "is served only by the controller of its class. Patch the class to nginx (kubectl edit would do the "
+                 "same).", language="bash"),
+        hints=["`kubectl get ingress` shows each Ingress's CLASS; `kubectl get ingressclass` the classes that exist."],
+        start="ingress",
+    )
+
+
+PREVIEW_COMMAND = "kubectl label namespace dev gateway-access=true"
+
+
+def _check_preview(answer: Any) -> CheckResult:
+    outcome = resulting_cluster("gateway", answer)
+    before = k8snetviz.load("gateway").documents("Gateway")
+    base = {(b.get("metadata") or {}).get("name"): b.get("spec") for b in before}
+    now = {(b.get("metadata") or {}).get("name"): b.get("spec") for b in outcome.cluster.documents("Gateway")}
+    if now != base:
+        return CheckResult.fail("the Gateway changed: the platform team owns infra/shared; admit the route from its "
+                                "own side (its namespace)")
+    got = http_route(outcome.cluster, "preview.example.com", "/")
+    accepted = [c for p in got.statuses.get("dev/preview", []) for c in p.conditions if c.type == "Accepted"]
+    if not accepted or any(c.status != "True" for c in accepted) or got.route.route != "dev/preview":
+        why = "; ".join(f"{c.reason}: {c.message}" for c in accepted) or "no status"
+        return CheckResult.fail(f"dev/preview is still not admitted ({why}): the listener admits routes only from "
+                                "namespaces labelled gateway-access=true" + (
+                                    f" (your commands: {outcome.note()})" if outcome.errors else ""), proof=got)
+    return CheckResult.ok("namespace dev carries gateway-access=true: the listener admits dev/preview (Accepted), so "
+                          "the Gateway routes preview.example.com by it (it answers 500 until dev has a Service "
+                          "preview: the route's backendRef).", proof=got)
+
+
+def task_admit_preview() -> Task:
+    """Notebook 07: admit a route by labelling its namespace."""
+    return Task(
+        "Admit the preview route",
+        "In the `gateway` scenario, http://preview.example.com/ answers 404: the Gateway `infra/shared` does not "
+        "admit the HTTPRoute dev/preview. Get the route admitted (status Accepted) without changing the Gateway "
+        "(another team owns it). One kubectl command.",
+        _check_preview,
+        Solution(PREVIEW_COMMAND, "The listener's allowedRoutes selects namespaces labelled gateway-access=true; the "
+                 "route's status said NotAllowedByListeners. Labelling the route's namespace admits it.",
+                 language="bash"),
+        hints=["`kubectl get httproute preview -n dev -o yaml` shows the route's status and its reason.",
+               "`kubectl get gateway shared -n infra -o yaml`: look at the listener's allowedRoutes."],
+        start="gateway",
+    )
+
+
+CANARY_COMMAND = ("kubectl -n shop patch httproute shop --type=json -p='["
+                  '{"op":"replace","path":"/spec/rules/2/backendRefs/0/weight","value":50},'
+                  '{"op":"replace","path":"/spec/rules/2/backendRefs/1/weight","value":50}]\'')
+
+
+def _check_canary_half(answer: Any) -> CheckResult:
+    outcome = resulting_cluster("gateway", answer)
+    got = http_route(outcome.cluster, "shop.example.com", "/cart")
+    split = {c.backend["service"]: round(c.probability, 2) for c in (got.route.candidates or [])}
+    if split != {"shop/web": 0.5, "shop/web-canary": 0.5}:
+        return CheckResult.fail(f"http://shop.example.com/cart is split {split or got.status}: it must go half to web, "
+                                "half to web-canary" + (f" (your commands: {outcome.note()})" if outcome.errors
+                                                        else ""), proof=got)
+    header = http_route(outcome.cluster, "shop.example.com", "/cart", headers={"x-canary": "always"})
+    api = http_route(outcome.cluster, "shop.example.com", "/api/x")
+    if (header.backend or {}).get("service") != "shop/web-canary" or (api.backend or {}).get("service") != "shop/api":
+        return CheckResult.fail("the other rules changed: /api must still go to api and x-canary: always to "
+                                "web-canary", proof=header)
+    return CheckResult.ok("the / rule splits 50/50 between web and web-canary; /api and the x-canary rule are as "
+                          "they were.", proof=got)
+
+
+def task_canary_half() -> Task:
+    """Notebook 07: shift a weighted split with kubectl patch."""
+    return Task(
+        "Send half the traffic to the canary",
+        "In the `gateway` scenario, HTTPRoute shop/shop sends / 90% to web and 10% to web-canary. Make it 50/50, "
+        "leaving its other rules as they are, with kubectl (a JSON patch, or apply the whole route).",
+        _check_canary_half,
+        Solution(CANARY_COMMAND, "The weights are on the backendRefs of the third rule (index 2). Weights are "
+                 "relative: 50/50, 1/1 and 5/5 all split evenly.", language="bash"),
+        hints=["`kubectl -n shop get httproute shop -o yaml`: count the rules from 0."],
+        start="gateway",
+    )

@@ -340,6 +340,7 @@ def task_ip_forward() -> Task:
                  "node). As a Scenario document:\n\n" + _IP_FORWARD_FIX, language="bash"),
         hints=["Trace client → web: the last hop names the node and the reason.",
                "`sysctl net.ipv4.ip_forward` on each node shows the setting; `sysctl -w NAME=VALUE` changes it."],
+        start=IP_FORWARD_OFF,
     )
 
 
@@ -610,6 +611,7 @@ def task_missing_route() -> Task:
                  "through). As a Scenario document:\n\n" + _MISSING_ROUTE_FIX, language="bash"),
         hints=["Compare `ip route` on node-a with node-b's: each should have a row for the other's podCIDR.",
                "An override: target node/node-a, addRoutes: a list of rows in `ip route` syntax."],
+        start=BROKEN_ROUTE,
     )
 
 

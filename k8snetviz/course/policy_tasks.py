@@ -34,6 +34,7 @@ __all__ = [
     "predict_direction", "predict_additive", "predict_and_or", "predict_named_port", "predict_dns",
     "predict_masquerade", "predict_replies", "predict_enforcer",
     "task_only_frontend", "task_default_deny_dns", "task_office_cidr",
+    "METRICS", "SCRAPE_COMMAND", "metrics_scenario", "task_scrape_metrics",
     "policy_predictions", "policy_tasks",
 ]
 
@@ -689,5 +690,92 @@ def task_office_cidr() -> Task:
     )
 
 
+# --- task 4: a policy that waits for a label (solved with one kubectl command) ------------------------------
+
+# On top of SHOP: db's policy admits the front end on 5432 and, on 9187, every namespace labelled
+# purpose=monitoring; Prometheus runs in a namespace that lacks the label.
+METRICS = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: observability}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: prometheus, namespace: observability, labels: {app: prometheus}}
+spec:
+  nodeName: kind-worker
+  containers: [{name: prometheus, image: prom/prometheus:v2.53.0, ports: [{containerPort: 9090}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-ingress, namespace: data}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: web}}
+      podSelector: {matchLabels: {app: frontend}}
+    ports: [{protocol: TCP, port: 5432}]
+  - from:
+    - namespaceSelector: {matchLabels: {purpose: monitoring}}
+    ports: [{protocol: TCP, port: 9187}]
+"""
+PROMETHEUS = "observability/prometheus"
+SCRAPE_COMMAND = "kubectl label namespace observability purpose=monitoring"
+
+
+def metrics_scenario() -> Any:
+    """The cluster of the Prometheus task: netpol, SHOP and METRICS (a Scenario)."""
+    return policy_cluster(SHOP, METRICS).scenario
+
+
+def _policy_specs(c: Cluster) -> dict[str, Any]:
+    return {f"{(d.get('metadata') or {}).get('namespace')}/{(d.get('metadata') or {}).get('name')}": d.get("spec")
+            for d in c.documents("NetworkPolicy")}
+
+
+def _scrape_check(answer: Any) -> CheckResult:
+    outcome = _answer_cluster(answer, NETPOL, SHOP, METRICS)
+    c = outcome.cluster
+    note = f" (your commands: {outcome.note()})" if outcome.errors else ""
+    if _policy_specs(c) != _policy_specs(policy_cluster(SHOP, METRICS)):
+        return CheckResult.fail("the policies changed: leave them as they are (the security team owns them) and "
+                                "change what they select")
+    e = engine(c)
+    walk = c.trace(PROMETHEUS, f"pod/{DB}:9187")
+    if not walk.delivered:
+        return CheckResult.fail(f"{PROMETHEUS} still cannot reach db's metrics on 9187: {walk.reason}{note}",
+                                proof=walk)
+    db = e.check(PROMETHEUS, DB, 5432, "TCP")
+    if db.allowed:
+        return CheckResult.fail(f"{PROMETHEUS} reaches the database port 5432 too: {_why_open(c, db)}", proof=walk)
+    others = [src for src in ("x/a", "staging/frontend", "web/admin") if e.check(src, DB, 9187, "TCP").allowed]
+    if others:
+        return CheckResult.fail(f"{', '.join(others)} reach db's metrics too: give the label to observability "
+                                "only", proof=walk)
+    return CheckResult.ok(f"{PROMETHEUS} reaches db on 9187, and only there: "
+                          f"{_allowed_by(c, e.check(PROMETHEUS, DB, 9187, 'TCP').ingress)}.", proof=walk)
+
+
+def task_scrape_metrics() -> Task:
+    """Notebook 09: satisfy a policy's namespaceSelector with kubectl label."""
+    return Task(
+        "Let Prometheus scrape the database",
+        "In `shop_cluster(METRICS)`, Prometheus (pod prometheus, namespace observability) must read db's metrics "
+        "on TCP 9187, and its scrapes time out. The NetworkPolicy data/db-ingress belongs to the security team: "
+        "do not change it. Fix it with one kubectl command.",
+        _scrape_check,
+        Solution(SCRAPE_COMMAND, "db-ingress admits 9187 from every pod of the namespaces labelled "
+                 "purpose=monitoring (a namespaceSelector alone, without a podSelector). Namespaces are objects "
+                 "with labels like any other: `kubectl get ns --show-labels` shows observability lacks it, and "
+                 "`kubectl label` adds it. The policy engine reads namespace labels live, so the scrape works at "
+                 "once.", language="bash"),
+        hints=["`kubectl -n data describe networkpolicy db-ingress` lists what each rule allows from.",
+               "`kubectl get ns --show-labels`"],
+        start=metrics_scenario,
+    )
+
+
 def policy_tasks() -> list[Task]:
-    return [task_only_frontend(), task_default_deny_dns(), task_office_cidr()]
+    return [task_only_frontend(), task_default_deny_dns(), task_office_cidr(), task_scrape_metrics()]

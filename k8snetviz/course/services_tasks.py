@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from k8snetviz.questions.results import TraceResult
 
 __all__ = [
-    "SERVICES", "INFLUXDB", "LAPTOP", "INFLUXDB_YAML", "NODEPORT_SOLUTION", "API_SOLUTION", "LOCAL_SOLUTION",
+    "SERVICES", "INFLUXDB", "LAPTOP", "INFLUXDB_YAML", "NODEPORT_SOLUTION", "API_SOLUTION", "FIX_SELECTOR_COMMAND",
+    "LOCAL_SOLUTION", "KEEP_CLIENT_IP_COMMAND",
     "iptables_grep", "describe", "get_svc", "chain_of", "service_checker",
     "predict_icmp", "predict_target_port", "predict_second_probability", "predict_no_endpoints",
     "predict_headless", "predict_external_name", "task_fix_selector",
@@ -279,6 +280,7 @@ def service_checker(scenario: str, source: str, *, app: str = "web", want_type: 
     return check
 
 
+FIX_SELECTOR_COMMAND = "kubectl set selector svc api app=web"
 API_SOLUTION = """\
 apiVersion: v1
 kind: Service
@@ -296,17 +298,20 @@ spec:
 def task_fix_selector() -> Task:
     return Task(
         "Give api endpoints",
-        "Connections to the Service api are refused. Rewrite api (same name, port 80) so that it sends to the pods "
-        "of the Deployment web, which listen on 8080. Write the Service's YAML; the checker applies it and traces "
-        "client → api:80.",
+        "Connections to the Service api are refused. Fix api (same name, port 80) so that it sends to the pods "
+        "of the Deployment web, which listen on 8080: with kubectl commands, as in the exam, or with the "
+        "Service's YAML. The checker runs or applies your answer and traces client → api:80.",
         service_checker(SERVICES, "default/client", port=80, name="api"),
-        Solution(API_SOLUTION, "api's selector `app: api` matched no pod, so its EndpointSlice was empty and "
-                 "kube-proxy rejected connections. `kubectl get pods --show-labels` shows the pods carry "
-                 "`app: web`; with that selector the EndpointSlice fills and the REJECT rule is replaced by a "
-                 "KUBE-SVC chain. On a cluster: `kubectl edit svc api`, or `kubectl get endpointslices -l "
-                 "kubernetes.io/service-name=api` to check."),
+        Solution(FIX_SELECTOR_COMMAND, "api's selector `app: api` matched no pod, so its EndpointSlice was empty "
+                 "and kube-proxy rejected connections. `kubectl get pods --show-labels` shows the pods carry "
+                 "`app: web`; `kubectl set selector` replaces the selector (all of it), the EndpointSlice fills "
+                 "and the REJECT rule is replaced by a KUBE-SVC chain. `kubectl edit svc api`, `kubectl patch svc "
+                 "api -p '{\"spec\":{\"selector\":{\"app\":\"web\"}}}'` or applying `API_SOLUTION`'s YAML "
+                 "do the same; `kubectl get endpointslices -l kubernetes.io/service-name=api` checks it.",
+                 language="bash"),
         hints=["`kubectl describe svc api` shows the selector and `Endpoints: <none>`.",
                "Compare the selector with `kubectl get pods --show-labels`."],
+        start=SERVICES,
     )
 
 
@@ -704,6 +709,7 @@ def task_nodeport() -> Task:
                  "the node-port range 30000-32767."),
         hints=["`kubectl expose deployment web --port 80 --target-port 8080 --type NodePort --dry-run=client -o "
                "yaml` prints a starting point.", "The node port goes in `spec.ports[].nodePort`."],
+        start=SERVICES,
     )
 
 
@@ -751,19 +757,23 @@ def _keep_client_ip_check(answer: Any) -> CheckResult:
                           "kind-worker2 (health check), which delivers to its local pod without SNAT.", proof=t)
 
 
+KEEP_CLIENT_IP_COMMAND = "kubectl patch svc influxdb -p '{\"spec\":{\"externalTrafficPolicy\":\"Local\"}}'"
+
+
 def task_keep_client_ip() -> Task:
     return Task(
         "Make influxdb see the client's real address",
         "influxdb logs every request with the node's address instead of the laptop's. Change the Service influxdb "
-        "(write all of it) so that influxdb sees the laptop's own address, and the laptop can still reach it "
-        "through the load balancer.",
+        "(with kubectl, or write all of it) so that influxdb sees the laptop's own address, and the laptop can "
+        "still reach it through the load balancer.",
         _keep_client_ip_check,
-        Solution(LOCAL_SOLUTION, "`externalTrafficPolicy: Local`: nodes send external traffic only to their own "
-                 "pods, so there is no second hop and no masquerade, and the load balancer's health checks on "
-                 "healthCheckNodePort keep it away from nodes without a pod. On a cluster: `kubectl patch svc "
-                 "influxdb -p '{\"spec\":{\"externalTrafficPolicy\":\"Local\"}}'`. The price: traffic is spread "
-                 "per node, not per pod."),
-        hints=["The field belongs in the Service's spec, next to `type`."],
+        Solution(KEEP_CLIENT_IP_COMMAND, "`externalTrafficPolicy: Local`: nodes send external traffic only to their "
+                 "own pods, so there is no second hop and no masquerade, and the load balancer's health checks on "
+                 "healthCheckNodePort keep it away from nodes without a pod. The same field in YAML is "
+                 "`LOCAL_SOLUTION`. The price: traffic is spread per node, not per pod.", language="bash"),
+        hints=["The field belongs in the Service's spec, next to `type`.",
+               "`kubectl explain service.spec.externalTrafficPolicy`"],
+        start=INFLUXDB,
     )
 
 

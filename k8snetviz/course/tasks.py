@@ -130,15 +130,35 @@ class Task(WidgetItem):
     """
 
     def __init__(self, title: str, prompt: str, checker: Callable[[str], CheckResult], solution: Solution,
-                 *, hints: Sequence[str] = ()) -> None:
+                 *, hints: Sequence[str] = (), start: Any = None) -> None:
         self.title = title
         self.prompt = prompt
         self.checker = checker
         self._solution = solution
         self.hints = list(hints)
+        # The cluster the task starts from, for its terminal: a scenario name, a Scenario, or a function that
+        # returns either (or a terminal Session, with files in it); None for tasks answered without a cluster.
+        self.start = start
+
+    def session(self) -> Any:
+        """A new terminal session (:class:`~k8snetviz.course.shell.Session`) on the task's starting cluster."""
+        from k8snetviz.course.shell.session import Session
+
+        if self.start is None:
+            raise UsageError(f"the task {self.title!r} needs no terminal: answer it in the answer cell")
+        start = self.start() if callable(self.start) else self.start
+        return start if _is_session(start) else Session(start)
+
+    def terminal(self, *, height: str = "22em") -> Any:
+        """The notebook terminal on the task's starting cluster; ``task.check(term)`` grades what you did in it."""
+        from k8snetviz.course.shell.widget import terminal_widget
+
+        return terminal_widget(self.session(), height=height, title=f"terminal: {self.title}")
 
     def check(self, answer: Any) -> CheckResult:
-        """Check ``answer``; never raises for bad input."""
+        """Check ``answer`` (text, a terminal session, or the notebook terminal); never raises for bad input."""
+        if _is_session(getattr(answer, "session", None)):
+            answer = answer.session
         why = unfinished(answer)
         if why:
             return CheckResult.fail(why)
@@ -299,13 +319,16 @@ def resulting_cluster(base: Any, answer: Any) -> Outcome:
     """The cluster ``answer`` leaves on top of ``base`` (a scenario name or a :class:`Scenario`), graded the way an
     exam's grader looks at the cluster, whatever the form of the answer:
 
-    - a terminal :class:`~k8snetviz.course.shell.Session` the learner used: the cluster as it is now;
+    - a terminal :class:`~k8snetviz.course.shell.Session` the learner used (or the notebook terminal that drives
+      one): the cluster as it is now;
     - commands (``kubectl expose …``, ``ip route add …``, heredocs included): run in a new terminal on ``base``;
     - YAML: applied on top of ``base``, as ``kubectl apply`` would (:func:`k8snetviz.load`).
     """
     import k8snetviz
     from k8snetviz.course.shell.session import Session
 
+    if _is_session(getattr(answer, "session", None)):  # the notebook terminal: its session
+        answer = answer.session
     if _is_session(answer):
         return Outcome(answer.cluster, "terminal")
     if is_commands(answer):

@@ -47,6 +47,7 @@ IMAGE_PORTS: dict[str, tuple[tuple[int, str], ...]] = {
     "coredns": ((53, "UDP"), (53, "TCP"), (9153, "TCP"), (8080, "TCP"), (8181, "TCP")),
     "redis": ((6379, "TCP"),), "postgres": ((5432, "TCP"),), "mysql": ((3306, "TCP"),), "influxdb": ((8086, "TCP"),),
     "ingress-nginx/controller": ((80, "TCP"), (443, "TCP"), (10254, "TCP")),
+    "kube-proxy": ((10249, "TCP"), (10256, "TCP")), "kindnetd": (), "flannel": (),
 }
 # Clients and shells: nothing listens.
 _SILENT_IMAGES = ("busybox", "alpine", "curl", "netshoot", "dnsutils", "ubuntu", "debian", "jessie-dnsutils")
@@ -138,8 +139,9 @@ def listens(cluster: Cluster, netns: str, port: int, protocol: str) -> bool:
         fixed = NODE_PORTS + (CONTROL_PLANE_PORTS if node is not None and node.role == "control-plane" else ())
         if (port, protocol) in fixed:
             return True
-        return any(p.host_network and p.node_name == name and pod_listens(p, port, protocol)
-                   for p in cluster.pods.values())
+        # A host-network pod listens on the node's addresses, on the ports it declares or its image's.
+        return any(p.host_network and p.node_name == name and (p.ports or any(_image_ports(i) for i in p.images))
+                   and pod_listens(p, port, protocol) for p in cluster.pods.values())
     return True  # the internet, a load balancer, an outside host: something answers
 
 

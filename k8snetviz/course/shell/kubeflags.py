@@ -29,7 +29,8 @@ generator request-timeout server token certificate-authority client-certificate 
 raw docker-server docker-username docker-password docker-email attach-timeout cascade wait-for
 output-version allow-missing-template-keys show-managed-fields selector-columns filename-pattern
 completion-mode parallelism completions active-deadline-seconds restart-policy privileged
-environment
+environment external-name min max cpu-percent duration hard min-available max-unavailable value description
+resource-name revision to-revision
 """.split())
 
 SHORT = {"n": "namespace", "o": "output", "l": "selector", "f": "filename", "L": "label-columns", "c": "container",
