@@ -411,6 +411,12 @@ ps aux | grep kube-apiserver | head -1
 exit
 kubectl get pods -o custom-columns=NAME:.metadata.name,IP:.status.podIP,NODE:.spec.nodeName > /opt/pods.txt
 cat /opt/pods.txt
+for n in $(kubectl get nodes -o name); do kubectl get $n -o jsonpath='{.spec.podCIDR}{"\n"}'; done
+for i in $(seq 1 3); do kubectl exec client -- wget -qO- -T 2 http://web | head -1; done | sort | uniq -c
+kubectl get pods -l app=web -o name | xargs -n1 kubectl get --no-headers
+kubectl get pod client -o yaml > /root/client.yaml
+kubectl replace --force -f /root/client.yaml
+kubectl exec client -- ip route
 """
 
 
@@ -426,6 +432,35 @@ def test_exam_commands_are_answered_without_refusal_or_failure() -> None:
     assert problems == []
     assert s.place.kind == "node" and len(s.places) == 1
     assert "nginx" in out(s, "cat /opt/pods.txt")
+
+
+def test_loops_xargs_and_seq_run_as_bash_runs_them() -> None:
+    s = Session("kind-default")
+    assert out(s, "for i in 1 2 3; do echo $i; done") == "1\n2\n3"
+    assert out(s, "for i in $(seq 2 2 6); do echo n$i; done | grep -c n") == "3"
+    assert out(s, "for x in; do echo never; done && echo after") == "after"
+    assert out(s, "kubectl get nodes -o name | xargs -n1 echo node:") == \
+        "node: node/kind-control-plane\nnode: node/kind-worker\nnode: node/kind-worker2"
+    assert out(s, "printf 'a\\nb\\n' | xargs -I{} echo [{}]") == "[a]\n[b]"
+    # bash needs `;` (or a newline) before done: without it the loop is not closed.
+    assert out(s, "for i in a b; do echo $i done").startswith(f"{REFUSED} for i in a b; do echo $i done (")
+    assert out(s, "while true; do date; done").startswith(REFUSED)
+
+
+def test_a_saved_object_can_be_created_again() -> None:
+    # `kubectl get -o yaml` carries uid, resourceVersion and creationTimestamp: the API server sets its own.
+    s = Session("kind-default")
+    s.feed("kubectl get pods -o yaml > /root/pods.yaml\nkubectl delete pod client\n")
+    assert out(s, "kubectl replace --force -f /root/pods.yaml").splitlines()[0] == "pod/client replaced"
+    assert out(s, "kubectl exec client -- ip route").startswith("default via 10.244.1.1 dev eth0")
+    assert len(s.cluster.nodes) == 3
+
+
+def test_tools_outside_the_model_say_where_to_look() -> None:
+    s = Session("kind-default")
+    assert out(s, "lsmod | grep br_netfilter") == f"{REFUSED} lsmod (kernel modules are not modelled: sysctl " \
+        "net.bridge.bridge-nf-call-iptables shows br_netfilter at work)"
+    assert out(s, "helm list -A").endswith("(charts are not modelled: apply their manifests with kubectl apply -f)")
 
 
 def test_a_refusal_names_the_command_and_is_one_line() -> None:

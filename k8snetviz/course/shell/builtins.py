@@ -228,21 +228,67 @@ def time_(c: Call) -> Result:
 
 @command("xargs")
 def xargs(c: Call) -> Result:
-    words = (c.stdin or "").split()
-    args = [a for a in c.args if a not in ("-r", "--no-run-if-empty")]
-    if "-I" in args:
-        i = args.index("-I")
-        token, tmpl = args[i + 1], args[:i] + args[i + 2:]
-        out = Result()
-        for w in words:
-            r = c.session.dispatch([a.replace(token, w) for a in tmpl])
-            out.out += r.out
-            out.err += r.err
-            out.status = r.status or out.status
-        return out
-    if not words and "-r" in c.args:
-        return Result()
-    return c.session.dispatch((args or ["echo"]) + words)
+    """``xargs [-r] [-n N] [-I TOKEN] [-0] [-t] COMMAND``: run COMMAND with the words read from its input."""
+    args = list(c.args)
+    per: int | None = None
+    token: str | None = None
+    skip_empty = False
+    while args and args[0].startswith("-") and args[0] != "--":
+        a = args.pop(0)
+        if a in ("-r", "--no-run-if-empty"):
+            skip_empty = True
+        elif a in ("-0", "--null", "-t", "--verbose", "-x"):
+            continue
+        elif a in ("-n", "-L", "-P", "--max-args", "--max-procs") and args:
+            value = args.pop(0)
+            per = int(value) if a != "-P" and value.isdigit() else per
+        elif a.startswith(("-n", "-L")) and a[2:].isdigit():
+            per = int(a[2:])
+        elif a == "-I" and args:
+            token = args.pop(0)
+        elif a.startswith("-I"):
+            token = a[2:]
+        elif a.startswith("-P"):
+            continue
+        else:
+            return Result.error(f"xargs: invalid option -- '{a.lstrip('-')[:1]}'", 1)
+    if args[:1] == ["--"]:
+        args = args[1:]
+    tmpl = args or ["echo"]
+    if token is not None:
+        groups = [[ln.strip()] for ln in (c.stdin or "").splitlines() if ln.strip()]
+    else:
+        words = (c.stdin or "").split()
+        if not words and skip_empty:
+            return Result()
+        step = per or max(len(words), 1)
+        groups = [words[i:i + step] for i in range(0, len(words), step)] or [[]]
+    out = Result()
+    for g in groups:
+        cmd = [a.replace(token, g[0]) for a in tmpl] if token is not None else tmpl + g
+        r = c.session.dispatch(cmd)
+        out.out += r.out
+        out.err += r.err
+        out.status = r.status or out.status
+    return out
+
+
+@command("seq")
+def seq(c: Call) -> Result:
+    """``seq [FIRST [STEP]] LAST``."""
+    try:
+        nums = [int(a) for a in c.args]
+    except ValueError:
+        bad = next(a for a in c.args if not a.lstrip("-").isdigit())
+        return Result.error(f"seq: invalid floating point argument: ‘{bad}’\nTry 'seq --help' for more "
+                            "information.", 1)
+    if not nums or len(nums) > 3:
+        return Result.error("seq: missing operand\nTry 'seq --help' for more information.", 1)
+    first, step, last = (1, 1, nums[0]) if len(nums) == 1 else (nums[0], 1, nums[1]) if len(nums) == 2 else nums
+    if step == 0:
+        return Result.error("seq: invalid Zero increment value: ‘0’", 1)
+    values = list(range(first, last + (1 if step > 0 else -1), step))[:10000]
+    return Result("".join(f"{v}\n" for v in values))
 
 
 # --- files -------------------------------------------------------------------------------------------------

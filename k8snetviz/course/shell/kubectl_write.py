@@ -51,8 +51,10 @@ def _normalize(s: Session, body: dict[str, Any], ns: str) -> dict[str, Any]:
     b = copy.deepcopy(body)
     t = _type(b)
     md = b.setdefault("metadata", {})
-    if md.get("creationTimestamp") is None:
-        md.pop("creationTimestamp", None)
+    # What the API server sets itself (a saved `kubectl get -o yaml` carries them): it assigns its own, and a
+    # stored document that still had them would read as one observed on a live cluster.
+    for k in ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink"):
+        md.pop(k, None)
     if not md.get("name"):
         if md.get("generateName"):
             from k8snetviz.agents.controllers import name_suffix

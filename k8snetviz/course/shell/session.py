@@ -23,6 +23,7 @@ not available in this simulator: kubeclt get pods (did you mean kubectl?)
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from k8snetviz.course.shell.base import Call, CommandOutput, Place, Result, not_available, suggest
@@ -48,7 +49,21 @@ INTERACTIVE = {
     "less": "pipe into head or grep instead", "more": "pipe into head or grep instead",
     "top": "kubectl get pods, ps aux", "htop": "kubectl get pods, ps aux",
     "tcpdump": "trace the packet with cluster.trace(...) or the PacketWalk widget",
+    # Not part of what the simulator models (the cluster's network); each says where to look instead.
+    "helm": "charts are not modelled: apply their manifests with kubectl apply -f",
+    "etcdctl": "etcd is not modelled; the simulator answers for the cluster's network",
+    "lsmod": "kernel modules are not modelled: sysctl net.bridge.bridge-nf-call-iptables shows br_netfilter at work",
+    "modprobe": "kernel modules are not modelled: sysctl net.bridge.bridge-nf-call-iptables shows br_netfilter at "
+                "work",
+    "ipvsadm": "kube-proxy's IPVS mode is not modelled: kubectl -n kube-system logs ds/kube-proxy names its mode; "
+               "iptables-save | grep KUBE- lists its rules",
 }
+
+# `for NAME in WORDS; do BODY; done` on one line, and what follows it (`; more`, `&& more`).
+_FOR = re.compile(r"^\s*for\s+([A-Za-z_][A-Za-z0-9_]*)\s+in(?:\s+(.*?))?\s*;\s*do\s+(.*?)\s*;\s*done\b\s*(.*)$",
+                  re.S)
+_COMPOUND = re.compile(r"^\s*(for|while|until|if|case|select)\s")
+MAX_LOOP = 100
 
 MAX_SUBSTITUTION_DEPTH = 4
 
@@ -132,6 +147,14 @@ class Session:
     def _line(self, line: str, heredoc: str | None) -> Result:
         if not line.strip() or line.lstrip().startswith("#"):
             return Result()
+        loop = _FOR.match(line)
+        if loop:
+            name, words, body, rest = loop.groups()
+            return self._for(name, words or "", body, rest, heredoc)
+        compound = _COMPOUND.match(line)
+        if compound:
+            return not_available(line, "of bash's compound commands the terminal runs one: "
+                                 "for NAME in WORDS; do COMMANDS; done, on one line")
         try:
             parsed = parse_line(line, self.env, self._substitute)
         except ShellSyntaxError as e:
@@ -140,6 +163,36 @@ class Session:
             return self._list(parsed, heredoc)
         except K8sNetVizError as e:
             return Result.error(str(e))
+
+    def _for(self, name: str, words: str, body: str, rest: str, heredoc: str | None) -> Result:
+        """``for NAME in WORDS; do BODY; done``: BODY once per word (expanded as bash does: $VAR, $(…))."""
+        try:
+            items = parse_line(f": {words}", self.env, self._substitute).pipelines[0][1].commands[0].words[1:] \
+                if words.strip() else []
+        except ShellSyntaxError as e:
+            return Result.error(f"bash: {e}", 2)
+        out = Result()
+        for item in items[:MAX_LOOP]:
+            self.env[name] = item
+            r = self._line(body, heredoc)
+            out.out += r.err + r.out
+            out.status = r.status
+        rest = rest.strip()
+        if rest.startswith("|") and not rest.startswith("||"):
+            try:
+                return self._list(parse_line(rest[1:], self.env, self._substitute), heredoc, out.out)
+            except ShellSyntaxError as e:
+                return Result.error(f"bash: {e}", 2)
+        if rest.startswith((";", "&&", "||")):
+            joiner = rest[:2] if rest[:2] in ("&&", "||") else ";"
+            tail = rest[len(joiner):]
+            if (joiner == "&&" and out.status == 0) or (joiner == "||" and out.status != 0) or joiner == ";":
+                r = self._line(tail, heredoc)
+                out.out += r.err + r.out
+                out.status = r.status
+        elif rest:
+            return Result.error(f"bash: syntax error near unexpected token `{rest.split()[0]}'", 2)
+        return out
 
     def _substitute(self, inner: str) -> str:
         """``$(command)``: run it, and give its standard output."""
@@ -151,20 +204,20 @@ class Session:
         finally:
             self._depth -= 1
 
-    def _list(self, parsed: CommandList, heredoc: str | None) -> Result:
+    def _list(self, parsed: CommandList, heredoc: str | None, stdin: str | None = None) -> Result:
+        """Run the pipelines; ``stdin`` is what the first one reads (the output of a loop piped into it)."""
         total = Result()
         status = 0
-        for joiner, pipeline in parsed.pipelines:
+        for n, (joiner, pipeline) in enumerate(parsed.pipelines):
             if (joiner == "&&" and status != 0) or (joiner == "||" and status == 0):
                 continue
-            r = self._pipeline(pipeline.commands, heredoc)
+            r = self._pipeline(pipeline.commands, heredoc, stdin if n == 0 else None)
             total.out += r.err + r.out + r.late  # interleave what each part printed, in order
             status = r.status
         total.status = status
         return total
 
-    def _pipeline(self, commands: list, heredoc: str | None) -> Result:
-        stdin: str | None = None
+    def _pipeline(self, commands: list, heredoc: str | None, stdin: str | None = None) -> Result:
         err = ""
         last = Result()
         for cmd in commands:
