@@ -488,3 +488,14 @@ def test_every_shipped_scenario_answers_the_basics(scenario: str) -> None:
                     f"ssh {node}", "ip route", "iptables-save -t nat", "crictl pods", "exit"):
         text = out(s, command)
         assert REFUSED not in text and CRASHED not in text, (scenario, command, text)
+
+
+def test_crictl_filters_apply_to_the_quiet_listing_too() -> None:
+    s = Session("troubleshooting")
+    s.run("ssh kind-worker")
+    ids = out(s, "crictl ps --name kube-proxy -q").splitlines()
+    assert len(ids) == 1 and len(ids[0]) == 64
+    assert out(s, "crictl ps --name 'kube-.*'").splitlines()[1].split()[0] == ids[0][:13]
+    assert out(s, "crictl inspect $(crictl ps --name kube-proxy -q) | grep -c '\"pid\"'") == "1"
+    assert len(out(s, "crictl pods -q --namespace kube-system").splitlines()) == 1
+    assert len(out(s, "crictl ps --name '['").splitlines()) == 1  # no match: the header alone

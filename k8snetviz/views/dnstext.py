@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 DIG_VERSION = "9.18.33-1~deb12u2-Debian"
-DIG_WHEN = "Mon Jan 01 00:00:00 UTC 2024"
+DIG_WHEN = "Wed Jan 01 12:00:00 UTC 2025"  # the terminal's clock (`date`): 1 January 2025 was a Wednesday
 _EDNS_UDP_SIZE = 1232  # what dig 9.18 advertises; CoreDNS echoes the client's size
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from ipaddress import IPv4Interface
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ip_addr", "netns_name", "container_id", "sandbox_id", "crictl_ps", "crictl_pods", "image_id",
            "crictl_inspect", "crictl_inspectp", "ps_aux", "systemctl_status", "journalctl_kubelet", "conntrack_list",
-           "ss_listening", "sysctl_all", "kubelet_command"]
+           "ss_listening", "sysctl_all", "kubelet_command", "name_matches"]
 
 
 def _hex(seed: str, n: int = 64) -> str:
@@ -95,6 +96,15 @@ def _containers(pod: Pod) -> list[dict[str, Any]]:
     return list((pod.raw.get("spec") or {}).get("containers") or [])
 
 
+def name_matches(pattern: str, name: str) -> bool:
+    """crictl's ``--name`` filter: a regular expression (Go's), searched in the name; one that does not compile
+    is taken as plain text."""
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return pattern in name
+
+
 def crictl_ps(cluster: Cluster, node: str, *, all_: bool = False, name: str | None = None) -> str:
     """``crictl ps``: the running containers of ``node``'s pods."""
     from k8snetviz.views.table import tabwrite
@@ -105,7 +115,7 @@ def crictl_ps(cluster: Cluster, node: str, *, all_: bool = False, name: str | No
             continue
         for c in _containers(p):
             cname = str(c.get("name", ""))
-            if name and name not in cname:
+            if name and not name_matches(name, cname):
                 continue
             state = "Running" if p.phase == "Running" else "Exited"
             rows.append(f"{container_id(p, cname)[:13]}\t{_hex('image/' + str(c.get('image', '')))[:13]}\t"
@@ -119,7 +129,7 @@ def crictl_pods(cluster: Cluster, node: str, *, name: str | None = None, namespa
 
     rows = ["POD ID\tCREATED\tSTATE\tNAME\tNAMESPACE\tATTEMPT\tRUNTIME"]
     for p in sorted(cluster.pods.values(), key=lambda p: (p.namespace, p.name)):
-        if p.node_name != node or (name and name not in p.name) or (namespace and p.namespace != namespace):
+        if p.node_name != node or (name and not name_matches(name, p.name)) or (namespace and p.namespace != namespace):
             continue
         rows.append(f"{sandbox_id(p)[:13]}\t5 minutes ago\tReady\t{p.name}\t{p.namespace}\t0\t(default)")
     return tabwrite("\n".join(rows) + "\n", minwidth=0, padding=3).removesuffix("\n")

@@ -554,14 +554,19 @@ def crictl(c: Call) -> Result:
         if a.startswith("--name="):
             name = a.split("=", 1)[1]
     pods = [p for p in s.cluster.pods.values() if p.node_name == node]
+    quiet = "-q" in c.args or "--quiet" in c.args
     if sub == "ps":
-        if "-q" in c.args:
+        if quiet:  # the same filters as the table (crictl's --name is a regular expression)
             return Result.ok("\n".join(ht.container_id(p, str(ct.get("name", "")))
-                                       for p in pods for ct in (p.raw.get("spec") or {}).get("containers") or []))
+                                       for p in sorted(pods, key=lambda p: (p.namespace, p.name))
+                                       for ct in (p.raw.get("spec") or {}).get("containers") or []
+                                       if not name or ht.name_matches(name, str(ct.get("name", "")))))
         return Result.ok(ht.crictl_ps(s.cluster, node, name=name))
     if sub == "pods":
-        if "-q" in c.args:
-            return Result.ok("\n".join(ht.sandbox_id(p) for p in pods))
+        if quiet:
+            return Result.ok("\n".join(ht.sandbox_id(p) for p in sorted(pods, key=lambda p: (p.namespace, p.name))
+                                       if (not name or ht.name_matches(name, p.name))
+                                       and (not ns_filter or p.namespace == ns_filter)))
         return Result.ok(ht.crictl_pods(s.cluster, node, name=name, namespace=ns_filter))
     if sub in ("inspectp", "inspect", "logs") and len(words) > 1:
         want = words[1]
