@@ -499,3 +499,11 @@ def test_crictl_filters_apply_to_the_quiet_listing_too() -> None:
     assert out(s, "crictl inspect $(crictl ps --name kube-proxy -q) | grep -c '\"pid\"'") == "1"
     assert len(out(s, "crictl pods -q --namespace kube-system").splitlines()) == 1
     assert len(out(s, "crictl ps --name '['").splitlines()) == 1  # no match: the header alone
+
+
+def test_short_options_cluster_as_getopt_reads_them() -> None:
+    s = Session("services")
+    pod = out(s, "kubectl exec client -- wget -qO- -T 2 web")
+    assert out(s, "kubectl exec client -- wget -qO- -T2 web") == pod and pod.startswith("web-")
+    assert out(s, "kubectl exec client -- nc -zvw 2 web 80") == out(s, "kubectl exec client -- nc -zv -w 2 web 80") \
+        == f"web ({s.cluster.service('web').cluster_ip}:80) open"

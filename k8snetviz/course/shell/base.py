@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from k8snetviz.course.shell.session import Session
 
-__all__ = ["Place", "Result", "Call", "CommandOutput", "NOT_AVAILABLE", "not_available", "Handler", "suggest"]
+__all__ = ["Place", "Result", "Call", "CommandOutput", "NOT_AVAILABLE", "not_available", "Handler", "suggest",
+           "short_options"]
 
 NOT_AVAILABLE = "not available in this simulator:"
 
@@ -73,6 +74,43 @@ def suggest(word: str, known: Iterable[str]) -> str | None:
     """The known word closest to ``word``, when it is close (a typo)."""
     found = difflib.get_close_matches(word, list(known), n=1, cutoff=0.75)
     return found[0] if found else None
+
+
+def short_options(args: list[str], takes_value: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Split POSIX short options as getopt does: ``-zvw2`` and ``-zvw 2`` are -z, -v and -w with the value 2
+    (the letters in ``takes_value`` take one). Returns the options (letter, value or "") and the other words
+    (long options and operands) in order; ``--`` ends the options.
+
+    >>> short_options(["-zvw", "2", "web", "80"], "w")
+    ([('z', ''), ('v', ''), ('w', '2')], ['web', '80'])
+    >>> short_options(["-qO-", "-T2", "--spider", "http://web"], "OT")
+    ([('q', ''), ('O', '-'), ('T', '2')], ['--spider', 'http://web'])
+    """
+    opts: list[tuple[str, str]] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest += args[i + 1:]
+            break
+        if a.startswith("-") and not a.startswith("--") and len(a) > 1 and not a[1:].isdigit():
+            j = 1
+            while j < len(a):
+                letter = a[j]
+                if letter in takes_value:
+                    value = a[j + 1:]
+                    if not value and i + 1 < len(args):
+                        i += 1
+                        value = args[i]
+                    opts.append((letter, value))
+                    break
+                opts.append((letter, ""))
+                j += 1
+        else:
+            rest.append(a)
+        i += 1
+    return opts, rest
 
 
 def not_available(text: str, hint: str | None = None) -> Result:

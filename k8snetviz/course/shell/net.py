@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.course.shell.base import Call, Result
+from k8snetviz.course.shell.base import Call, Result, short_options
 from k8snetviz.course.shell.registry import command
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.connect import Connection, connect, request
@@ -333,38 +333,31 @@ def curl(c: Call) -> Result:
 def wget(c: Call) -> Result:
     opts: dict[str, Any] = {}
     urls: list[str] = []
-    args = list(c.args)
+    shorts, words = short_options(list(c.args), "OoTUYPeth")
+    for letter, value in shorts:
+        if letter == "O":
+            opts["output"] = value
+        elif letter == "T":
+            opts["timeout"] = value
+        elif letter == "q":
+            opts["quiet"] = True
     i = 0
-    while i < len(args):
-        a = args[i]
-        if a in ("-O", "--output-document") and i + 1 < len(args):
-            opts["output"] = args[i + 1]
-            i += 2
-            continue
-        if a in ("-T", "--timeout") and i + 1 < len(args):
-            opts["timeout"] = args[i + 1]
+    while i < len(words):
+        a = words[i]
+        if a in ("--output-document", "--timeout", "--header", "--user-agent", "--post-data") and \
+                i + 1 < len(words):
+            if a == "--output-document":
+                opts["output"] = words[i + 1]
+            elif a == "--timeout":
+                opts["timeout"] = words[i + 1]
             i += 2
             continue
         if a.startswith("--timeout="):
             opts["timeout"] = a.split("=", 1)[1]
-        elif a.startswith("-O") and len(a) > 2 and a[2] != "-" or a == "-O-":
-            opts["output"] = a[2:]
-        elif a in ("--spider",):
+        elif a.startswith("--output-document="):
+            opts["output"] = a.split("=", 1)[1]
+        elif a == "--spider":
             opts["spider"] = True
-        elif a.startswith("-") and not a.startswith("--"):
-            letters = a[1:]
-            if "q" in letters:
-                opts["quiet"] = True
-            if "O" in letters:
-                rest = letters.split("O", 1)[1]
-                if rest:
-                    opts["output"] = rest
-                elif i + 1 < len(args):
-                    opts["output"] = args[i + 1]
-                    i += 1
-            if "T" in letters and i + 1 < len(args):
-                opts["timeout"] = args[i + 1]
-                i += 1
         elif a.startswith("--quiet"):
             opts["quiet"] = True
         elif not a.startswith("-"):
@@ -393,12 +386,9 @@ def wget(c: Call) -> Result:
 @command("netcat", "pod", "node", "workstation")
 @command("ncat", "pod", "node", "workstation")
 def nc(c: Call) -> Result:
-    flags = "".join(a[1:] for a in c.args if a.startswith("-") and not a[1:].isdigit())
-    skip = set()
-    for i, a in enumerate(c.args):
-        if a in ("-w", "-W", "-i", "-s", "-p") and i + 1 < len(c.args):
-            skip.add(i + 1)
-    words = [a for i, a in enumerate(c.args) if not a.startswith("-") and i not in skip]
+    shorts, rest = short_options(list(c.args), "IiMmOPpqsTVWwXx")
+    flags = "".join(letter for letter, _ in shorts)
+    words = [a for a in rest if not a.startswith("-")]
     if len(words) < 2:
         return Result.error("usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]\n"
                             "\t  [-m minttl] [-O length] [-P proxy_username] [-p source_port]\n"
