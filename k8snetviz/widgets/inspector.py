@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
+import k8snetviz.widgets.arguments as args
 from k8snetviz.views.iproute import ip_br_addr, ip_link, ip_route
-from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster

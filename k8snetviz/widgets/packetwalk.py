@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
+import k8snetviz.widgets.arguments as args
 from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views.dot import hop_ids
-from k8snetviz.widgets import arguments as args
 from k8snetviz.widgets.diagram import Diagram
 from k8snetviz.widgets.layout import cluster_svg, shown_pods
 

@@ -39,12 +39,12 @@ import ipywidgets as w
 import traitlets
 
 import k8snetviz
+import k8snetviz.widgets.arguments as args
 from k8snetviz.agents.networkpolicy import PROTOCOLS, Reachability
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.policy import PolicyMatrix, engine, matrix
 from k8snetviz.views.policygrid import grid_html
 from k8snetviz.views.policytext import summary, verdict_text
-from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster

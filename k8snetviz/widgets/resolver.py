@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+import k8snetviz.widgets.arguments as args
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.resolve import DNSResult, resolve
 from k8snetviz.views.dnstext import dns_html
-from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+import k8snetviz.widgets.arguments as args
 from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError, UsageError
 from k8snetviz.questions.exposure import (
@@ -34,7 +35,6 @@ from k8snetviz.questions.exposure import (
 )
 from k8snetviz.scenario.loader import Scenario
 from k8snetviz.views.kubectl_services import get_services
-from k8snetviz.widgets import arguments as args
 from k8snetviz.widgets.packetwalk import source_options
 
 if TYPE_CHECKING:

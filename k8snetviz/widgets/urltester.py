@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+import k8snetviz.widgets.arguments as args
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.gateway import gateway_walk, http_route
 from k8snetviz.questions.ingress import ingress, ingress_walk, parse_url
 from k8snetviz.views.ingresstext import gateway_html, ingress_html
-from k8snetviz.widgets import arguments as args
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
