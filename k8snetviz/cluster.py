@@ -104,6 +104,29 @@ class Cluster:
         # ... then the kernel state the agents write for them.
         self.netns: dict[str, NetNS] = self._boot()
         self._index_addresses()
+        # The NetworkPolicy enforcer's indexes, once per build (not at the first question that needs them).
+        self._policy_engine: Any = None
+        self._policy_error: K8sNetVizError | None = None
+        if self.has_network_policies:
+            self._build_policy_engine()
+
+    def _build_policy_engine(self) -> None:
+        from k8snetviz.questions.policy import build_engine
+
+        try:
+            self._policy_engine = build_engine(self)
+        except K8sNetVizError as e:  # an invalid policy: the questions that need policies say so
+            self._policy_error = e
+
+    @property
+    def policy_engine(self) -> Any:
+        """The NetworkPolicy engine over this cluster's pods (:class:`~k8snetviz.agents.networkpolicy.PolicyEngine`),
+        built with the cluster; a policy the API server would refuse raises its error here."""
+        if self._policy_engine is None and self._policy_error is None:
+            self._build_policy_engine()
+        if self._policy_error is not None:
+            raise self._policy_error.with_traceback(None)
+        return self._policy_engine
 
     def _unknown_kinds(self, scenario: Scenario) -> None:
         """Kinds the model does not read: custom resources of a dump (or of a CRD in the scenario) are ignored
@@ -140,7 +163,7 @@ class Cluster:
         nodes = list(self.nodes.values())
         for node in nodes:
             kernel.apply(node_writes(node, cfg.node_network, cfg.gateway if cfg.gateway_known else None, self.cni,
-                                     [n for n in nodes if n is not node], node.name in with_pods),
+                                     nodes, node.name in with_pods),
                          f"node/{node.name}")
         for pod in self.pods.values():
             if pod.has_sandbox:

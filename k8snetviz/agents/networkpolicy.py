@@ -35,6 +35,7 @@ Choices where the documentation leaves things open, documented here:
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -797,37 +798,62 @@ class PolicyEngine:
 
     # ------------------------------------------------------------------ precomputation
     def _index(self) -> None:
-        """Bitsets (Python ints, bit i = self.pods[i]) of what each selector and peer matches."""
+        """Bitsets (Python ints, bit i = self.pods[i]) of what each label, namespace and policy selects.
+
+        Each bitset is made from its list of pod indexes in one step (:func:`_mask`): OR-ing one bit at a
+        time into a 150,000-bit integer copies the integer every time, which is quadratic.
+        """
         n = len(self.pods)
         self.all_mask = (1 << n) - 1
-        self._label_mask: dict[tuple[str, str], int] = {}
-        self._key_mask: dict[str, int] = {}
-        self._ns_mask: dict[str, int] = {}
-        self._hostnet_mask = 0
+        label_pods: dict[tuple[str, str], list[int]] = {}
+        key_pods: dict[str, list[int]] = {}
+        ns_pods: dict[str, list[int]] = {}
+        hostnet: list[int] = []
         for i, pod in enumerate(self.pods):
-            bit = 1 << i
-            self._ns_mask[pod.namespace] = self._ns_mask.get(pod.namespace, 0) | bit
+            ns_pods.setdefault(pod.namespace, []).append(i)
             if pod.host_network:
-                self._hostnet_mask |= bit
+                hostnet.append(i)
                 continue  # selectors never match hostNetwork pods
-            for k, v in pod.labels.items():
-                self._label_mask[(k, v)] = self._label_mask.get((k, v), 0) | bit
-                self._key_mask[k] = self._key_mask.get(k, 0) | bit
+            for kv in pod.labels.items():
+                got = label_pods.get(kv)
+                if got is None:
+                    label_pods[kv] = [i]
+                else:
+                    got.append(i)
+                got = key_pods.get(kv[0])
+                if got is None:
+                    key_pods[kv[0]] = [i]
+                else:
+                    got.append(i)
+        self._label_mask: dict[tuple[str, str], int] = {kv: _mask(ix, n) for kv, ix in label_pods.items()}
+        self._key_mask: dict[str, int] = {k: _mask(ix, n) for k, ix in key_pods.items()}
+        self._ns_mask: dict[str, int] = {ns: _mask(ix, n) for ns, ix in ns_pods.items()}
+        self._hostnet_mask = _mask(hostnet, n)
         self._selectable = self.all_mask & ~self._hostnet_mask
+        # pod addresses in order, for ipBlocks: a CIDR is a range of them
+        ordered = sorted((int(p.ip), i) for i, p in enumerate(self.pods) if p.ip is not None and p.ip.version == 4)
+        self._ip_values = [v for v, _ in ordered]
+        self._ip_pods = [i for _, i in ordered]
+        self._ip_other = [i for i, p in enumerate(self.pods) if p.ip is not None and p.ip.version != 4]
         self._selector_cache: dict[LabelSelector, int] = {}
         self._ns_selector_cache: dict[LabelSelector, int] = {}
         self._ipblock_cache: dict[IPBlock, int] = {}
         self._peer_cache: dict[tuple[str, NetworkPolicyPeer], int] = {}
+        # the policies of each namespace, in order: what a single verdict looks through
+        self._in_namespace: dict[str, list[NetworkPolicy]] = {}
+        for pol in self.policies:
+            self._in_namespace.setdefault(pol.namespace, []).append(pol)
         # which policies select each pod, per direction (indices into self.policies)
         self._selecting: dict[str, list[list[int]]] = {
             "Ingress": [[] for _ in range(n)],
             "Egress": [[] for _ in range(n)],
         }
         for pi, pol in enumerate(self.policies):
-            selected = self._pod_selector_mask(pol.pod_selector) & self._ns_mask.get(pol.namespace, 0)
+            selected = _bits(self._pod_selector_mask(pol.pod_selector) & self._ns_mask.get(pol.namespace, 0))
             for direction in pol.policy_types:
-                for i in _bits(selected):
-                    self._selecting[direction][i].append(pi)
+                lists = self._selecting[direction]
+                for i in selected:
+                    lists[i].append(pi)
 
     def _pod_selector_mask(self, sel: LabelSelector) -> int:
         cached = self._selector_cache.get(sel)
@@ -864,12 +890,22 @@ class PolicyEngine:
     def _ip_block_mask(self, block: IPBlock) -> int:
         cached = self._ipblock_cache.get(block)
         if cached is None:
-            cached = 0
-            for i, pod in enumerate(self.pods):
-                if block.contains(pod.ip):
-                    cached |= 1 << i
-            self._ipblock_cache[block] = cached
+            if block.cidr.version != 4:
+                hits = [i for i in self._ip_other if block.contains(self.pods[i].ip)]
+            else:
+                hits = self._ip_range(block.cidr)
+                for e in block.except_:
+                    if e.version == 4 and hits:
+                        left_out = set(self._ip_range(e))
+                        hits = [i for i in hits if i not in left_out]
+            cached = self._ipblock_cache[block] = _mask(hits, len(self.pods))
         return cached
+
+    def _ip_range(self, cidr: IPNetwork) -> list[int]:
+        """The pods whose IPv4 address is in ``cidr``."""
+        lo = bisect.bisect_left(self._ip_values, int(cidr.network_address))
+        hi = bisect.bisect_right(self._ip_values, int(cidr.broadcast_address))
+        return self._ip_pods[lo:hi]
 
     def _peer_mask(self, namespace: str, peer: NetworkPolicyPeer) -> int:
         """The pods a peer of a policy in ``namespace`` matches."""
@@ -1071,10 +1107,8 @@ class PolicyEngine:
         # evaluated rule by rule here, not from the matrix's bitsets, so each checks the other
         selecting = [
             pol
-            for pol in self.policies
-            if direction in pol.policy_types
-            and pol.namespace == pod.namespace
-            and pol.pod_selector.matches(pod.labels)
+            for pol in self._in_namespace.get(pod.namespace, ())
+            if direction in pol.policy_types and pol.pod_selector.matches(pod.labels)
         ]
         names = tuple(p.key for p in selecting)
         if not selecting:
@@ -1143,13 +1177,23 @@ class PolicyEngine:
 _BIT = {"0": False, "1": True}
 
 
-def _bits(mask: int) -> Iterable[int]:
-    i = 0
-    while mask:
-        if mask & 1:
-            yield i
-        mask >>= 1
-        i += 1
+def _bits(mask: int) -> list[int]:
+    """The indexes of the set bits, lowest first (read off the binary text: no shifting of big integers)."""
+    text = format(mask, "b")[::-1] if mask else ""
+    out = []
+    i = text.find("1")
+    while i >= 0:
+        out.append(i)
+        i = text.find("1", i + 1)
+    return out
+
+
+def _mask(indexes: Iterable[int], n: int) -> int:
+    """The bitset of ``indexes`` (each below ``n``), built in a byte array and converted once."""
+    buf = bytearray((n + 7) // 8)
+    for i in indexes:
+        buf[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(buf, "little")
 
 
 def _looks_like_cidr(text: str) -> bool:

@@ -32,6 +32,7 @@ __all__ = [
     "FdbAdd",
     "Sysctl",
     "RouteDel",
+    "SharedRoutes",
     "IptablesRestore",
     "IptablesEdit",
     "Write",
@@ -146,6 +147,22 @@ class RouteDel:
     owner: Owner = KERNEL
 
 
+@dataclass(frozen=True, eq=False)
+class SharedRoutes:
+    """``ip route add`` for each of ``rows`` but those in ``exclude``: what a node agent writes alike on every node.
+
+    kindnetd, the bridge set-up and flanneld each route every other node's podCIDR: one row per node of the
+    cluster, the same on every node but for the node's own. ``rows`` is one tuple the agent hands to every
+    node (its requests name no namespace and carry their device), ``exclude`` the node's own rows, so the
+    kernel can keep the rows once (:class:`k8snetviz.kernel.routing.RouteLayer`) instead of once per node.
+    """
+
+    netns: str
+    rows: tuple[RouteAdd, ...]
+    exclude: tuple[RouteAdd, ...] = ()
+    owner: Owner = KERNEL
+
+
 @dataclass(frozen=True)
 class NeighAdd:
     """``ip neigh add IP lladdr MAC dev DEV nud permanent``."""
@@ -227,5 +244,5 @@ class IptablesEdit:
     owner: Owner = KERNEL
 
 
-Write = NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | NeighAdd | FdbAdd | Sysctl | IptablesRestore \
-    | IptablesEdit
+Write = (NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | SharedRoutes | NeighAdd | FdbAdd | Sysctl
+         | IptablesRestore | IptablesEdit)

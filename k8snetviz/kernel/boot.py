@@ -3,8 +3,10 @@ fill with devices, addresses, routes, neighbour and FDB entries, sysctls and net
 keeping its owner.
 
 Requests are applied in order, as the programs would make them; the kernel hands out interface
-indexes (``lo`` is 1 in every new namespace). A request that shares its object with other nodes
-(a peer route, kube-proxy's rules) yields one shared row, so a large cluster holds each such row once.
+indexes (``lo`` is 1 in every new namespace). What the agents write alike on many nodes is kept once:
+the routes to the other nodes' podCIDRs (:class:`~k8snetviz.agents.writes.SharedRoutes`) become one
+:class:`~k8snetviz.kernel.routing.RouteLayer` under every node's own rows, and one kube-proxy payload
+becomes one ruleset whose chains every node shares until it writes to one of them (copy-on-write).
 """
 
 from __future__ import annotations
@@ -24,17 +26,19 @@ from k8snetviz.agents.writes import (
     Owner,
     RouteAdd,
     RouteDel,
+    SharedRoutes,
     Sysctl,
     Write,
 )
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.kernel.netfilter import Ruleset
 from k8snetviz.kernel.netns import FdbEntry, Interface, Neighbour, NetNS
-from k8snetviz.kernel.routing import Route, ip
+from k8snetviz.kernel.routing import Route, RouteLayer, interface, ip
 
 __all__ = ["Kernel", "LOOPBACK_OWNER"]
 
 LOOPBACK_OWNER = Owner("kernel", why="every network namespace starts with lo")
+_LOOPBACK = IPv4Interface("127.0.0.1/8")
 
 
 class Kernel:
@@ -44,6 +48,7 @@ class Kernel:
         self.netns: dict[str, NetNS] = {}
         self._routes: dict[int, tuple[RouteAdd, Route]] = {}
         self._rulesets: dict[int, tuple[IptablesRestore, Ruleset]] = {}
+        self._layers: dict[int, tuple[tuple[RouteAdd, ...], RouteLayer, dict[int, Route]]] = {}
 
     def apply(self, writes: Iterable[Write], netns: str = "") -> None:
         """Apply ``writes`` in order; a write without a namespace goes to ``netns``."""
@@ -62,6 +67,7 @@ class Kernel:
         """The namespaces, once every agent has written; the caches of shared rows are let go."""
         self._routes.clear()
         self._rulesets.clear()
+        self._layers.clear()
         return self.netns
 
     def _ns(self, name: str) -> NetNS:
@@ -73,7 +79,7 @@ class Kernel:
     def _apply(self, w: Write, where: str) -> None:
         if isinstance(w, NetnsAdd):
             ns = NetNS(w.netns, w.kind, owner=w.owner)
-            ns.add_interface(Interface("lo", "loopback", 1, addrs=[IPv4Interface("127.0.0.1/8")], mtu=65536,
+            ns.add_interface(Interface("lo", "loopback", 1, addrs=[_LOOPBACK], mtu=65536,
                                        owner=LOOPBACK_OWNER))
             self.netns[w.netns] = ns
             return
@@ -84,7 +90,7 @@ class Kernel:
             self._link(ns, w)
         elif isinstance(w, AddrAdd):
             dev = ns.interfaces[w.dev]
-            dev.add_address(IPv4Interface(w.address), w.owner)
+            dev.add_address(interface(w.address), w.owner)
         elif isinstance(w, LinkSet):
             dev = ns.interfaces[w.name]
             if w.master is not None:
@@ -98,6 +104,8 @@ class Kernel:
             ns.fdb.setdefault(w.dev, {})[w.mac] = FdbEntry(w.mac, ip(w.dst), w.dev, w.owner)
         elif isinstance(w, Sysctl):
             ns.set_sysctl(w.name, w.value, w.owner)
+        elif isinstance(w, SharedRoutes):
+            self._shared_routes(ns, w)
         elif isinstance(w, RouteDel):
             ns.routes.remove(w.dst)
         elif isinstance(w, IptablesRestore):
@@ -125,6 +133,18 @@ class Kernel:
             self._routes[id(w)] = (w, route)  # the request stays referenced, so its id is not reused
         ns.routes.add(route)
 
+    def _shared_routes(self, ns: NetNS, w: SharedRoutes) -> None:
+        cached = self._layers.get(id(w.rows))
+        if cached is None or cached[0] is not w.rows:
+            rows = {}
+            for req in w.rows:
+                if req.dev is None or req.netns:
+                    raise K8sNetVizError(f"{ns.name}: a shared route names its device and no namespace ({req.dst})")
+                rows[id(req)] = Route.from_request(req)
+            cached = self._layers[id(w.rows)] = (w.rows, RouteLayer(rows.values()), rows)
+        _, layer, by_request = cached
+        ns.routes.share(layer, [by_request[id(r)] for r in w.exclude if id(r) in by_request])
+
     def _link(self, ns: NetNS, w: LinkAdd) -> None:
         vxlan = dict(w.vxlan) if w.vxlan else None
         if vxlan and "local" in vxlan:
@@ -139,14 +159,15 @@ class Kernel:
                 other.peer_ifindex, iface.peer_ifindex = iface.ifindex, other.ifindex
 
     def _restore(self, ns: NetNS, w: IptablesRestore) -> None:
-        if ns.ruleset is None:
+        if ns.ruleset is None and not w.netns:
+            # A payload several nodes load alike (kube-proxy's): restored once, frozen, and every node's
+            # ruleset layers on it, copying a chain only when the node writes to it.
             cached = self._rulesets.get(id(w))
-            if cached is not None and cached[0] is w:
-                # The same payload on another node: the rules are immutable and shared, the chains are new.
-                ns.ruleset = cached[1].copy()
-                return
+            if cached is None or cached[0] is not w:
+                cached = self._rulesets[id(w)] = (w, Ruleset.restored(w))
+            ns.ruleset = cached[1].layered()
+            return
+        if ns.ruleset is None:
             ns.ruleset = Ruleset.restored(w)
-            if not w.netns:
-                self._rulesets[id(w)] = (w, ns.ruleset.copy())
             return
         ns.ruleset.restore(w)

@@ -28,9 +28,10 @@ they require (see :class:`Chain`), so one packet's walk does not scan the 10,000
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
@@ -844,8 +845,8 @@ def _address(text: str, negated: bool) -> _Address:
     return _Address(_net(text), negated)
 
 
-def parse_rule(table: str, chain: str, args: Sequence[str] | str) -> Rule:
-    """Parse the arguments after ``-A CHAIN`` into a :class:`Rule` (not yet in any ruleset)."""
+def parse_rule(table: str, chain: str, args: Sequence[str] | str, owner: Owner | None = None) -> Rule:
+    """Parse the arguments after ``-A CHAIN`` into a :class:`Rule` (not yet in any ruleset) written by ``owner``."""
     tokens = split_args(args) if isinstance(args, str) else list(args)
     src = dst = None
     in_iface = out_iface = None
@@ -946,7 +947,7 @@ def parse_rule(table: str, chain: str, args: Sequence[str] | str) -> Rule:
     upper = proto.upper() if proto is not None else None  # packets carry TCP, UDP, SCTP, ICMP
     return Rule(
         table, chain, " ".join(parts), target, src, dst, in_iface, out_iface, upper, proto_neg,
-        matches, _index_key(dst, upper, proto_neg, matches),
+        matches, _index_key(dst, upper, proto_neg, matches), owner,
     )
 
 
@@ -966,15 +967,50 @@ class Chain:
     candidates in order finds the same first match as walking the whole chain.
     """
 
-    __slots__ = ("name", "policy", "rules", "_index", "_unkeyed", "_positions")
+    __slots__ = ("name", "policy", "_rules", "_raw", "_lookup", "_index", "_unkeyed", "_positions")
 
     def __init__(self, name: str, policy: str | None = None) -> None:
         self.name = name
         self.policy = policy  # ACCEPT or DROP for a built-in chain, None for a user chain
-        self.rules: list[Rule] = []
+        self._rules: list[Rule] = []
+        # rules restored but not parsed yet (arguments, owner), with the table and its chains (for the jump check)
+        self._raw: list[tuple[Sequence[str], Owner | None]] | None = None
+        self._lookup: tuple[str, Mapping[str, Chain]] = ("", {})
         self._index: dict[_Key, list[int]] | None = None
         self._unkeyed: list[int] = []
         self._positions: dict[int, int] | None = None
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The rules in order (restored rules are parsed here, the first time anything looks at them)."""
+        if self._raw is not None:
+            self._parse()
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: list[Rule]) -> None:
+        self._rules = rules
+        self._raw = None
+        self._changed()
+
+    def _parse(self) -> None:
+        raw, self._raw = self._raw, None
+        assert raw is not None
+        table, chains = self._lookup
+        for args, owner in raw:
+            self._rules.append(_check(parse_rule(table, self.name, args, owner), self, chains))
+        self._changed()
+
+    def __len__(self) -> int:
+        return len(self._rules) + (len(self._raw) if self._raw is not None else 0)
+
+    def copy(self) -> Chain:
+        """A chain of its own with the same rules (rules are immutable and shared)."""
+        c = Chain(self.name, self.policy)
+        c._rules = list(self._rules)
+        c._raw = list(self._raw) if self._raw is not None else None
+        c._lookup = self._lookup
+        return c
 
     def position(self, rule: Rule) -> int:
         """The 1-based position of ``rule`` in the chain (``iptables -L --line-numbers``), 0 if absent."""
@@ -1017,14 +1053,92 @@ class Chain:
         return list(heapq.merge(*lists))
 
 
+def _check(rule: Rule, chain: Chain, chains: Mapping[str, Chain]) -> Rule:
+    """What iptables-restore refuses: a jump to a chain that does not exist, a target or an interface
+    the built-in chain cannot take."""
+    t = rule.target
+    if t is not None and t.is_jump:
+        target_chain = chains.get(t.name)
+        if target_chain is None or target_chain.builtin:
+            raise RulesetError(f"Couldn't load target `{t.name}':No such file or directory")
+    if chain.builtin:
+        if rule.in_iface is not None and chain.name in ("OUTPUT", "POSTROUTING"):
+            raise RulesetError(f"Can't use -i with {chain.name}")
+        if rule.out_iface is not None and chain.name in ("PREROUTING", "INPUT"):
+            raise RulesetError(f"Can't use -o with {chain.name}")
+    if t is not None and t.name in _NAT_TARGETS and rule.table != "nat":
+        raise RulesetError(f"{t.name} target: only valid in nat table, not {rule.table}")
+    hooks = _TARGET_HOOKS.get(t.name, ()) if t is not None else ()
+    if t is not None and hooks and chain.builtin and chain.name not in hooks:
+        raise RulesetError(f"{t.name} target: not valid in the {chain.name} chain")
+    return rule
+
+
+class _Table(Mapping[str, Chain]):
+    """The chains of one table by name: the ruleset's own over a shared, frozen base (copy-on-write).
+
+    A node's ruleset stacks on kube-proxy's rules as restored once for the whole cluster: reading a
+    chain finds it in the base; writing to one copies it into the node's own chains first.
+    """
+
+    __slots__ = ("own", "base")
+
+    def __init__(self, base: Mapping[str, Chain] | None = None) -> None:
+        self.own: dict[str, Chain] = {}
+        self.base = base
+
+    def __getitem__(self, name: str) -> Chain:
+        c = self.own.get(name)
+        if c is None:
+            if self.base is None:
+                raise KeyError(name)
+            return self.base[name]
+        return c
+
+    def get(self, name: str, default: Chain | None = None) -> Chain | None:  # type: ignore[override]
+        c = self.own.get(name)
+        if c is None and self.base is not None:
+            c = self.base.get(name)
+        return default if c is None else c
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.own or (self.base is not None and name in self.base)
+
+    def __iter__(self) -> Iterator[str]:
+        if self.base is None:
+            return iter(self.own)
+        return itertools.chain(self.base, (n for n in self.own if n not in self.base))
+
+    def __len__(self) -> int:
+        if self.base is None:
+            return len(self.own)
+        return len(self.base) + sum(1 for n in self.own if n not in self.base)
+
+    def writable(self, name: str) -> Chain:
+        """The chain, made the ruleset's own first if it is shared."""
+        c = self.own.get(name)
+        if c is None:
+            c = self.own[name] = self[name].copy()
+        return c
+
+    def __setitem__(self, name: str, chain: Chain) -> None:
+        self.own[name] = chain
+
+    def flat(self) -> dict[str, Chain]:
+        return {n: self[n] for n in self}
+
+
 class Ruleset:
     """The iptables state of one network namespace: tables of chains of rules.
 
-    Tables are created on first use with their built-in chains (policy ACCEPT).
+    Tables are created on first use with their built-in chains (policy ACCEPT). Rulesets may share
+    chains (:meth:`layered`): kube-proxy writes the same 100,000 chains on every node of a cluster.
     """
 
     def __init__(self, tables: Iterable[str] = ("filter", "nat")) -> None:
-        self._tables: dict[str, dict[str, Chain]] = {}
+        self._tables: dict[str, _Table] = {}
+        self._sorted_user: dict[str, list[str]] = {}
+        self._frozen = False
         for name in tables:
             self.table(name)
 
@@ -1032,25 +1146,40 @@ class Ruleset:
         """An independent copy; rules are immutable, so they are shared, and chains are new."""
         new = Ruleset(())
         for table, chains in self._tables.items():
-            copied: dict[str, Chain] = {}
-            for name, chain in chains.items():
-                c = Chain(chain.name, chain.policy)
-                c.rules = list(chain.rules)
-                copied[name] = c
+            copied = _Table()
+            for name in chains:
+                copied[name] = chains[name].copy()
             new._tables[table] = copied
+        return new
+
+    def layered(self) -> Ruleset:
+        """A ruleset that starts with exactly these rules and shares their chains: a chain is copied
+        the first time the new ruleset writes to it (copy-on-write). This ruleset is frozen from then
+        on: its chains are shared, so it refuses writes."""
+        self._frozen = True
+        new = Ruleset(())
+        for table, chains in self._tables.items():
+            new._tables[table] = _Table(chains.flat() if chains.base is not None else chains.own)
         return new
 
     # -- structure ----------------------------------------------------------------------------
 
-    def table(self, name: str) -> dict[str, Chain]:
+    def table(self, name: str) -> _Table:
         """The chains of table ``name`` by name (created with its built-in chains if absent)."""
         chains = self._tables.get(name)
         if chains is None:
             if name not in BUILTIN_CHAINS:
                 raise RulesetError(f"can't initialize iptables table `{name}': Table does not exist")
-            chains = {c: Chain(c, "ACCEPT") for c in BUILTIN_CHAINS[name]}
+            self._writing()
+            chains = _Table()
+            for c in BUILTIN_CHAINS[name]:
+                chains[c] = Chain(c, "ACCEPT")
             self._tables[name] = chains
         return chains
+
+    def _writing(self) -> None:
+        if self._frozen:
+            raise RulesetError("this ruleset's chains are shared with others (Ruleset.layered): write to a layer")
 
     @property
     def tables(self) -> list[str]:
@@ -1062,18 +1191,29 @@ class Ruleset:
         except KeyError:
             raise RulesetError(f"Chain '{name}' does not exist in table {table}") from None
 
+    def _writable(self, table: str, name: str) -> Chain:
+        self._writing()
+        if not self.has_chain(table, name):
+            raise RulesetError(f"Chain '{name}' does not exist in table {table}")
+        return self._tables[table].writable(name)
+
     def has_chain(self, table: str, name: str) -> bool:
-        return name in self._tables.get(table, {})
+        chains = self._tables.get(table)
+        return chains is not None and name in chains
 
     def chains(self, table: str) -> list[str]:
         """Chain names in the order ``iptables-save`` prints them: built-ins, then sorted."""
         chains = self.table(table)
         builtin = [c for c in BUILTIN_CHAINS[table] if c in chains]
-        return builtin + sorted(c for c in chains if not chains[c].builtin)
+        user = self._sorted_user.get(table)
+        if user is None:
+            user = self._sorted_user[table] = sorted(c for c in chains if not chains[c].builtin)
+        return builtin + user
 
     def new_chain(self, table: str, name: str) -> None:
         """Create an empty user chain (``:NAME - [0:0]``)."""
         chains = self.table(table)
+        self._writing()
         if name in chains:
             raise RulesetError(f"Chain '{name}' already exists")
         if not name or len(name) > 28 or name.startswith("-") or " " in name:
@@ -1081,6 +1221,7 @@ class Ruleset:
         if name in _BUILTIN_TARGETS:
             raise RulesetError(f"chain name `{name}' is reserved for a target")
         chains[name] = Chain(name)
+        self._sorted_user.pop(table, None)
 
     def set_policy(self, table: str, chain: str, policy: str) -> None:
         c = self.chain(table, chain)
@@ -1088,66 +1229,75 @@ class Ruleset:
             raise RulesetError(f"Can't set policy `{policy}' on `{chain}': not a built-in chain")
         if policy not in ("ACCEPT", "DROP"):
             raise RulesetError(f"Bad policy name `{policy}'")
-        c.policy = policy
+        self._writable(table, chain).policy = policy
 
     def append(self, table: str, chain: str, args: Sequence[str] | str, owner: Owner | None = None) -> Rule:
         """Append a rule (``-A CHAIN args``); ``args`` as text or as a list of arguments."""
-        c = self.chain(table, chain)
-        rule = self._check(parse_rule(table, chain, args), c)
-        if owner is not None:
-            rule = rule.owned_by(owner)
-        c.rules.append(rule)
+        self.chain(table, chain)
+        c = self._writable(table, chain)
+        rule = _check(parse_rule(table, chain, args, owner), c, self._tables[table])
+        rules = c.rules
+        rules.append(rule)
         c._positions = None
         if c._index is not None:
             if rule.key is None:
-                c._unkeyed.append(len(c.rules) - 1)
+                c._unkeyed.append(len(rules) - 1)
             else:
-                c._index.setdefault(rule.key, []).append(len(c.rules) - 1)
+                c._index.setdefault(rule.key, []).append(len(rules) - 1)
         return rule
 
     def insert(self, table: str, chain: str, args: Sequence[str] | str, position: int = 1,
                owner: Owner | None = None) -> Rule:
         """Insert a rule at 1-based ``position`` (``-I CHAIN position args``)."""
-        c = self.chain(table, chain)
+        self.chain(table, chain)
+        c = self._writable(table, chain)
         if not 1 <= position <= len(c.rules) + 1:
             raise RulesetError("Index of insertion too big")
-        rule = self._check(parse_rule(table, chain, args), c)
-        if owner is not None:
-            rule = rule.owned_by(owner)
+        rule = _check(parse_rule(table, chain, args, owner), c, self._tables[table])
         c.rules.insert(position - 1, rule)
         c._changed()
-        return rule
-
-    def _check(self, rule: Rule, chain: Chain) -> Rule:
-        t = rule.target
-        if t is not None and t.is_jump:
-            target_chain = self._tables[rule.table].get(t.name)
-            if target_chain is None or target_chain.builtin:
-                raise RulesetError(f"Couldn't load target `{t.name}':No such file or directory")
-        if chain.builtin:
-            if rule.in_iface is not None and chain.name in ("OUTPUT", "POSTROUTING"):
-                raise RulesetError(f"Can't use -i with {chain.name}")
-            if rule.out_iface is not None and chain.name in ("PREROUTING", "INPUT"):
-                raise RulesetError(f"Can't use -o with {chain.name}")
-        if t is not None and t.name in _NAT_TARGETS and rule.table != "nat":
-            raise RulesetError(f"{t.name} target: only valid in nat table, not {rule.table}")
-        hooks = _TARGET_HOOKS.get(t.name, ()) if t is not None else ()
-        if t is not None and hooks and chain.builtin and chain.name not in hooks:
-            raise RulesetError(f"{t.name} target: not valid in the {chain.name} chain")
         return rule
 
     def restore(self, payload: IptablesRestore) -> None:
         """Apply what a program feeds ``iptables-restore --noflush``: its chains, then its rules, in order.
 
         A chain that exists already is kept (the same program may write it again on its next sync).
+        The rules of the chains the payload creates are parsed when first looked at (kube-proxy's
+        per-service chains, most of which no packet ever walks), except the chains a built-in chain
+        jumps to (``KUBE-SERVICES``), which every packet walks: those are parsed, checked and indexed now.
         """
         for table in payload.tables:
             self.table(table)
+        self._writing()
+        created: set[tuple[str, str]] = set()
         for table, chain in payload.chains:
             if not self.has_chain(table, chain):
                 self.new_chain(table, chain)
+                created.add((table, chain))
+        default = payload.owner
+        last: tuple[str, str] | None = None
+        raw: list[tuple[Sequence[str], Owner | None]] | None = None
         for table, chain, args, owner in payload.rules:
-            self.append(table, chain, list(args), owner or payload.owner)
+            if last is None or last[1] != chain or last[0] != table:
+                last = (table, chain)
+                raw = None
+                if last in created:
+                    c = self._tables[table].own[chain]
+                    if c._raw is None:
+                        c._raw, c._lookup = [], (table, self._tables[table])
+                    raw = c._raw
+            if raw is not None:
+                raw.append((args, owner or default))
+            else:
+                self.append(table, chain, list(args), owner or default)
+        for table, chains in self._tables.items():
+            for name in BUILTIN_CHAINS[table]:
+                builtin = chains.get(name)
+                for rule in builtin.rules if builtin is not None else ():
+                    target = rule.target
+                    if target is not None and target.is_jump and (table, target.name) in created:
+                        jumped = chains[target.name]
+                        jumped._build_index()
 
     def delete(self, table: str, chain: str, args: Sequence[str] | str | None = None,
                position: int | None = None) -> Rule:
@@ -1223,7 +1373,7 @@ class Ruleset:
         return out
 
     def __len__(self) -> int:
-        return sum(len(c.rules) for chains in self._tables.values() for c in chains.values())
+        return sum(len(chains[name]) for chains in self._tables.values() for name in chains)
 
     # -- text ---------------------------------------------------------------------------------
 
@@ -1266,6 +1416,7 @@ class Ruleset:
                     table = line[1:]
                     # Without --noflush, iptables-restore replaces the whole table.
                     rs._tables.pop(table, None)
+                    rs._sorted_user.pop(table, None)
                     rs.table(table)
                 elif table is None:
                     raise RulesetError("rule or chain outside of a table (no *table line)")

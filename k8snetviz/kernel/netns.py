@@ -108,6 +108,7 @@ class NetNS:
     sysctls: dict[str, str] = field(default_factory=dict)  # only what differs from SYSCTL_DEFAULTS
     sysctl_owners: dict[str, Owner] = field(default_factory=dict)
     owner: Owner = KERNEL
+    _top_ifindex: int = field(default=0, repr=False, compare=False)
 
     # -- sysctls --------------------------------------------------------------------------------------
     def sysctl(self, name: str) -> str:
@@ -124,10 +125,11 @@ class NetNS:
     # -- devices --------------------------------------------------------------------------------------
     def add_interface(self, iface: Interface) -> Interface:
         self.interfaces[iface.name] = iface
+        self._top_ifindex = max(self._top_ifindex, iface.ifindex)
         return iface
 
     def next_ifindex(self) -> int:
-        return max((i.ifindex for i in self.interfaces.values()), default=0) + 1
+        return self._top_ifindex + 1
 
     def local_addresses(self) -> set[IPv4Address]:
         return {a.ip for i in self.interfaces.values() for a in i.addrs}

@@ -7,7 +7,6 @@ its node's address).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from k8snetviz.questions.display import Shown
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
 
-__all__ = ["engine", "matrix", "has_policies", "egress_verdict", "ingress_verdict", "PolicyMatrix"]
+__all__ = ["engine", "build_engine", "matrix", "has_policies", "egress_verdict", "ingress_verdict", "PolicyMatrix"]
 
 
 def has_policies(cluster: Cluster) -> bool:
@@ -41,15 +40,16 @@ def _pods(cluster: Cluster) -> list[PolicyPod]:
     return out
 
 
-@lru_cache(maxsize=16)
-def _engine(cluster: Cluster) -> PolicyEngine:
+def build_engine(cluster: Cluster) -> PolicyEngine:
+    """A policy engine for the cluster's pods, namespaces and NetworkPolicies, its indexes built now."""
     namespaces = [PolicyNamespace(n.name, dict(n.labels)) for n in cluster.namespaces.values()]
     return PolicyEngine(_pods(cluster), namespaces, [m.body for m in cluster.scenario.of_kind("NetworkPolicy")])
 
 
 def engine(cluster: Cluster) -> PolicyEngine:
-    """The cluster's policy engine (built once per cluster; invalid policies raise InvalidObject)."""
-    return _engine(cluster)
+    """The cluster's policy engine (built once per build, see ``Cluster.policy_engine``; invalid policies
+    raise InvalidObject)."""
+    return cluster.policy_engine
 
 
 class PolicyMatrix(Shown):

@@ -16,7 +16,7 @@ import hashlib
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, ClassVar
 
-from k8snetviz.agents.writes import AddrAdd, IptablesRestore, LinkAdd, Owner, RouteAdd, Sysctl, Write
+from k8snetviz.agents.writes import AddrAdd, IptablesRestore, LinkAdd, Owner, RouteAdd, SharedRoutes, Sysctl, Write
 from k8snetviz.api.objects import Node, Pod
 
 __all__ = ["CNIPlugin", "host_veth_name", "mac_for", "ipam", "node_ns", "pod_ns"]
@@ -81,7 +81,8 @@ class CNIPlugin:
 
     def __init__(self, pod_subnet: IPv4Network) -> None:
         self.pod_subnet = pod_subnet
-        self._peer_routes: dict[str, RouteAdd] = {}
+        # the routes to every node's podCIDR, built once for a list of nodes (kept, so its id is not reused)
+        self._peer_table: tuple[list[Node], tuple[RouteAdd, ...], dict[str, tuple[RouteAdd, ...]]] | None = None
 
     # --- owners --------------------------------------------------------------------------------------
     def plugin_owner(self, pod: Pod, why: str) -> Owner:
@@ -93,8 +94,8 @@ class CNIPlugin:
         return Owner(self.daemon or f"kubelet/{self.binary}", node, obj, (), why)
 
     # --- the node ------------------------------------------------------------------------------------
-    def node_writes(self, node: Node, peers: list[Node], has_pods: bool) -> list[Write]:
-        """Devices and routes on the node that do not belong to one pod."""
+    def node_writes(self, node: Node, nodes: list[Node], has_pods: bool) -> list[Write]:
+        """Devices and routes on the node that do not belong to one pod (``nodes``: every node, this one too)."""
         # Both the bridge plugin (isGateway) and ptp turn forwarding on in the node.
         out: list[Write] = [Sysctl(node_ns(node), "net.ipv4.ip_forward", "1", Owner(
             f"kubelet/{self.binary}", node.name, f"Node {node.name}", (),
@@ -114,30 +115,27 @@ class CNIPlugin:
             for block in node.pod_blocks:
                 out.append(RouteAdd(node_ns(node), str(block), self.bridge, scope="link", owner=self.daemon_owner(
                     f"Node {node.name}", f"pods of this node outside its podCIDR (the IPAM block {block})", node.name)))
-        for peer in peers:
-            out += self.peer_writes(node, peer)
-            out += [self._block_route(peer, block) for block in peer.pod_blocks]
+        out += self.peer_writes(node, nodes)
         return out
+
+    def peer_writes(self, node: Node, nodes: list[Node]) -> list[Write]:
+        """What the node agent writes for the other nodes: a route to each one's podCIDR (and IPAM blocks)."""
+        return [self.peer_routes(node, nodes)]
 
     def _block_route(self, peer: Node, block: IPv4Network) -> RouteAdd:
         """A peer's IPAM block (pods outside its podCIDR, in a dump), routed via the peer's node IP."""
-        key = f"{peer.name}/{block}"
-        r = self._peer_routes.get(key)
-        if r is None:
-            owner = self.daemon_owner(f"Node {peer.name}", f"the IPAM block {block} of {peer.name}'s pods, via its IP")
-            r = self._peer_routes[key] = RouteAdd("", str(block), "eth0", via=str(peer.internal_ip), owner=owner)
-        return r
+        owner = self.daemon_owner(f"Node {peer.name}", f"the IPAM block {block} of {peer.name}'s pods, via its IP")
+        return RouteAdd("", str(block), "eth0", via=str(peer.internal_ip), owner=owner)
 
-    def peer_writes(self, node: Node, peer: Node) -> list[Write]:
-        return [self._peer_route(node, peer)]
-
-    def _peer_route(self, node: Node, peer: Node) -> RouteAdd:
-        # Every node holds the same row for a given peer: one request (netns "": the node it is applied to),
-        # which the kernel turns into one shared row (a 1,000-node cluster has ~1M of them).
-        r = self._peer_routes.get(peer.name)
-        if r is None:
-            r = self._peer_routes[peer.name] = self.peer_route(peer)
-        return r
+    def peer_routes(self, node: Node, nodes: list[Node]) -> SharedRoutes:
+        """The route to every other node's podCIDR. Every node holds the same row for a given peer, so every
+        node gets the same requests, minus its own: the kernel keeps them once (a 5,000-node cluster would
+        otherwise hold 25 million rows)."""
+        table = self._peer_table
+        if table is None or table[0] is not nodes:
+            by_name = {n.name: (self.peer_route(n), *(self._block_route(n, b) for b in n.pod_blocks)) for n in nodes}
+            table = self._peer_table = (nodes, tuple(r for rows in by_name.values() for r in rows), by_name)
+        return SharedRoutes(node_ns(node), table[1], table[2].get(node.name, ()))
 
     def peer_route(self, peer: Node) -> RouteAdd:
         return RouteAdd("", str(peer.pod_cidr), "eth0", via=str(peer.internal_ip),

@@ -52,7 +52,7 @@ class FlannelPlugin(BridgePlugin):
     def daemon_owner(self, obj: str | None, why: str, node: str | None = None) -> Owner:
         return Owner("flanneld", node, obj, (), why)
 
-    def node_writes(self, node: Node, peers: list[Node], has_pods: bool) -> list[Write]:
+    def node_writes(self, node: Node, nodes: list[Node], has_pods: bool) -> list[Write]:
         ns = node_ns(node)
         owner = self.daemon_owner(f"Node {node.name}", "the VXLAN tunnel endpoint (VTEP) of this node", node.name)
         vtep: list[Write] = [
@@ -61,21 +61,25 @@ class FlannelPlugin(BridgePlugin):
                            "learning": False}, owner=owner),
             AddrAdd(ns, "flannel.1", f"{node.pod_cidr.network_address}/32", owner),
         ]
-        return vtep + super().node_writes(node, peers, has_pods)
+        return vtep + super().node_writes(node, nodes, has_pods)
 
-    def peer_writes(self, node: Node, peer: Node) -> list[Write]:
-        # flanneld: route the peer's subnet onlink through the VTEP, with a permanent neighbour entry for
+    def peer_writes(self, node: Node, nodes: list[Node]) -> list[Write]:
+        # flanneld: route each peer's subnet onlink through the VTEP, with a permanent neighbour entry for
         # the peer's VTEP address and an FDB entry mapping that MAC to the peer's node IP.
-        peer_vtep = str(peer.pod_cidr.network_address)
-        mac = mac_for(f"{peer.name}/flannel.1")
+        out: list[Write] = [self.peer_routes(node, nodes)]
         ns = node_ns(node)
-        obj = f"Node {peer.name}"
-        return [
-            self._peer_route(node, peer),
-            NeighAdd(ns, "flannel.1", peer_vtep, mac, self.daemon_owner(obj, f"the MAC of {peer.name}'s VTEP")),
-            FdbAdd(ns, "flannel.1", mac, str(peer.internal_ip),
-                   self.daemon_owner(obj, f"frames for {peer.name}'s VTEP go to its node IP")),
-        ]
+        for peer in nodes:
+            if peer is node:
+                continue
+            peer_vtep = str(peer.pod_cidr.network_address)
+            mac = mac_for(f"{peer.name}/flannel.1")
+            obj = f"Node {peer.name}"
+            out += [
+                NeighAdd(ns, "flannel.1", peer_vtep, mac, self.daemon_owner(obj, f"the MAC of {peer.name}'s VTEP")),
+                FdbAdd(ns, "flannel.1", mac, str(peer.internal_ip),
+                       self.daemon_owner(obj, f"frames for {peer.name}'s VTEP go to its node IP")),
+            ]
+        return out
 
     def peer_route(self, peer: Node) -> RouteAdd:
         return RouteAdd("", str(peer.pod_cidr), "flannel.1", via=str(peer.pod_cidr.network_address), onlink=True,

@@ -21,9 +21,10 @@ __all__ = ["node_writes", "pod_writes", "HOST_NETWORK"]
 HOST_NETWORK = "host-network"
 
 
-def node_writes(node: Node, network: IPv4Network, gateway: IPv4Address | None, cni: CNIPlugin, peers: list[Node],
+def node_writes(node: Node, network: IPv4Network, gateway: IPv4Address | None, cni: CNIPlugin, nodes: list[Node],
                 has_pods: bool) -> list[Write]:
-    """The node's namespace: ``eth0`` on the node network, its routes, then what the CNI does for the node."""
+    """The node's namespace: ``eth0`` on the node network, its routes, then what the CNI does for the node
+    (``nodes``: every node of the cluster, this one included)."""
     ns = f"node/{node.name}"
     host = Owner(HOST_NETWORK, node.name, f"Node {node.name}", (), "the node's own interface on the node network")
     out: list[Write] = [
@@ -38,7 +39,7 @@ def node_writes(node: Node, network: IPv4Network, gateway: IPv4Address | None, c
             HOST_NETWORK, node.name, f"Node {node.name}", (), "the node's default gateway")))
     out.append(RouteAdd(ns, str(network), "eth0", proto="kernel", scope="link", src=str(node.internal_ip),
                         owner=Owner("kernel", node.name, f"Node {node.name}", (), "the address on eth0")))
-    out += cni.node_writes(node, peers, has_pods)
+    out += cni.node_writes(node, nodes, has_pods)
     return out
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from ipaddress import IPv4Network
 
 from k8snetviz.agents.cni import CNIPlugin
 from k8snetviz.agents.kubeproxy import iptables as kubeproxy
@@ -75,25 +76,30 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
     ``proxied`` names the nodes where a kube-proxy pod runs (None: every node, as when the scenario does not
     say); a node without one has no Service rules at all.
 
-    kube-proxy writes the same rules on every node unless a Service depends on the node (a ``Local``
-    traffic policy decides which endpoints are local; source ranges may include the node's IP), so
-    one payload serves every node and the kernel holds its rules once.
+    kube-proxy writes the same rules on every node unless a Service depends on the node: a ``Local``
+    traffic policy uses the endpoints on the node, ``loadBalancerSourceRanges`` may include the node's
+    IP. Nodes on which those come out alike get the very same payload, so the kernel holds its rules
+    once for all of them: in a cluster without such Services, one payload serves every node.
     """
     inputs = kubeproxy_inputs(services, slices)
     if cfg.kube_proxy_mode != "iptables":
         warnings.append(f"kube-proxy mode {cfg.kube_proxy_mode} is not modelled: no service rules are "
                         "installed (use iptables)")
-    per_node = any(sp.uses_local_endpoints or sp.load_balancer_source_ranges for sp, _ in inputs)
-    shared: IptablesRestore | None = None
+    local = [(sp, eps) for sp, eps in inputs if sp.uses_local_endpoints]
+    ranges = [IPv4Network(c.strip(), strict=False) for sp, _ in inputs for c in sp.load_balancer_source_ranges]
+    payloads_by_view: dict[tuple[object, ...], IptablesRestore] = {}
     out: dict[str, list[IptablesRestore]] = {}
     for node in nodes:
         payloads: list[IptablesRestore] = []
         if cfg.kube_proxy_mode == "iptables" and (proxied is None or node.name in proxied):
-            if per_node or shared is None:
-                rules = kubeproxy.Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
-                if not per_node:
-                    shared = rules
-            payloads.append(rules if per_node else shared)  # type: ignore[arg-type]
+            # what of the node the rules depend on: its endpoints of Local services, the ranges holding its IP
+            view = (tuple(tuple(sorted(str(ep) for ep in eps if ep.node_name == node.name)) for _, eps in local),
+                    tuple(node.internal_ip in r for r in ranges))
+            rules = payloads_by_view.get(view)
+            if rules is None:
+                rules = payloads_by_view[view] = kubeproxy.Proxier(
+                    node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
+            payloads.append(rules)
         payloads.append(cni.netfilter(node))
         out[node.name] = payloads
     return out

@@ -31,9 +31,10 @@ Modelled as kube-proxy runs on a kind node: IPv4, ``--cluster-cidr`` given (loca
 from __future__ import annotations
 
 import base64
+import functools
 import gc
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
@@ -95,8 +96,13 @@ def port_proto_hash(service_port_name: str, protocol: str) -> str:
     >>> port_proto_hash("ns1/svc1:p80", "tcp")
     'XPGD46QRK7WJZT7O'
     """
-    digest = hashlib.sha256((service_port_name + protocol).encode()).digest()
-    return base64.b32encode(digest).decode()[:16]
+    return _hash16(service_port_name + protocol)
+
+
+def _hash16(text: str) -> str:
+    # Go's base32 of the SHA-256 digest, first 16 characters: those encode the digest's first 10 bytes
+    # (5 bits a character), so only those are encoded (a sync at kube-proxy's scale makes 110,000 names).
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()[:10]).decode()
 
 
 def service_port_chain(service_port_name: str, protocol: str) -> str:
@@ -125,8 +131,7 @@ def endpoint_chain(service_port_name: str, protocol: str, endpoint: str) -> str:
     >>> endpoint_chain("ns1/svc1:p80", "tcp", "10.180.0.1:80")
     'KUBE-SEP-SXIVWICOYRO3J4NJ'
     """
-    digest = hashlib.sha256((service_port_name + protocol + endpoint).encode()).digest()
-    return "KUBE-SEP-" + base64.b32encode(digest).decode()[:16]
+    return "KUBE-SEP-" + _hash16(service_port_name + protocol + endpoint)
 
 
 def probability(n: int) -> str:
@@ -216,8 +221,13 @@ class Endpoint:
     terminating: bool = False
     slice: str = ""  # the EndpointSlice that lists it (for provenance)
 
-    def __str__(self) -> str:
+    @functools.cached_property
+    def text(self) -> str:
+        """``IP:PORT``, as kube-proxy names the endpoint (made once: a sync names each endpoint often)."""
         return f"{self.ip}:{self.port}"
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _categorize(
@@ -516,14 +526,22 @@ class Proxier:
             add(nat, fw_chain, ["-m", "comment", "--comment",
                                       f"other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL"])
 
+        endpoint_owners: dict[str, Owner] = {}
+
+        def owners(ep: Endpoint) -> Owner:
+            got = endpoint_owners.get(ep.text)
+            if got is None:
+                got = endpoint_owners[ep.text] = self.endpoint_owner(svc, ep)
+            return got
+
         if uses_cluster_chain:
-            self._to_endpoints(rs, svc, svc_chain, cluster_eps, sep_chain, large)
+            self._to_endpoints(rs, svc, svc_chain, cluster_eps, sep_chain, large, owners)
         if uses_local_chain:
-            self._to_endpoints(rs, svc, svl_chain, local_eps, sep_chain, large)
+            self._to_endpoints(rs, svc, svl_chain, local_eps, sep_chain, large, owners)
 
         for ep in reachable:
             chain = sep_chain[str(ep)]
-            add = rs.writer(self.endpoint_owner(svc, ep))
+            add = rs.writer(owners(ep))
             head = ["-m", "comment", "--comment", name] if not large else []
             # Hairpin: an endpoint reaching itself through the service is masqueraded, or it
             # would answer itself directly and the client would drop the reply.
@@ -535,7 +553,7 @@ class Proxier:
 
     def _to_endpoints(
         self, rs: IptablesRestore, svc: ServicePort, chain: str, eps: list[Endpoint], sep_chain: dict[str, str],
-        large: bool,
+        large: bool, owners: Callable[[Endpoint], Owner],
     ) -> None:
         name = svc.service_port_name
 
@@ -547,13 +565,13 @@ class Proxier:
                 sep = sep_chain[str(ep)]
                 rs.append("nat", chain, [*head(ep), "-m", "recent", "--name", sep, "--rcheck",
                                          "--seconds", str(svc.session_affinity_timeout), "--reap", "-j", sep],
-                          self.endpoint_owner(svc, ep))
+                          owners(ep))
         n = len(eps)
         for i, ep in enumerate(eps):
             stat = []
             if i < n - 1:  # the last endpoint takes whatever is left
                 stat = ["-m", "statistic", "--mode", "random", "--probability", probability(n - i)]
-            rs.append("nat", chain, [*head(ep), *stat, "-j", sep_chain[str(ep)]], self.endpoint_owner(svc, ep))
+            rs.append("nat", chain, [*head(ep), *stat, "-j", sep_chain[str(ep)]], owners(ep))
 
     @staticmethod
     def endpoint_owner(svc: ServicePort, ep: Endpoint) -> Owner:
