@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -165,11 +166,16 @@ class Route:
         # Cached on the (shared, immutable) row: a large cluster adds the same rows to many tables.
         return self.dst.prefixlen, int(self.dst.network_address)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """What makes the row unique in its table, as iproute2 names it: the destination (and metric)."""
         head = "default" if self.is_default else str(self.dst)
         return head if self.metric is None else f"{head} metric {self.metric}"
+
+    @functools.cached_property
+    def key_id(self) -> str:
+        """:attr:`key` as it goes into an element id (kept on the row: a shared row serves every node)."""
+        return re.sub(r"[^A-Za-z0-9_.:-]", "_", self.key)
 
     @functools.cached_property
     def line(self) -> str:

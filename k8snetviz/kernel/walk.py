@@ -17,6 +17,8 @@ an agent enforces inside the kernel (NetworkPolicy) reach it through the hooks a
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any, Protocol
@@ -37,15 +39,21 @@ MAX_HOPS = 128
 GATEWAY_OWNER = Owner("host-network", why="the node network's gateway to the outside world")
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+@functools.lru_cache(maxsize=65536)
+def _safe(part: str) -> str:
+    return _UNSAFE.sub("_", part)
+
+
 def element_id(*parts: str) -> str:
     """A stable id usable in DOT and SVG (letters, digits, ``-``, ``_``, ``.``, ``:``)."""
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.:-]", "_", "--".join(parts))
+    return "--".join(_safe(p) for p in parts)
 
 
 def route_id(ns: str, route: Route) -> str:
-    return element_id("route", ns, route.key)
+    return f"route--{_safe(ns)}--{route.key_id}"
 
 
 def rule_id(ns: str, rule: nf.Rule, position: int) -> str:

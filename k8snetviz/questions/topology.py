@@ -8,6 +8,10 @@ of a pair), ``port`` (a device enslaved to a bridge), ``tunnel`` (an overlay dev
 ``eth0``), ``wire`` (an ``eth0`` on the node network) and ``uplink`` (the node network's gateway).
 Every node carries ``kind`` and, for devices, ``addresses`` and ``owner`` (who created it).
 
+Devices also carry ``ifindex`` and, for a veth, ``peer`` (the node of its other end, drawn or not);
+namespaces carry ``routes``, their routing table. ``topology(cluster, netns)`` is the graph of some
+namespaces only (what a diagram draws), built in time proportional to them, not to the cluster.
+
 It is a :class:`networkx.MultiGraph`, so a learner can ask networkx's own questions of it:
 
 >>> import networkx as nx
@@ -22,6 +26,7 @@ It is a :class:`networkx.MultiGraph`, so a learner can ask networkx's own questi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -37,26 +42,29 @@ def device(netns: str, dev: str) -> str:
     return f"{netns}#{dev}"
 
 
-def topology(cluster: Cluster) -> nx.MultiGraph:
-    """The cluster's namespaces, devices and links as a networkx multigraph (see the module docstring)."""
+def topology(cluster: Cluster, netns: Iterable[str] | None = None) -> nx.MultiGraph:
+    """The cluster's namespaces, devices and links as a networkx multigraph (see the module docstring);
+    with ``netns``, only those namespaces and the links among them (and to the node network)."""
+    chosen = list(cluster.netns.values()) if netns is None else [cluster.netns[n] for n in netns]
     g = nx.MultiGraph(name=cluster.config.name)
     g.add_node("lan", kind="network", cidr=str(cluster.config.node_network))
     g.add_node("gateway", kind="gateway", address=str(cluster.config.gateway))
     g.add_edge("lan", "gateway", kind="uplink")
-    for ns in cluster.netns.values():
-        g.add_node(ns.name, kind=ns.kind)
+    for ns in chosen:
+        g.add_node(ns.name, kind=ns.kind, routes=ns.routes)
         for dev in ns.interfaces.values():
             if dev.kind == "loopback":
                 continue
             d = device(ns.name, dev.name)
-            g.add_node(d, kind=dev.kind, netns=ns.name, name=dev.name, mac=dev.mac, mtu=dev.mtu,
-                       addresses=[a.with_prefixlen for a in dev.addrs], owner=dev.owner.component)
+            g.add_node(d, kind=dev.kind, netns=ns.name, name=dev.name, mac=dev.mac, mtu=dev.mtu, ifindex=dev.ifindex,
+                       addresses=[a.with_prefixlen for a in dev.addrs], owner=dev.owner.component,
+                       peer=device(*dev.peer) if dev.peer is not None else None)
             if not dev.master:  # a bridge port has no IP of its own: the bridge is its way into the stack
                 g.add_edge(ns.name, d, kind="has")
-    for ns in cluster.netns.values():
+    for ns in chosen:
         for dev in ns.interfaces.values():
             d = device(ns.name, dev.name)
-            if dev.kind == "veth" and dev.peer is not None and d < device(*dev.peer):
+            if dev.kind == "veth" and dev.peer is not None and d < device(*dev.peer) and device(*dev.peer) in g:
                 g.add_edge(d, device(*dev.peer), kind="veth")
             if dev.master:
                 g.add_edge(d, device(ns.name, dev.master), kind="port")

@@ -1,22 +1,38 @@
-"""One Graphviz layout per cluster, shared by every widget that draws it."""
+"""One Graphviz layout per drawing of a cluster, shared by every widget that draws it.
+
+A drawing (:class:`k8snetviz.views.dot.Drawing`) is what the diagram shows: which nodes, pods and
+routing rows; two walks that show the same get the same layout, from the cache.
+"""
 
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
-from k8snetviz.views.dot import cluster_dot, describe
+from k8snetviz.views.dot import Drawing, cluster_dot, describe, drawing
 from k8snetviz.views.notebook import svg_or_note
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
+    from k8snetviz.questions.results import TraceResult
 
-__all__ = ["cluster_svg", "shown_pods", "layout_count", "SYSTEM_NAMESPACES"]
+__all__ = ["Layout", "cluster_svg", "layout", "shown_pods", "layout_count", "SYSTEM_NAMESPACES"]
 
-_cache: weakref.WeakKeyDictionary[Cluster, dict[frozenset[str] | None, tuple[str, str]]] = \
-    weakref.WeakKeyDictionary()
-_layouts = 0
 SYSTEM_NAMESPACES = ("kube-system",)
+
+
+class Layout(NamedTuple):
+    """A drawing laid out: the SVG, its text description, and the DOT it was laid out from."""
+
+    svg: str
+    description: str
+    dot: str
+    drawing: Drawing
+
+
+_cache: weakref.WeakKeyDictionary[Cluster, dict[Drawing, Layout]] = weakref.WeakKeyDictionary()
+_layouts = 0
 
 
 def shown_pods(cluster: Cluster, involved: set[str] | frozenset[str] = frozenset()) -> frozenset[str] | None:
@@ -27,15 +43,23 @@ def shown_pods(cluster: Cluster, involved: set[str] | frozenset[str] = frozenset
     return frozenset(p.key for p in cluster.pods.values() if p.key not in system or p.key in involved)
 
 
-def cluster_svg(cluster: Cluster, pods: frozenset[str] | None = None) -> tuple[str, str]:
-    """The cluster's SVG for a set of pods (laid out once per set, then cached) and its text description."""
+def layout(cluster: Cluster, pods: Iterable[str] | None = None, result: TraceResult | None = None,
+           unfold: Iterable[str] = ()) -> Layout:
+    """The layout of what a diagram shows of ``cluster`` for ``result`` (laid out once per drawing, then cached)."""
     global _layouts
+    shown = drawing(cluster, result, pods, unfold)
     per_cluster = _cache.setdefault(cluster, {})
-    if pods not in per_cluster:
+    if shown not in per_cluster:
         _layouts += 1
-        chosen = sorted(pods) if pods is not None else None
-        per_cluster[pods] = (svg_or_note(cluster_dot(cluster, pods=chosen)), describe(cluster, pods=chosen))
-    return per_cluster[pods]
+        dot = cluster_dot(cluster, shown=shown)
+        per_cluster[shown] = Layout(svg_or_note(dot), describe(cluster, shown=shown), dot, shown)
+    return per_cluster[shown]
+
+
+def cluster_svg(cluster: Cluster, pods: frozenset[str] | None = None) -> tuple[str, str]:
+    """The cluster's SVG for a set of pods and its text description (see :func:`layout`)."""
+    got = layout(cluster, pods)
+    return got.svg, got.description
 
 
 def layout_count() -> int:

@@ -1,11 +1,18 @@
 """The packet-walk widget: pick a source and a destination, then step through the hops.
 
+A trace is one round trip: the kernel walks the packet, lays the drawing out (or takes it from the
+cache) and sends the diagram, the ids each step lights and every hop's details at once. Stepping
+(the slider, play, back/next) then happens in the browser: the diagram moves its highlights and the
+hop panel redraws from what it holds, without waiting for the kernel.
+
 >>> import k8snetviz
 >>> from k8snetviz.widgets import PacketWalk
 >>> walk = PacketWalk(k8snetviz.load("two-node-bridge"), src="default/client", dst="default/web:80")
 >>> walk.result.verdict, walk.step.value, len(walk.result.request_hops), walk.step.max  # there and back
 ('delivered', 1, 9, 18)
 >>> walk.step.value = 5  # the browser only moves highlights; the layout is not redone
+>>> "Step 5 of 18" in walk.info.value
+True
 """
 
 from __future__ import annotations
@@ -18,13 +25,14 @@ import ipywidgets as w
 import k8snetviz.widgets.arguments as args
 from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError
-from k8snetviz.views.dot import hop_ids
+from k8snetviz.views.dot import FULL_NODES, folded_pods_id
+from k8snetviz.views.hops import hop_details, hop_html
 from k8snetviz.widgets.diagram import Diagram
-from k8snetviz.widgets.layout import cluster_svg, shown_pods
+from k8snetviz.widgets.hopdetails import HopDetails
+from k8snetviz.widgets.layout import layout, shown_pods
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
-    from k8snetviz.kernel.walk import Hop
     from k8snetviz.questions.results import TraceResult
 
 __all__ = ["PacketWalk", "source_options", "destination_options", "hop_html"]
@@ -45,47 +53,6 @@ def destination_options(cluster: Cluster) -> list[str]:
     return out
 
 
-def _changed(prev: Hop | None, hop: Hop) -> set[str]:
-    if prev is None:
-        return set(hop.changed)
-    out = set(hop.changed)
-    if prev.src != hop.src:
-        out.add("src")
-    if prev.dst != hop.dst:
-        out.add("dst")
-    if prev.outer != hop.outer:
-        out.add("outer")
-    return out
-
-
-def hop_html(result: TraceResult, index: int) -> str:
-    """The current hop: where, what, the deciding rule, and the headers with changed fields marked."""
-    hop = result.hops[index]
-    prev = result.hops[index - 1] if index > 0 else None
-    changed = _changed(prev, hop)
-
-    def cell(name: str, value: str) -> str:
-        mark = ' style="background:#F0E442;font-weight:bold"' if name in changed else ""
-        badge = " ✱ changed" if name in changed else ""
-        return f"<tr><th>{name}</th><td{mark}><code>{escape(value)}</code>{badge}</td></tr>"
-
-    rows = cell("src", hop.src) + cell("dst", hop.dst)
-    if hop.outer or "outer" in changed:
-        rows += cell("outer", hop.outer or "(removed)")
-    rule = f"<p>Decided by: <code>{escape(hop.rule)}</code></p>" if hop.rule else ""
-    last = index == len(result.hops) - 1
-    verdict = ""
-    if last:
-        colour = "#009E73" if result.delivered else "#D55E00"
-        verdict = (f'<p class="knv-verdict" style="border-left:4px solid {colour};padding-left:6px">'
-                   f"<b>{escape(result.verdict)}</b>: {escape(result.reason)}</p>")
-    direction = " · <i>the reply, on its way back</i>" if hop.reply else ""
-    return (f'<div class="knv-hop"><p><b>Step {hop.step} of {len(result.hops)}</b>{direction} · '
-            f"<code>{escape(hop.at)}</code> · device <code>{escape(hop.device)}</code> · "
-            f"<b>{escape(hop.action)}</b></p><p>{escape(hop.detail)}</p>{rule}"
-            f'<table class="knv-headers">{rows}</table>{verdict}</div>')
-
-
 class PacketWalk(w.VBox):
     """Source and destination pickers, step controls, the diagram and the current hop's details."""
 
@@ -94,6 +61,7 @@ class PacketWalk(w.VBox):
         src = args.optional_text("PacketWalk", "src", src, "pod/NS/NAME, node/NAME or external")
         dst = args.optional_text("PacketWalk", "dst", dst, "pod/NS/NAME:PORT, svc/NS/NAME:PORT or IP:PORT")
         self.result: TraceResult | None = None
+        self.unfolded: list[str] = []  # nodes the learner asked to see in full
         sources = source_options(cluster)
         self.src = w.Combobox(options=sources, value=src or (sources[0] if sources else ""),
                               description="from", ensure_option=False, layout=w.Layout(width="330px"))
@@ -105,27 +73,43 @@ class PacketWalk(w.VBox):
         self.play = w.Play(value=0, min=0, max=0, interval=900, description="play")
         w.jslink((self.play, "value"), (self.step, "value"))
         self.error = w.HTML()
-        self.info = w.HTML()
         # With a pair to trace, the trace lays the diagram out (with the pods it involves); else lay out now.
-        svg, description = ("", "") if src and dst else cluster_svg(cluster, shown_pods(cluster))
-        self.diagram = Diagram(svg=svg, description=description, navigation=True)
-        # Linked in the browser: the slider, the play button and the diagram's own back/next buttons
-        # repaint the diagram without waiting for the kernel; the kernel then fills in the hop's details.
+        self.diagram = Diagram(navigation=True)
+        if not (src and dst):
+            self._draw(None)
+        self.info = HopDetails()
+        # Linked in the browser: the slider, the play button, the diagram's own back/next buttons and the
+        # hop panel step together without waiting for the kernel.
         w.jslink((self.step, "value"), (self.diagram, "step"))
+        w.jslink((self.diagram, "step"), (self.info, "step"))
         for widget, cls in ((self.src, "knv-src"), (self.dst, "knv-dst"), (self.go, "knv-trace"),
                             (self.step, "knv-step"), (self.error, "knv-error"), (self.info, "knv-info")):
             widget.add_class(cls)
         self.go.on_click(lambda _: self.trace())
         self.step.observe(self._on_step, names="value")
         self.diagram.observe(self._on_diagram_step, names="step")
-        super().__init__([
-            w.HBox([self.src, self.dst, self.go]),
-            w.HBox([self.play, self.step]),
-            self.error, self.diagram, self.info,
-        ])
+        self.diagram.on_unfold(self._on_unfold)
+        controls = [w.HBox([self.src, self.dst, self.go]), w.HBox([self.play, self.step])]
+        if len(cluster.nodes) > FULL_NODES:
+            # A large cluster is drawn folded around the walk; any node can be drawn in full.
+            self.node = w.Combobox(options=list(cluster.nodes), placeholder="a node to draw in full",
+                                   description="node", ensure_option=True, layout=w.Layout(width="330px"))
+            self.unfold_button = w.Button(description="Unfold", icon="expand")
+            self.unfold_button.on_click(lambda _: self.unfold(self.node.value))
+            self.unfold_button.add_class("knv-unfold")
+            controls.append(w.HBox([self.node, self.unfold_button]))
+        super().__init__([*controls, self.error, self.diagram, self.info])
         self.add_class("knv-packetwalk")
         if src and dst:
             self.trace()
+
+    def _draw(self, result: TraceResult | None) -> None:
+        """Lay the drawing out for ``result`` (from the cache when it shows the same) and show it."""
+        involved = {Ref.parse(h.at).key for h in result.hops if h.at.startswith("pod/")} if result else set()
+        got = layout(self.cluster, shown_pods(self.cluster, involved), result, self.unfolded)
+        if got.svg != self.diagram.svg:
+            self.diagram.dot, self.diagram.svg = got.dot, got.svg
+        self.diagram.description = got.description
 
     def trace(self) -> TraceResult | None:
         """Trace the chosen pair; bad input is shown in place and the typed text is kept."""
@@ -134,25 +118,40 @@ class PacketWalk(w.VBox):
         except K8sNetVizError as e:
             self.error.value = f'<p style="color:#D55E00"><b>Error:</b> {escape(str(e))}</p>'
             if not self.diagram.svg:
-                self.diagram.svg, self.diagram.description = cluster_svg(self.cluster, shown_pods(self.cluster))
+                self._draw(None)
             return None
         self.error.value = ""
         self.result = result
-        # One layout per set of pods drawn: a trace through a system pod (CoreDNS) brings it into view.
-        involved = {Ref.parse(h.at).key for h in result.hops if h.at.startswith("pod/")}
-        svg, description = cluster_svg(self.cluster, shown_pods(self.cluster, involved))
-        if svg != self.diagram.svg:
-            self.diagram.svg = svg
-        self.diagram.description = description
+        details = hop_details(self.cluster, result)
         n = len(result.hops)
-        self.diagram.steps = [hop_ids(self.cluster, h) for h in result.hops]
-        self.diagram.step_texts = [f"Step {h.step}: {h.at}, {h.action}. {h.detail}" for h in result.hops]
-        self.diagram.dropped = not result.delivered
-        self.step.max = self.play.max = n
-        self.step.min = self.play.min = 1 if n else 0
-        self.step.value = 1 if n else 0
-        self._on_step()
+        # One message to the browser: the drawing (laid out once per set of things drawn), what each step
+        # lights, and every hop's details.
+        with self.diagram.hold_sync(), self.info.hold_sync(), self.step.hold_sync(), self.play.hold_sync():
+            self._draw(result)
+            self.diagram.steps = [d["ids"] for d in details]
+            self.diagram.step_texts = [d["text"] for d in details]
+            self.diagram.dropped = not result.delivered
+            self.diagram.walk += 1
+            self.info.result = result
+            self.info.hops = details
+            self.step.max = self.play.max = n
+            self.step.min = self.play.min = 1 if n else 0
+            self.step.value = 1 if n else 0
+            self._on_step()
         return result
+
+    def unfold(self, node: str) -> None:
+        """Draw ``node`` in full (all its pods, its whole routing table), with the current walk on it."""
+        if node not in self.cluster.nodes or node in self.unfolded:
+            return
+        self.unfolded.append(node)
+        with self.diagram.hold_sync():
+            self._draw(self.result)
+
+    def _on_unfold(self, element: str) -> None:
+        node = next((n for n in self.cluster.nodes if folded_pods_id(n) == element), None)
+        if node is not None:
+            self.unfold(node)
 
     def next(self) -> None:
         """One hop forward (what the diagram's "next ▶" button does in the browser)."""
@@ -167,9 +166,6 @@ class PacketWalk(w.VBox):
             self.step.value = change["new"]
 
     def _on_step(self, change: object = None) -> None:
-        # Only the step travels to the browser: the SVG stays, classes move.
+        # Only the step travels: the browser has the SVG and every hop's details already.
         self.diagram.step = self.step.value
-        if self.result and self.result.hops and self.step.value >= 1:
-            self.info.value = hop_html(self.result, self.step.value - 1)
-        else:
-            self.info.value = ""
+        self.info.step = self.step.value

@@ -1,5 +1,7 @@
 // The diagram widget's front end: the SVG is laid out once by Graphviz (in Python); a step change
-// only moves CSS classes between elements that carry the ids the DOT view gave them.
+// only moves CSS classes between elements that carry the ids the DOT view gave them. The model also
+// holds the DOT source (`dot`) with the same ids, so a layout made here in the browser can replace
+// the `svg` one without changing anything else.
 
 function byId(root, id) {
   return root.querySelector(`[id="${CSS.escape(id)}"]`);
@@ -37,8 +39,11 @@ function render({ model, el }) {
   live.setAttribute("aria-live", "polite");
   root.append(nav, figure, caption, live);
   // Route rows are links only so that Graphviz keeps their ids (and tooltips); they go nowhere.
+  // A folded element (`fold--…`, "27 more pods") asks the kernel to draw its node in full.
   figure.addEventListener("click", (event) => {
     if (event.target.closest("a")) event.preventDefault();
+    const folded = event.target.closest('[id^="fold--"]');
+    if (folded) model.send({ event: "unfold", id: folded.id });
   });
   el.append(root);
 
@@ -51,6 +56,13 @@ function render({ model, el }) {
     lit = [];
   }
 
+  // Elements by id, found once per SVG: stepping looks them up again and again.
+  let found = new Map();
+  function element(id) {
+    if (!found.has(id)) found.set(id, byId(figure, id));
+    return found.get(id);
+  }
+
   function paintStep() {
     const t0 = performance.now();
     for (const node of lit) node.classList.remove("knv-lit", "knv-current", "knv-dropped");
@@ -61,7 +73,7 @@ function render({ model, el }) {
     for (let i = 0; i < Math.min(step, steps.length); i++) {
       const current = i === step - 1;
       for (const id of steps[i]) {
-        const node = byId(figure, id);
+        const node = element(id);
         if (!node) continue;
         node.classList.add(current ? "knv-current" : "knv-lit");
         if (current && dropped && step === steps.length) node.classList.add("knv-dropped");
@@ -74,16 +86,18 @@ function render({ model, el }) {
     const texts = model.get("step_texts");
     live.textContent = step > 0 && step <= texts.length ? texts[step - 1] : "";
     root.dataset.paintedStep = String(step);
+    root.dataset.walk = String(model.get("walk"));
     root.dataset.paintMs = (performance.now() - t0).toFixed(2);
   }
 
   paintSvg();
   paintStep();
-  model.on("change:svg", () => { paintSvg(); paintStep(); });
+  model.on("change:svg", () => { found = new Map(); paintSvg(); paintStep(); });
   model.on("change:description", () => { caption.textContent = model.get("description"); });
   model.on("change:steps", paintStep);
   model.on("change:step", paintStep);
   model.on("change:dropped", paintStep);
+  model.on("change:walk", paintStep);
   model.on("change:navigation", paintStep);
 }
 
