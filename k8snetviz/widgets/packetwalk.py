@@ -162,10 +162,22 @@ class PacketWalk(w.VBox):
         self.step.value = max(self.step.min, self.step.value - 1)
 
     def _on_diagram_step(self, change: dict) -> None:
+        if _from_browser(self.diagram, "step"):
+            return  # the browser's links have moved the slider and the hop panel already
         if change["new"] != self.step.value and self.step.min <= change["new"] <= self.step.max:
             self.step.value = change["new"]
 
     def _on_step(self, change: object = None) -> None:
-        # Only the step travels: the browser has the SVG and every hop's details already.
+        # A step made here in Python: only the step travels, the browser has the SVG and every hop already.
+        # A step made in the browser has moved everything there (jslink); sending it back would race with
+        # the learner's next click.
+        if change is not None and _from_browser(self.step, "value"):
+            return
         self.diagram.step = self.step.value
         self.info.step = self.step.value
+
+
+def _from_browser(widget: w.Widget, name: str) -> bool:
+    """Whether ``widget.name`` is changing because the browser said so (ipywidgets locks the property
+    while it applies the front end's state and runs the observers)."""
+    return name in getattr(widget, "_property_lock", {})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .jupyterlab import click, open_notebook, run_all_cells
+from .jupyterlab import click, open_notebook, run_all_cells, write_notebook
 
 pytestmark = pytest.mark.ui
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)").expect
@@ -47,3 +47,56 @@ def test_pick_a_source_and_step_the_walk(lab, lab_page):
     click(walk.locator("button.knv-prev, .knv-prev button").first)
     expect(diagram).to_have_attribute("data-painted-step", "1")
     assert diagram.evaluate(CURRENT_IDS) == first
+
+
+# Clicks "next ▶" and reads the hop panel in the same task of the page: what it shows then was drawn
+# before any message could come back from the kernel.
+STEP_WITHOUT_KERNEL_JS = """
+(walk) => {
+  const before = walk.querySelector('.knv-info').textContent;
+  (walk.querySelector('button.knv-next') || walk.querySelector('.knv-next button')).click();
+  return { before, after: walk.querySelector('.knv-info').textContent,
+           painted: walk.querySelector('.knv-diagram').dataset.paintedStep };
+}
+"""
+
+
+SERVICE_WALK = """\
+import k8snetviz
+from k8snetviz.widgets import PacketWalk
+PacketWalk(k8snetviz.load("kind-default"), src="default/client", dst="svc/default/web:80")
+"""
+
+
+def test_stepping_shows_the_hop_at_once_and_its_why_chain_opens(lab, lab_page, lab_tmp_dir):
+    notebook = write_notebook(lab_tmp_dir / "service-walk.ipynb", [SERVICE_WALK])
+    rel = notebook.relative_to(lab.root_dir).as_posix()
+    panel = open_notebook(lab_page, lab, rel)
+    run_all_cells(lab_page, rel)
+    walk = panel.locator(".knv-packetwalk").first
+    walk.scroll_into_view_if_needed()
+    diagram = walk.locator(".knv-diagram")
+    expect(diagram).to_have_attribute("data-painted-step", "1")
+    expect(walk.locator(".knv-info")).to_contain_text("Step 1 of")
+
+    got = walk.evaluate(STEP_WITHOUT_KERNEL_JS)
+    assert "Step 1 of" in got["before"] and "Step 2 of" in got["after"] and got["painted"] == "2", got
+
+    # Step on to kube-proxy's DNAT and open "Decided by": the chain says which program wrote the rule,
+    # for which EndpointSlice, because of which Service.
+    info = walk.locator(".knv-info")
+    for _ in range(30):
+        if " · dnat" in (info.text_content() or ""):
+            break
+        click(walk.locator("button.knv-next, .knv-next button").first)
+    expect(info).to_contain_text("dnat")
+    click(info.locator(".knv-why summary"))
+    chain = info.locator(".knv-why-chain")
+    expect(chain).to_be_visible()
+    expect(chain).to_contain_text("written by kube-proxy on kind-")
+    expect(chain).to_contain_text("EndpointSlice default/web-")
+    expect(chain).to_contain_text("because of Service default/web")
+    # The open chain stays open as the learner steps on.
+    click(walk.locator("button.knv-next, .knv-next button").first)
+    if info.locator(".knv-why").count():
+        assert info.locator(".knv-why").evaluate("(d) => d.open")
