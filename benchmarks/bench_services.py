@@ -9,7 +9,7 @@ rule generation time and rule count per node, and the time of one ``cluster.trac
 (goal: under 5 ms; the walk must not scan KUBE-SERVICES' 10,000 rules).
 
 Run: ``python benchmarks/bench_services.py [SERVICES] [--profile]``; ``--profile`` prints where the
-build's time goes (cProfile, top functions by cumulative time).
+build's time goes (cProfile, top functions by cumulative time). Medians and p95 after a warm-up.
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ from __future__ import annotations
 import cProfile
 import pstats
 import sys
-import time
+from pathlib import Path
 
-import k8snetviz
-from k8snetviz.agents.kubeproxy import kubeproxy_inputs
-from k8snetviz.agents.kubeproxy.iptables import Proxier
-from k8snetviz.scenario.loader import parse_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stats import Table, measure  # noqa: E402
+
+import k8snetviz  # noqa: E402
+from k8snetviz.agents.kubeproxy import kubeproxy_inputs  # noqa: E402
+from k8snetviz.agents.kubeproxy.iptables import Proxier  # noqa: E402
+from k8snetviz.scenario.loader import parse_text  # noqa: E402
 
 SERVICES = 10_000
 ENDPOINTS = 5
@@ -46,48 +50,37 @@ def scenario_yaml(services: int = SERVICES) -> str:
     return "---\n".join(docs)
 
 
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
-
-
 def main(argv: list[str]) -> None:
     services = next((int(a) for a in argv if a.isdigit()), SERVICES)
     text = scenario_yaml(services)
-    print(f"services x endpoints: {services} x {ENDPOINTS} ({len(text) / 1e6:.1f} MB of YAML)")
-
-    scenario, parse_s = timed(parse_text, text, "<bench>")
-    print(f"YAML parse: {parse_s:.2f} s ({len(scenario.manifests)} documents)")
+    table = Table(f"Services: {services:,} × {ENDPOINTS} endpoints through the whole package "
+                  f"({len(text) / 1e6:.1f} MB of YAML)")
+    table.add("YAML parse", measure(lambda: parse_text(text, "<bench>"), 2))
+    scenario = parse_text(text, "<bench>")
     if "--profile" in argv:
         profile = cProfile.Profile()
         profile.enable()
-    cluster, build_s = timed(k8snetviz.Cluster, scenario)
-    if "--profile" in argv:
+        k8snetviz.Cluster(scenario)
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
-    print(f"Cluster build (services, EndpointSlices, every node's rules): {build_s:.2f} s")
-    print(f"  services: {len(cluster.services)}, EndpointSlices: {len(cluster.endpointslices)}, "
-          f"pods: {len(cluster.pods)}")
-
-    inputs, inputs_s = timed(kubeproxy_inputs, cluster.services.values(), cluster.endpointslices)
-    print(f"kube-proxy inputs from Services + EndpointSlices: {inputs_s:.2f} s")
-    cfg = cluster.config
-    for node in cluster.nodes.values():
-        rules, gen_s = timed(Proxier(node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync, inputs)
-        ruleset = cluster.netns[f"node/{node.name}"].ruleset
-        print(f"  {node.name}: rule generation {gen_s:.2f} s, kube-proxy rules {len(rules)}, "
-              f"node total {len(ruleset)} (nat KUBE-SERVICES: {len(ruleset.rules('nat', 'KUBE-SERVICES'))})")
-
+    table.add("build (Services, EndpointSlices, every node's rules)", measure(lambda: k8snetviz.Cluster(scenario), 2))
+    cluster = k8snetviz.Cluster(scenario)
+    table.note(f"  services: {len(cluster.services):,}, EndpointSlices: {len(cluster.endpointslices):,}, "
+               f"pods: {len(cluster.pods):,}")
+    table.add("kube-proxy inputs from Services + EndpointSlices",
+              measure(lambda: kubeproxy_inputs(cluster.services.values(), cluster.endpointslices), 2))
+    inputs = kubeproxy_inputs(cluster.services.values(), cluster.endpointslices)
+    node = next(iter(cluster.nodes.values()))
+    proxier = Proxier(node.name, str(node.internal_ip), str(cluster.config.pod_subnet))
+    table.add(f"rule generation for one node ({node.name})", measure(lambda: proxier.sync(inputs), 2))
+    ruleset = cluster.netns[f"node/{node.name}"].ruleset
+    table.note(f"  rules per node: {len(ruleset):,} (nat KUBE-SERVICES: "
+               f"{len(ruleset.rules('nat', 'KUBE-SERVICES')):,}), shared by the {len(cluster.nodes)} nodes")
     target = f"svc/default/svc{services // 2}:80"
-    first, first_s = timed(cluster.trace, "default/client", target)
-    runs = 50
-    start = time.perf_counter()
-    for _ in range(runs):
-        result = cluster.trace("default/client", target)
-    per = (time.perf_counter() - start) / runs
-    print(f"trace default/client → {target}: first {first_s * 1000:.1f} ms, then {per * 1000:.2f} ms per trace "
-          f"({result.verdict}, {len(result.hops)} hops, {len(result.candidates)} candidates; goal < 5 ms)")
+    first = measure(lambda: cluster.trace("default/client", target), 1, warmup=0)
+    table.add(f"first trace default/client → {target}", first, 1.0)
+    table.add(f"trace default/client → {target}", measure(lambda: cluster.trace("default/client", target), 50), 5e-3)
+    table.print()
 
 
 if __name__ == "__main__":

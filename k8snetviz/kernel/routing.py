@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from k8snetviz.agents.writes import KERNEL, Owner, RouteAdd
+from k8snetviz.agents.writes import KERNEL, Owner, RouteAdd, fast_init
 
 __all__ = ["Route", "RouteLayer", "RoutingTable", "ip", "net", "interface", "DEFAULT_ROUTE", "ROUTE_TYPES"]
 
@@ -67,10 +67,12 @@ def _network(text: str) -> IPv4Network:
     return IPv4Network(text, strict=True)
 
 
-def net(value: str | IPv4Network) -> IPv4Network:
+def net(value: str | IPv4Network | IPv4Address) -> IPv4Network:
     """An IPv4 network from text; ``default`` is 0.0.0.0/0 and a bare address is a /32."""
     if isinstance(value, IPv4Network):
         return value
+    if isinstance(value, IPv4Address):
+        return IPv4Network((int(value), 32))
     return _network(str(value))
 
 
@@ -86,6 +88,7 @@ def interface(value: str | IPv4Interface) -> IPv4Interface:
     return IPv4Interface(value)
 
 
+@fast_init
 @dataclass(frozen=True, eq=False)
 class Route:
     """One row of a routing table. ``line`` is the row as ``ip route`` prints it; ``owner`` says who added it.
@@ -141,9 +144,9 @@ class Route:
 
     @classmethod
     def from_request(cls, req: RouteAdd) -> Route:
-        return cls(dst=net(req.dst), dev=req.dev, via=ip(req.via) if req.via else None, proto=req.proto,
-                   scope=req.scope, src=ip(req.src) if req.src else None, metric=req.metric, onlink=req.onlink,
-                   type=req.type, owner=req.owner)
+        return cls(dst=net(req.dst), dev=req.dev, via=ip(req.via) if req.via is not None else None,
+                   proto=req.proto, scope=req.scope, src=ip(req.src) if req.src is not None else None,
+                   metric=req.metric, onlink=req.onlink, type=req.type, owner=req.owner)
 
     def with_dev(self, dev: str) -> Route:
         """The row with its device filled in (``ip route add DST via GW`` takes the device the gateway is on)."""

@@ -13,7 +13,7 @@ Add a model by writing one module in this package with a subclass of :class:`CNI
 from __future__ import annotations
 
 import hashlib
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, ClassVar
 
 from k8snetviz.agents.writes import AddrAdd, IptablesRestore, LinkAdd, Owner, RouteAdd, SharedRoutes, Sysctl, Write
@@ -35,7 +35,7 @@ def mac_for(seed: str) -> str:
     """A stable, locally administered unicast MAC."""
     b = bytearray(_digest("mac/" + seed)[:6])
     b[0] = (b[0] & 0xFC) | 0x02
-    return ":".join(f"{x:02x}" for x in b)
+    return b.hex(":")
 
 
 def node_ns(node: Node) -> str:
@@ -173,7 +173,7 @@ class CNIPlugin:
                     owner=owner),
             LinkAdd(pod_ns(pod), "eth0", "veth", mac_for(pod.key + "/eth0"), self.mtu, peer=(node_ns(node), host),
                     owner=owner),
-            AddrAdd(pod_ns(pod), "eth0", f"{pod.ip}/{node.pod_cidr.prefixlen}",
+            AddrAdd(pod_ns(pod), "eth0", IPv4Interface((int(pod.ip), node.pod_cidr.prefixlen)),
                     self.plugin_owner(pod, "the address host-local assigned")),
         ]
         out += self.pod_routes(node, pod, gw)

@@ -34,9 +34,9 @@ class BridgePlugin(CNIPlugin):
 
     def pod_routes(self, node: Node, pod: Pod, gw: IPv4Address) -> list[Write]:
         return [
-            RouteAdd(pod_ns(pod), "default", "eth0", via=str(gw),
+            RouteAdd(pod_ns(pod), "default", "eth0", via=gw,
                      owner=self.plugin_owner(pod, "isDefaultGateway: the default route via the bridge")),
-            RouteAdd(pod_ns(pod), str(node.pod_cidr), "eth0", proto="kernel", scope="link", src=str(pod.ip),
+            RouteAdd(pod_ns(pod), node.pod_cidr, "eth0", proto="kernel", scope="link", src=pod.ip,
                      owner=Owner("kernel", node.name, f"Pod {pod.key}", (), "the address on eth0")),
         ]
 

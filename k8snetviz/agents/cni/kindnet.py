@@ -8,7 +8,7 @@ node's IP, and masquerades what leaves the pod network (its KIND-MASQ-AGENT chai
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
 from k8snetviz.agents.cni.base import CNIPlugin, ipam, node_ns, pod_ns
@@ -40,19 +40,20 @@ class KindnetPlugin(CNIPlugin):
         # ptp replaces the connected subnet route with a route via the gateway, reached by a link route.
         ns = pod_ns(pod)
         return [
-            RouteAdd(ns, "default", "eth0", via=str(gw), owner=self.plugin_owner(pod, "host-local's route 0.0.0.0/0")),
-            RouteAdd(ns, str(node.pod_cidr), "eth0", via=str(gw), src=str(pod.ip),
+            RouteAdd(ns, "default", "eth0", via=gw, owner=self.plugin_owner(pod, "host-local's route 0.0.0.0/0")),
+            RouteAdd(ns, node.pod_cidr, "eth0", via=gw, src=pod.ip,
                      owner=self.plugin_owner(pod, "the subnet via the gateway")),
-            RouteAdd(ns, str(gw), "eth0", scope="link", src=str(pod.ip),
+            RouteAdd(ns, gw, "eth0", scope="link", src=pod.ip,
                      owner=self.plugin_owner(pod, "the gateway is reached directly over the veth")),
         ]
 
     def host_side(self, node: Node, pod: Pod, host: str, gw: IPv4Address) -> list[Write]:
         ns = node_ns(node)
+        assert pod.ip is not None
         return [
-            AddrAdd(ns, host, f"{gw}/32", self.plugin_owner(pod, "the gateway address on the host end of the veth")),
-            RouteAdd(ns, str(pod.ip), host, scope="host",
-                     owner=self.plugin_owner(pod, f"the host route to pod {pod.key}")),
+            AddrAdd(ns, host, IPv4Interface((int(gw), 32)),
+                    self.plugin_owner(pod, "the gateway address on the host end of the veth")),
+            RouteAdd(ns, pod.ip, host, scope="host", owner=self.plugin_owner(pod, f"the host route to pod {pod.key}")),
         ]
 
     def conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
