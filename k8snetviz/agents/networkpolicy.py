@@ -105,9 +105,9 @@ class PolicyPod:
     namespace: str
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
-    ip: str | None = None
+    ip: str | IPAddress | None = None
     ports: tuple[PodPort, ...] = ()
-    node_ip: str | None = None
+    node_ip: str | IPAddress | None = None
     host_network: bool = False
 
     @property
@@ -146,6 +146,8 @@ class _Pod:
 def _ip(value: Any) -> IPAddress | None:
     if value is None or value == "":
         return None
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return value
     return ipaddress.ip_address(str(value))
 
 

@@ -34,9 +34,9 @@ def _pods(cluster: Cluster) -> list[PolicyPod]:
     out = []
     for p in cluster.pods.values():
         node = cluster.nodes[p.node_name]
-        out.append(PolicyPod(p.namespace, p.name, dict(p.labels), str(p.ip) if p.ip else None,
+        out.append(PolicyPod(p.namespace, p.name, p.labels, p.ip,
                              tuple(PodPort(cp.container_port, cp.name, cp.protocol) for cp in p.ports),
-                             node_ip=str(node.internal_ip), host_network=p.host_network))
+                             node_ip=node.internal_ip, host_network=p.host_network))
     return out
 
 
