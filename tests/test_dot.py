@@ -140,3 +140,73 @@ def test_graphviz_accepts_the_text(bridge) -> None:
     assert out.returncode == 0, out.stderr
     # Graphviz writes "-" in ids as the entity &#45;; the browser's DOM sees the decoded id.
     assert 'id="dev--pod_default_client--eth0"' in html.unescape(out.stdout)
+
+
+# --- large clusters: drawn folded around the walk ------------------------------------------------------
+
+def big(nodes: int, pods_per_node: int = 20) -> k8snetviz.Cluster:
+    """``nodes`` kind nodes with ``pods_per_node`` pods each (pod-i-j on node i)."""
+    docs = []
+    for i in range(nodes):
+        docs.append(f"apiVersion: v1\nkind: Node\nmetadata:\n  name: n{i}\n"
+                    f"spec:\n  podCIDR: 10.{i // 250}.{i % 250}.0/24\n"
+                    f"status:\n  addresses: [{{type: InternalIP, address: 172.18.{i // 250}.{i % 250 + 2}}}]")
+        for j in range(pods_per_node):
+            docs.append(f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{i}-{j}\n  namespace: ns{j % 3}\n"
+                        f"spec:\n  nodeName: n{i}\n  containers: [{{name: c, image: nginx}}]")
+    config = ("apiVersion: kind.x-k8s.io/v1alpha4\nkind: Cluster\nnetworking:\n  podSubnet: 10.0.0.0/14\n")
+    return k8snetviz.loads("\n---\n".join([config, *docs]))
+
+
+@pytest.fixture(scope="module")
+def large():
+    c = big(40)
+    return c, c.trace("ns1/pod-3-1", "ns2/pod-17-2:80")
+
+
+def test_a_large_cluster_draws_the_walks_nodes_and_pods_and_folds_the_rest(large) -> None:
+    c, t = large
+    dot = cluster_dot(c, t)
+    found = ids(dot)
+    assert {element_id("box", "node/n3"), element_id("box", "node/n17")} <= found
+    assert element_id("box", "node/n4") not in found
+    assert {element_id("box", "pod/ns1/pod-3-1"), element_id("box", "pod/ns2/pod-17-2")} <= found
+    assert element_id("box", "pod/ns1/pod-3-4") not in found  # a pod the walk does not touch
+    folded = [p for p in c.pods.values() if p.node_name not in ("n3", "n17") and not p.host_network]
+    namespaces = len({p.namespace for p in folded})  # the application's three, and kube-system's CoreDNS
+    assert "fold--nodes" in found and "38 more nodes" in dot and f"{len(folded)} pods in {namespaces} namespaces" in dot
+    assert element_id("fold", "pods", "node/n3") in found and "19 more pods in 3 namespaces" in dot
+    # every element a step lights is in the drawing
+    assert all(i.removeprefix("a_") in found for h in t.hops for i in hop_ids(c, h))
+
+
+def test_a_long_routing_table_keeps_the_rows_that_matter_and_counts_the_rest(large) -> None:
+    c, t = large
+    dot = cluster_dot(c, t)
+    rows = c.netns["node/n3"].routes.sorted()
+    kept = [r for r in rows if element_id("route", "node/n3", r.key) in ids(dot)]
+    used = {h.decided_by.id for h in t.hops if h.at == "node/n3" and h.decided_by and h.decided_by.kind == "route"}
+    assert used and used <= {element_id("route", "node/n3", r.key) for r in kept}
+    assert any(r.is_default for r in kept) and len(kept) < len(rows)
+    assert f"… {len(rows) - len(kept)} more rows" in html.unescape(dot)
+
+
+def test_a_learner_can_unfold_a_node(large) -> None:
+    c, t = large
+    dot = cluster_dot(c, t, unfold=["n3"])
+    found = ids(dot)
+    assert all(element_id("box", f"pod/ns{j % 3}/pod-3-{j}") in found for j in range(20))
+    assert all(element_id("route", "node/n3", r.key) in found for r in c.netns["node/n3"].routes)
+    assert element_id("fold", "pods", "node/n3") not in found
+    assert "node/n3 holds" not in describe(c, t, unfold=["n3"])  # described in full, by name
+    assert "Node n3 (" in describe(c, t, unfold=["n3"])
+
+
+def test_the_drawing_stays_the_same_size_as_the_cluster_grows() -> None:
+    small, larger = big(20, 10), big(200, 10)
+    sizes = [len(cluster_dot(c, c.trace("ns1/pod-3-1", "ns2/pod-17-2:80"))) for c in (small, larger)]
+    # the same walk on ten times the nodes: only the folded counts and the trimmed tables' counts grow
+    assert abs(sizes[1] - sizes[0]) < 0.02 * sizes[0], sizes
+    text = describe(larger, larger.trace("ns1/pod-3-1", "ns2/pod-17-2:80"))
+    folded = sum(1 for p in larger.pods.values() if p.node_name not in ("n3", "n17") and not p.host_network)
+    assert f"198 more nodes with {folded:,} pods in 4 namespaces are folded" in text

@@ -31,18 +31,21 @@ def _figure(svg: str, description: str) -> str:
 
 @rich_view.register
 def trace_bundle(result: TraceResult) -> dict[str, str]:
-    from k8snetviz.views.dot import cluster_dot, describe
+    from k8snetviz.views.dot import cluster_dot, describe, drawing
 
     text = result.text()
     html = ""
     if result.cluster is not None:
-        html = _figure(svg_or_note(cluster_dot(result.cluster, result)), describe(result.cluster, result))
+        shown = drawing(result.cluster, result)  # what the diagram shows: decided once for both
+        html = _figure(svg_or_note(cluster_dot(result.cluster, result, shown=shown)),
+                       describe(result.cluster, result, shown=shown))
     return {"text/plain": text, "text/html": html + f"<pre>{escape(text)}</pre>"}
 
 
 def cluster_bundle(cluster: Cluster) -> dict[str, str]:
-    from k8snetviz.views.dot import cluster_dot, describe
+    from k8snetviz.views.dot import cluster_dot, describe, drawing
 
     text = repr(cluster) + "\n" + cluster.get("nodes", wide=True)
-    html = _figure(svg_or_note(cluster_dot(cluster)), describe(cluster))
+    shown = drawing(cluster)
+    html = _figure(svg_or_note(cluster_dot(cluster, shown=shown)), describe(cluster, shown=shown))
     return {"text/plain": text, "text/html": html + f"<pre>{escape(text)}</pre>"}
