@@ -261,15 +261,29 @@ class Cluster:
 
     # --- building helpers -------------------------------------------------------------------------
     def _index_addresses(self) -> None:
-        self._lan: dict[IPv4Address, str] = {}
+        """Who holds each address, indexed once per build (by the address as an integer: an IPv4Address
+        hashes in Python, an int in C, and a 150,000-pod cluster has as many addresses)."""
+        self._lan: dict[int, str] = {}
         for ns in self.netns.values():
             if ns.kind in ("node", "external", "loadbalancer") and "eth0" in ns.interfaces:
                 for a in ns.interfaces["eth0"].addrs:
-                    self._lan[a.ip] = ns.name
+                    self._lan[int(a.ip)] = ns.name
+        self._pod_ips: dict[int, Pod] = {int(p.ip): p for p in self.pods.values()
+                                         if p.ip is not None and not p.host_network}
+        # owner_of's answers, by precedence: cluster and load-balancer IPs over pods over nodes and clients
+        self._hosts: dict[int, str] = {int(e.ip): f"external/{e.name}" for e in self.externals.values()}
+        self._hosts.update({int(n.internal_ip): f"node/{n.name}" for n in self.nodes.values()})
+        self._virtual: dict[int, str] = {}
+        for svc in self.services.values():
+            for ip in svc.cluster_ips:
+                if ip and ip != "None":
+                    self._virtual[int(IPv4Address(ip))] = f"svc/{svc.key}"
+        for a, svc in self.load_balancers.items():
+            self._virtual[int(a)] = f"loadbalancer/{svc.key}"
 
     def lan_host(self, addr: IPv4Address) -> str | None:
         """The namespace whose ``eth0`` holds ``addr`` on the node network (who answers ARP for it)."""
-        return self._lan.get(addr)
+        return self._lan.get(int(addr))
 
     def beyond_gateway(self, addr: IPv4Address) -> str | None:
         """The outside client at ``addr`` that sits beyond the gateway (not on the node network), if any."""
@@ -285,7 +299,7 @@ class Cluster:
         for ext in self.externals.values():
             if ext.ip == addr:
                 return ext
-        if addr in self.config.pod_subnet or addr in self.config.service_subnet or addr in self._lan:
+        if addr in self.config.pod_subnet or addr in self.config.service_subnet or int(addr) in self._lan:
             raise UsageError(f"source external/{addr}: that address belongs to the cluster")
         ext = ExternalClient(str(addr), addr)
         self.externals[ext.name] = ext
@@ -293,7 +307,7 @@ class Cluster:
         kernel.apply(client_writes(ext, self.config.node_network, self.config.gateway))
         self.netns.update(kernel.done())
         if addr in self.config.node_network:
-            self._lan[addr] = f"external/{ext.name}"
+            self._lan[int(addr)] = f"external/{ext.name}"
         return ext
 
     # --- lookups ------------------------------------------------------------------------------
@@ -344,9 +358,7 @@ class Cluster:
 
     def pod_at(self, addr: IPv4Address) -> Pod | None:
         """The pod (not hostNetwork) whose address is ``addr``."""
-        if not hasattr(self, "_pod_ips"):
-            self._pod_ips = {p.ip: p for p in self.pods.values() if p.ip is not None and not p.host_network}
-        return self._pod_ips.get(addr)
+        return self._pod_ips.get(int(addr))
 
     def describe_netns(self, name: str) -> str:
         return name
@@ -354,24 +366,14 @@ class Cluster:
     def owner_of(self, addr: IPv4Address) -> str | None:
         """Who holds an address: ``pod/NS/NAME``, ``node/NAME``, ``external/NAME``, ``svc/NS/NAME``
         (a cluster IP) or ``loadbalancer/NS/NAME`` (an EXTERNAL-IP)."""
-        if not hasattr(self, "_owners"):
-            owners: dict[IPv4Address, str] = {}
-            for e in self.externals.values():
-                owners[e.ip] = f"external/{e.name}"
-            for n in self.nodes.values():
-                owners[n.internal_ip] = f"node/{n.name}"
-            for p in self.pods.values():
-                if p.ip is not None and not p.host_network:
-                    owners[p.ip] = f"pod/{p.key}"
-            for svc in self.services.values():
-                for ip in svc.cluster_ips:
-                    if ip and ip != "None":
-                        owners[IPv4Address(ip)] = f"svc/{svc.key}"
-            for a, svc in self.load_balancers.items():
-                owners[a] = f"loadbalancer/{svc.key}"
-            self._owners = owners
-        if addr in self._owners:
-            return self._owners[addr]
+        n = int(addr)
+        if n in self._virtual:
+            return self._virtual[n]
+        pod = self._pod_ips.get(n)
+        if pod is not None:
+            return f"pod/{pod.key}"
+        if n in self._hosts:
+            return self._hosts[n]
         for e in self.externals.values():  # clients added after the index was built
             if e.ip == addr:
                 return f"external/{e.name}"

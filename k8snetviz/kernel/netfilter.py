@@ -148,7 +148,9 @@ class HookContext:
     recent: Mapping[str, frozenset[IPv4Address]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "local_addresses", frozenset(_ip(a) for a in self.local_addresses))
+        local = self.local_addresses
+        if not (isinstance(local, frozenset) and all(type(a) is IPv4Address for a in local)):
+            object.__setattr__(self, "local_addresses", frozenset(_ip(a) for a in local))
         if self.out_address is not None:
             object.__setattr__(self, "out_address", _ip(self.out_address))
         object.__setattr__(self, "ctstate", _states(self.ctstate))

@@ -109,6 +109,7 @@ class NetNS:
     sysctl_owners: dict[str, Owner] = field(default_factory=dict)
     owner: Owner = KERNEL
     _top_ifindex: int = field(default=0, repr=False, compare=False)
+    _local: tuple[int, frozenset[IPv4Address]] | None = field(default=None, repr=False, compare=False)
 
     # -- sysctls --------------------------------------------------------------------------------------
     def sysctl(self, name: str) -> str:
@@ -131,8 +132,13 @@ class NetNS:
     def next_ifindex(self) -> int:
         return self._top_ifindex + 1
 
-    def local_addresses(self) -> set[IPv4Address]:
-        return {a.ip for i in self.interfaces.values() for a in i.addrs}
+    def local_addresses(self) -> frozenset[IPv4Address]:
+        """Every address of the namespace's devices (kept until a device or an address is added)."""
+        count = sum(len(i.addrs) for i in self.interfaces.values())
+        cached = self._local
+        if cached is None or cached[0] != count:
+            cached = self._local = (count, frozenset(a.ip for i in self.interfaces.values() for a in i.addrs))
+        return cached[1]
 
     def owner_of(self, addr: IPv4Address) -> Interface | None:
         for i in self.interfaces.values():
