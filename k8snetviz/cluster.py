@@ -278,8 +278,8 @@ class Cluster:
             for ip in svc.cluster_ips:
                 if ip and ip != "None":
                     self._virtual[int(IPv4Address(ip))] = f"svc/{svc.key}"
-        for a, svc in self.load_balancers.items():
-            self._virtual[int(a)] = f"loadbalancer/{svc.key}"
+        for address, svc in self.load_balancers.items():
+            self._virtual[int(address)] = f"loadbalancer/{svc.key}"
 
     def lan_host(self, addr: IPv4Address) -> str | None:
         """The namespace whose ``eth0`` holds ``addr`` on the node network (who answers ARP for it)."""
