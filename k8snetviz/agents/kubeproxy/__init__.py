@@ -85,15 +85,19 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
     if cfg.kube_proxy_mode != "iptables":
         warnings.append(f"kube-proxy mode {cfg.kube_proxy_mode} is not modelled: no service rules are "
                         "installed (use iptables)")
-    local = [(sp, eps) for sp, eps in inputs if sp.uses_local_endpoints]
+    # What of a node its rules depend on: its endpoints of each Local service, the source ranges holding its IP.
+    local_on: dict[str | None, dict[int, list[str]]] = {}
+    for k, (sp, eps) in enumerate(inputs):
+        if sp.uses_local_endpoints:
+            for ep in eps:
+                local_on.setdefault(ep.node_name, {}).setdefault(k, []).append(str(ep))
     ranges = [IPv4Network(c.strip(), strict=False) for sp, _ in inputs for c in sp.load_balancer_source_ranges]
     payloads_by_view: dict[tuple[object, ...], IptablesRestore] = {}
     out: dict[str, list[IptablesRestore]] = {}
     for node in nodes:
         payloads: list[IptablesRestore] = []
         if cfg.kube_proxy_mode == "iptables" and (proxied is None or node.name in proxied):
-            # what of the node the rules depend on: its endpoints of Local services, the ranges holding its IP
-            view = (tuple(tuple(sorted(str(ep) for ep in eps if ep.node_name == node.name)) for _, eps in local),
+            view = (tuple((k, tuple(sorted(eps))) for k, eps in sorted(local_on.get(node.name, {}).items())),
                     tuple(node.internal_ip in r for r in ranges))
             rules = payloads_by_view.get(view)
             if rules is None:
