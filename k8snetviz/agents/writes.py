@@ -36,6 +36,7 @@ __all__ = [
     "Sysctl",
     "RouteDel",
     "SharedRoutes",
+    "SharedNeighbours",
     "IptablesRestore",
     "IptablesEdit",
     "Write",
@@ -227,6 +228,25 @@ class FdbAdd:
 
 
 @fast_init
+@dataclass(frozen=True, eq=False)
+class SharedNeighbours:
+    """``ip neigh add`` and ``bridge fdb append`` for every peer of an overlay but the node itself.
+
+    flanneld writes, on every node, a neighbour entry and an FDB entry for each other node's VTEP: the
+    same rows everywhere but for the node's own. Like :class:`SharedRoutes`, ``neighbours`` and ``fdb``
+    are tuples the agent hands to every node (requests without a namespace) and ``exclude`` the node's
+    own, so the kernel keeps them once.
+    """
+
+    netns: str
+    dev: str
+    neighbours: tuple[NeighAdd, ...]
+    fdb: tuple[FdbAdd, ...]
+    exclude: tuple[NeighAdd | FdbAdd, ...] = ()
+    owner: Owner = KERNEL
+
+
+@fast_init
 @dataclass(frozen=True)
 class Sysctl:
     """``sysctl -w NAME=VALUE`` in one namespace (``net.ipv4.ip_forward``, ``net.ipv4.conf.all.route_localnet``)."""
@@ -286,5 +306,5 @@ class IptablesEdit:
     owner: Owner = KERNEL
 
 
-Write = (NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | SharedRoutes | NeighAdd | FdbAdd | Sysctl
-         | IptablesRestore | IptablesEdit)
+Write = (NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | SharedRoutes | NeighAdd | FdbAdd
+         | SharedNeighbours | Sysctl | IptablesRestore | IptablesEdit)

@@ -12,7 +12,7 @@ becomes one ruleset whose chains every node shares until it writes to one of the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface
 
 from k8snetviz.agents.writes import (
     AddrAdd,
@@ -26,13 +26,14 @@ from k8snetviz.agents.writes import (
     Owner,
     RouteAdd,
     RouteDel,
+    SharedNeighbours,
     SharedRoutes,
     Sysctl,
     Write,
 )
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.kernel.netfilter import Ruleset
-from k8snetviz.kernel.netns import FdbEntry, Interface, Neighbour, NetNS
+from k8snetviz.kernel.netns import FdbEntry, Interface, LayeredMap, Neighbour, NetNS
 from k8snetviz.kernel.routing import Route, RouteLayer, interface, ip
 
 __all__ = ["Kernel", "LOOPBACK_OWNER"]
@@ -49,6 +50,7 @@ class Kernel:
         self._routes: dict[int, tuple[RouteAdd, Route]] = {}
         self._rulesets: dict[int, tuple[IptablesRestore, Ruleset]] = {}
         self._layers: dict[int, tuple[tuple[RouteAdd, ...], RouteLayer, dict[int, Route]]] = {}
+        self._entries: dict[int, tuple[SharedNeighbours, dict[IPv4Address, Neighbour], dict[str, FdbEntry]]] = {}
 
     def apply(self, writes: Iterable[Write], netns: str = "") -> None:
         """Apply ``writes`` in order; a write without a namespace goes to ``netns``."""
@@ -68,6 +70,7 @@ class Kernel:
         self._routes.clear()
         self._rulesets.clear()
         self._layers.clear()
+        self._entries.clear()
         return self.netns
 
     def _ns(self, name: str) -> NetNS:
@@ -106,6 +109,8 @@ class Kernel:
             ns.set_sysctl(w.name, w.value, w.owner)
         elif isinstance(w, SharedRoutes):
             self._shared_routes(ns, w)
+        elif isinstance(w, SharedNeighbours):
+            self._shared_neighbours(ns, w)
         elif isinstance(w, RouteDel):
             ns.routes.remove(w.dst)
         elif isinstance(w, IptablesRestore):
@@ -144,6 +149,27 @@ class Kernel:
             cached = self._layers[id(w.rows)] = (w.rows, RouteLayer(rows.values()), rows)
         _, layer, by_request = cached
         ns.routes.share(layer, [by_request[id(r)] for r in w.exclude if id(r) in by_request])
+
+    def _shared_neighbours(self, ns: NetNS, w: SharedNeighbours) -> None:
+        key = id(w.neighbours)
+        cached = self._entries.get(key)
+        if cached is None or cached[0].neighbours is not w.neighbours:
+            neighbours = {ip(n.ip): Neighbour(ip(n.ip), n.lladdr, w.dev, n.owner) for n in w.neighbours}
+            fdb = {f.mac: FdbEntry(f.mac, ip(f.dst), w.dev, f.owner) for f in w.fdb}
+            cached = self._entries[key] = (w, neighbours, fdb)
+        _, neighbours, fdb = cached
+        own_ips = {ip(e.ip) for e in w.exclude if isinstance(e, NeighAdd)}
+        own_macs = {e.mac for e in w.exclude if isinstance(e, FdbAdd)}
+        if w.dev in ns.neighbours or w.dev in ns.fdb:  # entries of its own already: add the rest one by one
+            for addr, entry in neighbours.items():
+                if addr not in own_ips:
+                    ns.neighbours.setdefault(w.dev, {})[addr] = entry
+            for mac, fentry in fdb.items():
+                if mac not in own_macs:
+                    ns.fdb.setdefault(w.dev, {})[mac] = fentry
+            return
+        ns.neighbours[w.dev] = LayeredMap(neighbours, own_ips)
+        ns.fdb[w.dev] = LayeredMap(fdb, own_macs)
 
     def _link(self, ns: NetNS, w: LinkAdd) -> None:
         vxlan = dict(w.vxlan) if w.vxlan else None

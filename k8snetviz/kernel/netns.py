@@ -15,14 +15,18 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from typing import Any, TypeVar
 
 from k8snetviz.agents.writes import KERNEL, Owner
 from k8snetviz.kernel.routing import Route, RoutingTable
 
-__all__ = ["Interface", "Neighbour", "FdbEntry", "NetNS", "SYSCTL_DEFAULTS"]
+__all__ = ["Interface", "Neighbour", "FdbEntry", "NetNS", "LayeredMap", "SYSCTL_DEFAULTS"]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 # What a fresh network namespace starts with (kernel defaults).
 SYSCTL_DEFAULTS = {
@@ -94,6 +98,49 @@ class FdbEntry:
         return f"{self.mac} dev {self.dev} dst {self.dst} self permanent"
 
 
+class LayeredMap(MutableMapping[_K, _V]):
+    """A namespace's own entries over a base shared with other namespaces, minus the base entries it hides.
+
+    flanneld gives every node a neighbour and an FDB entry for each other node's VTEP: the kernel keeps
+    them once (the base, never changed) and each node hides its own; what a node adds or deletes later
+    is its own (copy-on-write, entry by entry).
+    """
+
+    __slots__ = ("base", "hidden", "own")
+
+    def __init__(self, base: Mapping[_K, _V], hidden: Iterator[_K] | set[_K] | tuple[_K, ...] = ()) -> None:
+        self.base = base
+        self.hidden: set[_K] = set(hidden)
+        self.own: dict[_K, _V] = {}
+
+    def __getitem__(self, key: _K) -> _V:
+        if key in self.own:
+            return self.own[key]
+        if key in self.hidden:
+            raise KeyError(key)
+        return self.base[key]
+
+    def __setitem__(self, key: _K, value: _V) -> None:
+        self.own[key] = value
+
+    def __delitem__(self, key: _K) -> None:
+        if key in self.own:
+            del self.own[key]
+        elif key in self.base and key not in self.hidden:
+            self.hidden.add(key)
+        else:
+            raise KeyError(key)
+
+    def __iter__(self) -> Iterator[_K]:
+        for key in self.base:
+            if key not in self.hidden and key not in self.own:
+                yield key
+        yield from self.own
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass
 class NetNS:
     """A network namespace: a node's (the root namespace of a kind node), a pod's, or an outside host's."""
@@ -103,8 +150,9 @@ class NetNS:
     interfaces: dict[str, Interface] = field(default_factory=dict)
     routes: RoutingTable = field(default_factory=RoutingTable)
     ruleset: Any = None  # a netfilter.Ruleset, where the namespace has rules
-    neighbours: dict[str, dict[IPv4Address, Neighbour]] = field(default_factory=dict)  # dev -> ip -> entry
-    fdb: dict[str, dict[str, FdbEntry]] = field(default_factory=dict)  # vxlan dev -> mac -> entry
+    # dev -> ip -> entry; dev -> mac -> entry (a plain dict, or a LayeredMap over entries many nodes share)
+    neighbours: dict[str, MutableMapping[IPv4Address, Neighbour]] = field(default_factory=dict)
+    fdb: dict[str, MutableMapping[str, FdbEntry]] = field(default_factory=dict)
     sysctls: dict[str, str] = field(default_factory=dict)  # only what differs from SYSCTL_DEFAULTS
     sysctl_owners: dict[str, Owner] = field(default_factory=dict)
     owner: Owner = KERNEL

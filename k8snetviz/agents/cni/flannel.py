@@ -14,7 +14,17 @@ from typing import Any
 
 from k8snetviz.agents.cni.base import ipam, mac_for, node_ns, pod_ns
 from k8snetviz.agents.cni.bridge import BridgePlugin
-from k8snetviz.agents.writes import AddrAdd, FdbAdd, IptablesRestore, LinkAdd, NeighAdd, Owner, RouteAdd, Write
+from k8snetviz.agents.writes import (
+    AddrAdd,
+    FdbAdd,
+    IptablesRestore,
+    LinkAdd,
+    NeighAdd,
+    Owner,
+    RouteAdd,
+    SharedNeighbours,
+    Write,
+)
 from k8snetviz.api.objects import Node, Pod
 
 __all__ = ["FlannelPlugin", "FLANNEL_VNI", "FLANNEL_PORT", "VXLAN_OVERHEAD", "subnet_env"]
@@ -49,6 +59,12 @@ class FlannelPlugin(BridgePlugin):
     policy_source = ("flannel's documentation: flannel is focused on networking; for network policy use another "
                      "project such as Calico (flannel-io/flannel, README)")
 
+    def __init__(self, pod_subnet: Any) -> None:
+        super().__init__(pod_subnet)
+        # every node's neighbour and FDB entries for its VTEP, built once for a list of nodes (kept: its id)
+        self._vteps: tuple[list[Node], tuple[NeighAdd, ...], tuple[FdbAdd, ...],
+                           dict[str, tuple[NeighAdd, FdbAdd]]] | None = None
+
     def daemon_owner(self, obj: str | None, why: str, node: str | None = None) -> Owner:
         return Owner("flanneld", node, obj, (), why)
 
@@ -65,21 +81,23 @@ class FlannelPlugin(BridgePlugin):
 
     def peer_writes(self, node: Node, nodes: list[Node]) -> list[Write]:
         # flanneld: route each peer's subnet onlink through the VTEP, with a permanent neighbour entry for
-        # the peer's VTEP address and an FDB entry mapping that MAC to the peer's node IP.
-        out: list[Write] = [self.peer_routes(node, nodes)]
-        ns = node_ns(node)
-        for peer in nodes:
-            if peer is node:
-                continue
-            peer_vtep = str(peer.pod_cidr.network_address)
-            mac = mac_for(f"{peer.name}/flannel.1")
-            obj = f"Node {peer.name}"
-            out += [
-                NeighAdd(ns, "flannel.1", peer_vtep, mac, self.daemon_owner(obj, f"the MAC of {peer.name}'s VTEP")),
-                FdbAdd(ns, "flannel.1", mac, str(peer.internal_ip),
-                       self.daemon_owner(obj, f"frames for {peer.name}'s VTEP go to its node IP")),
-            ]
-        return out
+        # the peer's VTEP address and an FDB entry mapping that MAC to the peer's node IP; every node gets
+        # the same entries but for its own, kept once by the kernel.
+        table = self._vteps
+        if table is None or table[0] is not nodes:
+            by_name: dict[str, tuple[NeighAdd, FdbAdd]] = {}
+            for peer in nodes:
+                mac = mac_for(f"{peer.name}/flannel.1")
+                obj = f"Node {peer.name}"
+                by_name[peer.name] = (
+                    NeighAdd("", "flannel.1", str(peer.pod_cidr.network_address), mac,
+                             self.daemon_owner(obj, f"the MAC of {peer.name}'s VTEP")),
+                    FdbAdd("", "flannel.1", mac, str(peer.internal_ip),
+                           self.daemon_owner(obj, f"frames for {peer.name}'s VTEP go to its node IP")))
+            table = self._vteps = (nodes, tuple(n for n, _ in by_name.values()),
+                                   tuple(f for _, f in by_name.values()), by_name)
+        own = table[3].get(node.name, ())
+        return [self.peer_routes(node, nodes), SharedNeighbours(node_ns(node), "flannel.1", table[1], table[2], own)]
 
     def peer_route(self, peer: Node) -> RouteAdd:
         return RouteAdd("", str(peer.pod_cidr), "flannel.1", via=str(peer.pod_cidr.network_address), onlink=True,
