@@ -150,3 +150,19 @@ def test_bitsets_are_built_and_read_in_one_step() -> None:
         mask = _mask(picked, n)
         assert mask == sum(1 << i for i in picked)
         assert _bits(mask) == picked
+
+
+def test_flannels_vtep_entries_are_kept_once_and_each_node_lacks_its_own() -> None:
+    c = k8snetviz.load("flannel-vxlan")
+    maps = {n: c.netns[f"node/{n}"].neighbours["flannel.1"] for n in c.nodes}
+    assert len({id(m.base) for m in maps.values()}) == 1
+    for name, node in c.nodes.items():
+        vteps = set(maps[name])
+        # flanneld: a neighbour entry for every other node's VTEP (its podCIDR's network address), not its own
+        assert vteps == {other.pod_cidr.network_address for other in c.nodes.values() if other is not node}
+        fdb = c.netns[f"node/{name}"].fdb["flannel.1"]
+        assert {e.dst for e in fdb.values()} == {o.internal_ip for o in c.nodes.values() if o is not node}
+    first, second = list(c.nodes)[:2]
+    peer = next(iter(maps[first]))
+    del maps[first][peer]
+    assert peer not in maps[first] and (peer in maps[second] or c.nodes[second].pod_cidr.network_address == peer)
