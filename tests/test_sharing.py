@@ -166,3 +166,22 @@ def test_flannels_vtep_entries_are_kept_once_and_each_node_lacks_its_own() -> No
     peer = next(iter(maps[first]))
     del maps[first][peer]
     assert peer not in maps[first] and (peer in maps[second] or c.nodes[second].pod_cidr.network_address == peer)
+
+
+def test_a_learners_iptables_commands_change_their_node_only(cluster) -> None:
+    from k8snetviz.agents.writes import IptablesEdit
+
+    mine = k8snetviz.loads(NODES + APP)
+    a, b = mine.netns["node/n5"].ruleset, mine.netns["node/n6"].ruleset
+    sep = next(c for c in a.chains("nat") if c.startswith("KUBE-SEP-"))
+    rules_b = len(b.chain("nat", "KUBE-SERVICES"))
+    a.edit(IptablesEdit("node/n5", "nat", "-F", "KUBE-SERVICES"))
+    a.edit(IptablesEdit("node/n5", "nat", "-D", "KUBE-POSTROUTING", position=1))
+    svc_chains = [c for c in a.chains("nat") if c.startswith("KUBE-SVC-")]
+    for chain in svc_chains:  # nothing jumps to them now; emptied, they can go
+        a.edit(IptablesEdit("node/n5", "nat", "-F", chain))
+        a.edit(IptablesEdit("node/n5", "nat", "-X", chain))
+    assert len(a.chain("nat", "KUBE-SERVICES")) == 0 and not any(c.startswith("KUBE-SVC-") for c in a.chains("nat"))
+    assert len(b.chain("nat", "KUBE-SERVICES")) == rules_b and all(b.has_chain("nat", c) for c in svc_chains)
+    assert len(b.chain("nat", "KUBE-POSTROUTING")) == len(a.chain("nat", "KUBE-POSTROUTING")) + 1
+    assert sep in a.chains("nat") and ":KUBE-SVC-" not in a.save() and ":KUBE-SVC-" in b.save()

@@ -182,7 +182,7 @@ class RouteDel:
     """``ip route del DST``: a learner's (or a scenario's) change to a namespace's table."""
 
     netns: str
-    dst: str
+    dst: str | IPv4Network | IPv4Address
     owner: Owner = KERNEL
 
 

@@ -1083,38 +1083,49 @@ class _Table(Mapping[str, Chain]):
     chain finds it in the base; writing to one copies it into the node's own chains first.
     """
 
-    __slots__ = ("own", "base")
+    __slots__ = ("own", "base", "hidden")
 
     def __init__(self, base: Mapping[str, Chain] | None = None) -> None:
         self.own: dict[str, Chain] = {}
         self.base = base
+        self.hidden: set[str] = set()  # base chains this ruleset deleted (iptables -X)
 
     def __getitem__(self, name: str) -> Chain:
         c = self.own.get(name)
         if c is None:
-            if self.base is None:
+            if self.base is None or name in self.hidden:
                 raise KeyError(name)
             return self.base[name]
         return c
 
     def get(self, name: str, default: Chain | None = None) -> Chain | None:  # type: ignore[override]
         c = self.own.get(name)
-        if c is None and self.base is not None:
+        if c is None and self.base is not None and name not in self.hidden:
             c = self.base.get(name)
         return default if c is None else c
 
     def __contains__(self, name: object) -> bool:
-        return name in self.own or (self.base is not None and name in self.base)
+        if name in self.own:
+            return True
+        return self.base is not None and name in self.base and name not in self.hidden
 
     def __iter__(self) -> Iterator[str]:
         if self.base is None:
             return iter(self.own)
-        return itertools.chain(self.base, (n for n in self.own if n not in self.base))
+        base, own, hidden = self.base, self.own, self.hidden
+        return itertools.chain((n for n in base if n in own or n not in hidden), (n for n in own if n not in base))
 
     def __len__(self) -> int:
         if self.base is None:
             return len(self.own)
-        return len(self.base) + sum(1 for n in self.own if n not in self.base)
+        return sum(1 for _ in self)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self.own.pop(name, None)
+        if self.base is not None and name in self.base:
+            self.hidden.add(name)
 
     def writable(self, name: str) -> Chain:
         """The chain, made the ruleset's own first if it is shared."""
@@ -1304,7 +1315,8 @@ class Ruleset:
     def delete(self, table: str, chain: str, args: Sequence[str] | str | None = None,
                position: int | None = None) -> Rule:
         """``-D CHAIN RULE`` (the first rule equal to it) or ``-D CHAIN N``."""
-        c = self.chain(table, chain)
+        self.chain(table, chain)
+        c = self._writable(table, chain)
         if position is not None:
             if not 1 <= position <= len(c.rules):
                 raise RulesetError("Index of deletion too big")
@@ -1321,9 +1333,8 @@ class Ruleset:
     def flush(self, table: str, chain: str | None = None) -> None:
         """``-F [CHAIN]``: remove every rule of the chain (of every chain of the table)."""
         for name in [chain] if chain else self.chains(table):
-            c = self.chain(table, name)
-            c.rules = []
-            c._changed()
+            self.chain(table, name)
+            self._writable(table, name).rules = []
 
     def delete_chain(self, table: str, chain: str | None = None) -> None:
         """``-X [CHAIN]``: remove an empty user chain that nothing jumps to (all of them without a name)."""
@@ -1337,7 +1348,9 @@ class Ruleset:
                 raise RulesetError(f"Directory not empty (chain {name} is not empty)")
             if any(r.target_name == name for ch in chains.values() for r in ch.rules):
                 raise RulesetError("Too many links")
+            self._writing()
             del chains[name]
+            self._sorted_user.pop(table, None)
 
     def edit(self, w: IptablesEdit) -> None:
         """Apply one ``iptables`` command (see :class:`~k8snetviz.agents.writes.IptablesEdit`)."""

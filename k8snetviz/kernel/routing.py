@@ -315,7 +315,7 @@ class RoutingTable:
             rows += own
         return rows
 
-    def find(self, dst: str | IPv4Network, metric: int | None = None) -> Route | None:
+    def find(self, dst: str | IPv4Network | IPv4Address, metric: int | None = None) -> Route | None:
         """The row for exactly ``dst`` (and ``metric``, when given)."""
         d = net(dst)
         for r in self._rows(d.prefixlen, int(d.network_address)):
@@ -323,7 +323,7 @@ class RoutingTable:
                 return r
         return None
 
-    def remove(self, dst: str | IPv4Network, metric: int | None = None) -> Route:
+    def remove(self, dst: str | IPv4Network | IPv4Address, metric: int | None = None) -> Route:
         r = self.find(dst, metric)
         if r is None:
             raise KeyError(str(net(dst)))
