@@ -16,6 +16,7 @@ Medians and p95 after a warm-up; prints numbers, asserts nothing.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -35,13 +36,13 @@ from tests.ui.jupyterlab import (  # noqa: E402
     run_all_cells,
 )
 
-NOTEBOOK = "notebooks/02-pod-networking.ipynb"
+SOURCE = REPO / "notebooks" / "02-pod-networking.ipynb"
+# A copy under build/ (git-ignored): JupyterLab saves the notebook it runs, outputs and all.
+COPY = REPO / "build" / "bench-widget" / "02-pod-networking.ipynb"
+NOTEBOOK = COPY.relative_to(REPO).as_posix()
 STEPS = 60
 WALKS = 30
 SOURCES = ["default/cache", "default/client"]
-
-# Resolves after the browser has drawn the frame that follows the current task.
-FRAME_JS = "() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))"
 
 STEP_JS = """
 async ({ walkIndex, rounds, warmup }) => {
@@ -50,7 +51,11 @@ async ({ walkIndex, rounds, warmup }) => {
   const info = walk.querySelector('.knv-info .knv-hops');
   const next = walk.querySelector('.knv-next');
   const prev = walk.querySelector('.knv-prev');
-  const frame = () => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+  // after the next frame is drawn (or a second, should the page not draw frames)
+  const frame = () => new Promise((done) => {
+    requestAnimationFrame(() => setTimeout(done, 0));
+    setTimeout(done, 1000);
+  });
   const script = [], shown = [], paints = [];
   let step = parseInt(diagram.dataset.paintedStep);
   for (let i = 0; i < warmup + rounds; i++) {
@@ -81,7 +86,11 @@ async ({ walkIndex, rounds, warmup, sources }) => {
   const info = walk.querySelector('.knv-info .knv-hops');
   const input = walk.querySelector('.knv-src input');
   const button = walk.querySelector('button.knv-trace') || walk.querySelector('.knv-trace button');
-  const frame = () => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+  // after the next frame is drawn (or a second, should the page not draw frames)
+  const frame = () => new Promise((done) => {
+    requestAnimationFrame(() => setTimeout(done, 0));
+    setTimeout(done, 1000);
+  });
   const times = [];
   for (let i = 0; i < warmup + rounds; i++) {
     const src = sources[i % sources.length];
@@ -89,12 +98,16 @@ async ({ walkIndex, rounds, warmup, sources }) => {
     input.dispatchEvent(new Event('input', { bubbles: true }));
     const before = diagram.dataset.walk;
     await frame();
-    const shown = new Promise((done) => {
+    const shown = new Promise((done, fail) => {
       const check = () => diagram.dataset.walk !== before && diagram.dataset.paintedStep === '1'
         && info.textContent.includes('Step 1 of') && info.textContent.includes(src);
       if (check()) { done(); return; }
       const obs = new MutationObserver(() => { if (check()) { obs.disconnect(); done(); } });
       obs.observe(walk, { attributes: true, childList: true, subtree: true, characterData: true });
+      setTimeout(() => { obs.disconnect(); fail(new Error(`the walk from ${src} did not show within 10 s: `
+        + `walk ${diagram.dataset.walk} (was ${before}), step ${diagram.dataset.paintedStep}, `
+        + `panel "${info.textContent.slice(0, 80)}", error "${walk.querySelector('.knv-error').textContent}"`)); },
+        10000);
     });
     const t0 = performance.now();
     button.click();
@@ -114,8 +127,18 @@ def main() -> None:
         return
     from playwright.sync_api import sync_playwright
 
+    COPY.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SOURCE, COPY)
+    try:
+        steps, walks = measure_in_browser(sync_playwright)
+    finally:
+        shutil.rmtree(COPY.parent, ignore_errors=True)
+    report(steps, walks)
+
+
+def measure_in_browser(sync_playwright: object) -> tuple[dict, dict]:
     with tempfile.TemporaryDirectory() as tmp, lab_server(root_dir=REPO, workdir=Path(tmp)) as server:
-        with sync_playwright() as pw:
+        with sync_playwright() as pw:  # type: ignore[operator]
             context = pw.chromium.launch_persistent_context(
                 user_data_dir=str(Path(tmp) / "profile"), executable_path=CHROMIUM, headless=True,
                 args=list(CHROMIUM_ARGS), viewport={"width": 1400, "height": 1000})
@@ -124,9 +147,17 @@ def main() -> None:
             run_all_cells(page, NOTEBOOK)
             page.locator(".knv-packetwalk").first.scroll_into_view_if_needed()
             page.wait_for_function("() => document.querySelector('.knv-diagram')?.dataset.paintedStep === '1'")
-            steps = page.evaluate(STEP_JS, {"walkIndex": 0, "rounds": STEPS, "warmup": 6})
-            walks = page.evaluate(WALK_JS, {"walkIndex": 0, "rounds": WALKS, "warmup": 4, "sources": SOURCES})
-            context.close()
+            page.set_default_timeout(120_000)
+            try:
+                steps = page.evaluate(STEP_JS, {"walkIndex": 0, "rounds": STEPS, "warmup": 6})
+                print(f"stepped {len(steps['shown'])} times", flush=True)
+                walks = page.evaluate(WALK_JS, {"walkIndex": 0, "rounds": WALKS, "warmup": 4, "sources": SOURCES})
+            finally:
+                context.close()
+    return steps, walks
+
+
+def report(steps: dict, walks: dict) -> None:
     ms = 1e-3
     table = Table(f"Packet-walk widget in JupyterLab + Chromium, notebook 02 (SVG {steps['svgBytes'] / 1024:.0f} KiB)")
     table.add("step (next/back): click → frame drawn with the new step", sample([t * ms for t in steps["shown"]]),
