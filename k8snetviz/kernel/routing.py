@@ -165,11 +165,6 @@ class Route:
         return f"{what} ({o.component})" if o.component else what
 
     @functools.cached_property
-    def _key(self) -> tuple[int, int]:
-        # Cached on the (shared, immutable) row: a large cluster adds the same rows to many tables.
-        return self.dst.prefixlen, int(self.dst.network_address)
-
-    @functools.cached_property
     def key(self) -> str:
         """What makes the row unique in its table, as iproute2 names it: the destination (and metric)."""
         head = "default" if self.is_default else str(self.dst)
@@ -245,7 +240,8 @@ class RouteLayer:
 
 
 def _file(by_len: dict[int, dict[int, list[Route]]], route: Route) -> None:
-    length, address = route._key
+    dst = route.dst
+    length, address = dst.prefixlen, int(dst.network_address)
     bucket = by_len.get(length)
     if bucket is None:
         bucket = by_len[length] = {}

@@ -84,9 +84,24 @@ class Scenario:
     source: str
     manifests: list[Manifest] = field(default_factory=list)
     text: str = ""
+    _kinds: tuple[tuple[int, int, int], dict[str, list[Manifest]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def of_kind(self, *kinds: str) -> list[Manifest]:
-        return [m for m in self.manifests if m.kind in kinds]
+        """The documents of these kinds, in order (indexed by kind once: a build asks for some thirty kinds
+        of a dump that may hold 165,000 documents; the index is made again when the list changes)."""
+        docs = self.manifests
+        stamp = (id(docs), len(docs), id(docs[-1]) if docs else 0)
+        if self._kinds is None or self._kinds[0] != stamp:
+            index: dict[str, list[Manifest]] = {}
+            for m in docs:
+                index.setdefault(m.kind, []).append(m)
+            self._kinds = (stamp, index)
+        index = self._kinds[1]
+        if len(kinds) == 1:
+            return list(index.get(kinds[0], ()))
+        wanted = set(kinds)
+        return [m for m in docs if m.kind in wanted]
 
 
 def _scenarios() -> Traversable:
