@@ -93,6 +93,8 @@ _TARGET_HOOKS = {
 }
 # Conntrack states in the order libxt_conntrack prints them.
 _CTSTATES = ("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT")
+_CTSTATE_SET = frozenset(_CTSTATES)
+_ADDRESS_TYPE = {IPv4Address}
 # Address types in the kernel's RTN_* order, the order libxt_addrtype prints them in.
 _ADDRTYPES = (
     "UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST",
@@ -148,14 +150,17 @@ class HookContext:
     recent: Mapping[str, frozenset[IPv4Address]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Normalised only when needed: the walk makes one context per hook and passes what it holds already.
         local = self.local_addresses
-        if not (isinstance(local, frozenset) and all(type(a) is IPv4Address for a in local)):
+        if type(local) is not frozenset or not set(map(type, local)) <= _ADDRESS_TYPE:
             object.__setattr__(self, "local_addresses", frozenset(_ip(a) for a in local))
-        if self.out_address is not None:
+        if self.out_address is not None and type(self.out_address) is not IPv4Address:
             object.__setattr__(self, "out_address", _ip(self.out_address))
-        object.__setattr__(self, "ctstate", _states(self.ctstate))
-        recent = {name: frozenset(_ip(a) for a in addrs) for name, addrs in self.recent.items()}
-        object.__setattr__(self, "recent", recent)
+        if type(self.ctstate) is not frozenset or not self.ctstate <= _CTSTATE_SET:
+            object.__setattr__(self, "ctstate", _states(self.ctstate))
+        if self.recent:
+            recent = {name: frozenset(_ip(a) for a in addrs) for name, addrs in self.recent.items()}
+            object.__setattr__(self, "recent", recent)
 
     def is_local(self, addr: IPv4Address) -> bool:
         return addr in self.local_addresses or addr.is_loopback

@@ -13,6 +13,7 @@ IP-in-IP) header is on.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
@@ -49,7 +50,7 @@ class Packet:
 
     @staticmethod
     def endpoint(addr: IPv4Address, port: int | None) -> str:
-        return f"{addr}:{port}" if port is not None else str(addr)
+        return _endpoint(addr, port)
 
     @property
     def source(self) -> str:
@@ -73,3 +74,9 @@ class Packet:
         if self.inner is not None:
             s += f" [{self.inner}]"
         return s
+
+
+@functools.lru_cache(maxsize=4096)
+def _endpoint(addr: IPv4Address, port: int | None) -> str:
+    # A walk prints the same few addresses at every hop; ipaddress formats them in Python.
+    return f"{addr}:{port}" if port is not None else str(addr)
