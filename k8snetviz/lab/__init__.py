@@ -10,6 +10,7 @@ One module per job:
 - :mod:`~k8snetviz.lab.cniexec` - run the real CNI plugins for ADD/CHECK/DEL;
 - :mod:`~k8snetviz.lab.topology` - LAN, nodes, pods, node routes, flannel's VXLAN;
 - :mod:`~k8snetviz.lab.podserver` - the server in each pod that names the peer it sees;
+- :mod:`~k8snetviz.lab.probe` - its client, on the standard library alone so that a probe starts at once;
 - :mod:`~k8snetviz.lab.groundtruth` - the three CNI set-ups built and recorded for the simulator;
 - :mod:`~k8snetviz.lab.dnsserver` - the model's CoreDNS answering on real port 53 in a pod namespace;
 - :mod:`~k8snetviz.lab.build` - ``lab up``: a whole scenario in the kernel;
