@@ -35,9 +35,11 @@ def test_flipping_external_traffic_policy_changes_the_client_address(lab, lab_pa
     # The address alone, in its own element: the line around it also quotes the MASQUERADE rule, which
     # names the client's address before the flip too, so waiting on the whole line's text proves nothing.
     address = seen.locator(".knv-explorer-seen")
+    # The explorer's views are on the page before the kernel's first answer fills them (an empty HTML
+    # widget is visible too): wait for the answer, then read it.
+    expect(address).to_have_text("172.18.0.3")
     before = _seen(read_text(seen))
     assert before == "172.18.0.3", "under Cluster the pod sees the node that masqueraded the packet"
-    expect(address).to_have_text("172.18.0.3")
 
     click(widget(explorer.locator(".knv-explorer-policy"), css_class="widget-toggle-button", text="Local"))
     expect(address).to_have_text("172.18.0.100")  # waits for the kernel's new answer
