@@ -35,7 +35,7 @@ DEBS_LAB := dot=graphviz
 DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	/usr/share/fonts/truetype/liberation=fonts-liberation \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
-	ping=iputils-ping zsh=zsh
+	ping=iputils-ping zsh=zsh nft=nftables nfacct=nfacct
 
 .PHONY: help lab test check bench fuzz setup setup-course lock instructor binder-url colab-url hub-url \
 	test-lowest debs-lab debs-test \

@@ -34,6 +34,7 @@ __all__ = [
     "NeighAdd",
     "FdbAdd",
     "Sysctl",
+    "NfacctAdd",
     "RouteDel",
     "SharedRoutes",
     "SharedNeighbours",
@@ -257,6 +258,19 @@ class Sysctl:
     owner: Owner = KERNEL
 
 
+@dataclass(frozen=True)
+class NfacctAdd:
+    """``nfacct add NAME``: a named packet counter (nfnetlink_acct) that ``-m nfacct`` rules count into.
+
+    The object must exist before a rule names it (``iptables-restore`` fails otherwise); kube-proxy
+    creates its counters (``localhost_nps_accepted_pkts``, ``ct_state_invalid_dropped_pkts``) at start.
+    """
+
+    netns: str
+    name: str
+    owner: Owner = KERNEL
+
+
 @dataclass
 class IptablesRestore:
     """What a program feeds ``iptables-restore --noflush``: chains to create, then rules in order.
@@ -307,4 +321,4 @@ class IptablesEdit:
 
 
 Write = (NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | SharedRoutes | NeighAdd | FdbAdd
-         | SharedNeighbours | Sysctl | IptablesRestore | IptablesEdit)
+         | SharedNeighbours | Sysctl | NfacctAdd | IptablesRestore | IptablesEdit)

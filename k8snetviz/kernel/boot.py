@@ -23,6 +23,7 @@ from k8snetviz.agents.writes import (
     LinkSet,
     NeighAdd,
     NetnsAdd,
+    NfacctAdd,
     Owner,
     RouteAdd,
     RouteDel,
@@ -51,6 +52,7 @@ class Kernel:
         self._rulesets: dict[int, tuple[IptablesRestore, Ruleset]] = {}
         self._layers: dict[int, tuple[tuple[RouteAdd, ...], RouteLayer, dict[int, Route]]] = {}
         self._entries: dict[int, tuple[SharedNeighbours, dict[IPv4Address, Neighbour], dict[str, FdbEntry]]] = {}
+        self._counters: dict[int, tuple[IptablesRestore, set[tuple[str, str]]]] = {}
 
     def apply(self, writes: Iterable[Write], netns: str = "") -> None:
         """Apply ``writes`` in order; a write without a namespace goes to ``netns``."""
@@ -71,6 +73,7 @@ class Kernel:
         self._rulesets.clear()
         self._layers.clear()
         self._entries.clear()
+        self._counters.clear()
         return self.netns
 
     def _ns(self, name: str) -> NetNS:
@@ -111,6 +114,8 @@ class Kernel:
             self._shared_routes(ns, w)
         elif isinstance(w, SharedNeighbours):
             self._shared_neighbours(ns, w)
+        elif isinstance(w, NfacctAdd):
+            ns.nfacct.setdefault(w.name, w.owner)
         elif isinstance(w, RouteDel):
             ns.routes.remove(w.dst)
         elif isinstance(w, IptablesRestore):
@@ -185,6 +190,16 @@ class Kernel:
                 other.peer_ifindex, iface.peer_ifindex = iface.ifindex, other.ifindex
 
     def _restore(self, ns: NetNS, w: IptablesRestore) -> None:
+        counters = self._counters.get(id(w))
+        if counters is None or counters[0] is not w:
+            names = {(args[args.index("--nfacct-name") + 1], chain) for _t, chain, args, _o in w.rules
+                     if "--nfacct-name" in args}
+            counters = self._counters[id(w)] = (w, names)
+        for name, chain in counters[1]:
+            if name not in ns.nfacct:
+                # xt_nfacct looks the counter up when the rule is added: iptables-restore fails without it.
+                raise K8sNetVizError(f"{ns.name}: iptables-restore: RULE_APPEND failed (No such file or "
+                                     f"directory): rule in chain {chain} (no nfacct object {name})")
         if ns.ruleset is None and not w.netns:
             # A payload several nodes load alike (kube-proxy's): restored once, frozen, and every node's
             # ruleset layers on it, copying a chain only when the node writes to it.

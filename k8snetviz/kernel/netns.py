@@ -155,6 +155,7 @@ class NetNS:
     fdb: dict[str, MutableMapping[str, FdbEntry]] = field(default_factory=dict)
     sysctls: dict[str, str] = field(default_factory=dict)  # only what differs from SYSCTL_DEFAULTS
     sysctl_owners: dict[str, Owner] = field(default_factory=dict)
+    nfacct: dict[str, Owner] = field(default_factory=dict)  # nfacct counter objects by name, with who made them
     owner: Owner = KERNEL
     _top_ifindex: int = field(default=0, repr=False, compare=False)
     _local: tuple[int, frozenset[IPv4Address]] | None = field(default=None, repr=False, compare=False)

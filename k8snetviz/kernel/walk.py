@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Protocol
 
 from k8snetviz.agents.writes import KERNEL, Owner
@@ -37,6 +37,9 @@ ACTIONS = ("route", "veth", "bridge", "forward", "dnat", "snat", "un-nat", "enca
            "proxy", "deliver", "drop", "reject")
 MAX_HOPS = 128
 GATEWAY_OWNER = Owner("host-network", why="the node network's gateway to the outside world")
+LOOPBACK_NET = IPv4Network("127.0.0.0/8")
+LOOPBACK_ADDRESS = IPv4Address("127.0.0.1")
+LOOPBACK_ROUTE_OWNER = Owner("kernel", why="the kernel adds it for 127.0.0.1/8 on lo")
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -337,8 +340,40 @@ class Walker:
                  table="route")
         return r
 
+    def loopback_route(self, ns: NetNS, pkt: Packet) -> Route:
+        """127.0.0.0/8 is routed by the local table, before the main table is looked at."""
+        r = Route(LOOPBACK_NET, "lo", proto="kernel", scope="host", src=LOOPBACK_ADDRESS, owner=LOOPBACK_ROUTE_OWNER)
+        text = f"local {LOOPBACK_NET} dev lo table local proto kernel scope host src {LOOPBACK_ADDRESS}"
+        self.hop(ns.name, "lo", "route", f"the local table: {text} (every namespace's loopback range)", pkt,
+                 DecidedBy("route", element_id("route", ns.name, "local", str(LOOPBACK_NET)), text,
+                           LOOPBACK_ROUTE_OWNER), table="route")
+        return r
+
+    def route_localnet(self, ns: NetNS, dev: str | None) -> bool:
+        """``net.ipv4.conf.{all,DEV}.route_localnet``: may 127.0.0.0/8 be routed to or from ``dev``?"""
+        return "1" in (ns.sysctl("net.ipv4.conf.all.route_localnet"),
+                       ns.sysctl(f"net.ipv4.conf.{dev}.route_localnet") if dev else "0")
+
+    def localnet_check(self, ns: NetNS, pkt: Packet, dev: str | None, source: bool) -> None:
+        """The kernel refuses a 127.0.0.0/8 address on a device other than lo unless route_localnet is on
+        (``__mkroute_output`` for a loopback source, ``ip_route_input_slow`` for a loopback destination)."""
+        name = "net.ipv4.conf.all.route_localnet"
+        if self.route_localnet(ns, dev):
+            owner = ns.sysctl_owners.get(name, KERNEL)
+            self.hop(ns.name, dev or "-", "route", f"the {'source' if source else 'destination'} "
+                     f"{pkt.src if source else pkt.dst} is a loopback address on {dev}: allowed because "
+                     f"{name} = 1 ({owner.why or owner.component})", pkt, self.sysctl_ref(ns, name), table="route")
+            return
+        side = "source" if source else "destination"
+        addr = pkt.src if source else pkt.dst
+        self.hop(ns.name, dev or "-", "drop", f"the {side} {addr} is a loopback address and {dev} is not lo: with "
+                 f"{name} = 0 the kernel treats it as martian and drops the packet", pkt, self.sysctl_ref(ns, name),
+                 table="route")
+        raise Stop("dropped", f"{ns.name} does not route the loopback {side} {addr} over {dev} "
+                   f"({name} = 0)")
+
     def originate(self, ns: NetNS, pkt: Packet) -> None:
-        r = self.route(ns, pkt)
+        r = self.loopback_route(ns, pkt) if pkt.dst.is_loopback else self.route(ns, pkt)
         if pkt.src == IPv4Address("0.0.0.0"):
             src = ns.source_address(r)
             assert src is not None
@@ -347,8 +382,10 @@ class Walker:
         after = self.netfilter(ns, "OUTPUT", pkt, None, r.dev)
         if after.dst != pkt.dst:
             r = self.route(ns, after)  # the kernel routes again after OUTPUT DNAT changed the destination
+            if after.src.is_loopback and r.dev != "lo" and not self.replying:
+                self.localnet_check(ns, after, r.dev, source=True)
         pkt = after
-        if pkt.dst in ns.local_addresses():
+        if pkt.dst in ns.local_addresses() or pkt.dst.is_loopback:
             self.deliver(ns, "lo", pkt)
             return
         pkt = self.netfilter(ns, "POSTROUTING", pkt, None, r.dev)
@@ -363,7 +400,9 @@ class Walker:
         pkt = self.netfilter(ns, "PREROUTING", pkt, dev, None)
         if ns.kind == "node" and not self.egress_checked:
             self.policy_egress(ns, dev, pkt)
-        if pkt.dst in ns.local_addresses():
+        if pkt.dst.is_loopback and dev != "lo":
+            self.localnet_check(ns, pkt, dev, source=False)
+        if pkt.dst in ns.local_addresses() or pkt.dst.is_loopback:
             if self.outer is None and pkt.proto == "UDP" and _vxlan_device(ns, pkt) is not None:
                 raise Stop("dropped", "a VXLAN packet without an inner packet")
             pkt = self.netfilter(ns, "INPUT", pkt, dev, None)

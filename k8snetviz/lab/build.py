@@ -4,8 +4,8 @@ One namespace per node on a LAN (a bridge in its own namespace), a gateway names
 scenario's gateway (it stands for "outside"), one namespace per pod attached by running the real
 CNI plugins with the model's conflists (:mod:`k8snetviz.agents.cni.config`) inside the node's
 namespace, the node routes the model has, flannel's VXLAN device with its neighbour and FDB
-entries, each node's iptables rules from the model (``iptables-restore``), ``net.ipv4.ip_forward``
-as the model says, a namespace per outside client, and a pod server in every pod (and a
+entries, each node's iptables rules from the model (``iptables-restore``, after the nfacct counters
+and the ``net.ipv4.conf.all`` sysctls the node's agents set), ``net.ipv4.ip_forward`` as the model says, a namespace per outside client, and a pod server in every pod (and a
 kubelet-port server in every node) that names the peer it sees.
 
 Cluster DNS: in every CoreDNS pod (the ready endpoints of kube-dns) the model's CoreDNS answers on
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from k8snetviz.agents.cni.base import host_veth_name
 from k8snetviz.agents.cni.config import container_id, runtime_conflist
 from k8snetviz.errors import K8sNetVizError
+from k8snetviz.kernel.netns import SYSCTL_DEFAULTS
 from k8snetviz.lab import dnsserver, podserver
 from k8snetviz.lab.cniexec import add_network_list, k8s_cni_args, save_result
 from k8snetviz.lab.errors import LabError
@@ -196,6 +197,14 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
             lab.sysctl(ns, "net.ipv4.ip_forward", "1" if cluster.netns[model_name].ip_forward else "0")
 
     for name, tn in nodes.items():
+        model = cluster.netns[f"node/{name}"]
+        for key, value in model.sysctls.items():
+            # the namespace-wide settings the node's agents make (kube-proxy's route_localnet); per-device ones
+            # are the plugins' own business, and they make them here too
+            if key.startswith("net.ipv4.conf.all.") and value != SYSCTL_DEFAULTS.get(key):
+                lab.sysctl(tn.netns, key, value)
+        for counter in model.nfacct:
+            lab.run_in(tn.netns, ["nfacct", "add", counter])
         lab.run_in(tn.netns, ["iptables-restore"], input=node_iptables(cluster, name))
         podserver.start(lab, tn.netns, f"node/{name}", [NODE_PORT], [])
         lay.servers[f"node/{name}"] = {"tcp": [NODE_PORT], "udp": []}

@@ -42,8 +42,8 @@ class MissingTool(LabError):
 
     def __init__(self, missing: Sequence[str]) -> None:
         super().__init__(
-            "the lab needs " + ", ".join(missing) + " (Debian: apt-get install iproute2 iptables "
-            "containernetworking-plugins python3)"
+            "the lab needs " + ", ".join(missing) + " (Debian: apt-get install iproute2 iptables nftables "
+            "nfacct containernetworking-plugins python3)"
         )
         self.missing = list(missing)
 

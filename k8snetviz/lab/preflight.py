@@ -1,4 +1,4 @@
-"""Can the lab run here?  Root, iproute2, iptables and the CNI reference plugins.
+"""Can the lab run here?  Root, iproute2, iptables, nft, nfacct and the CNI reference plugins.
 
 Checked before anything is created, so a refusal leaves nothing behind.
 """
@@ -25,7 +25,9 @@ __all__ = [
 # Debian's containernetworking-plugins installs into /usr/lib/cni; upstream tarballs and
 # kind nodes use /opt/cni/bin.
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
-REQUIRED_PROGRAMS = ("ip", "iptables-restore", "unshare")  # unshare: the DNS rows run glibc under the pod's hostname
+# unshare: the DNS rows run glibc under the pod's hostname; nfacct: kube-proxy's counters (iptables mode);
+# nft: kube-proxy's nftables mode
+REQUIRED_PROGRAMS = ("ip", "iptables-restore", "unshare", "nfacct", "nft")
 REQUIRED_PLUGINS = ("bridge", "ptp", "host-local")
 
 

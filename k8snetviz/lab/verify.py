@@ -1,8 +1,8 @@
 """``lab verify``: run a suite of traces for real and with the simulator, and compare.
 
 For each case (pod to pod on the same node and across nodes, pod to node, node to pod, and for
-every Service: pod to its ClusterIP, hairpin, outside client to each NodePort and to the
-LoadBalancer IP) the lab asks the pod server for real and the simulator walks the same packet:
+every Service: pod to its ClusterIP, hairpin, a node to a NodePort on 127.0.0.1, outside client to
+each NodePort and to the LoadBalancer IP) the lab asks the pod server for real and the simulator walks the same packet:
 
 - delivered or not;
 - which pod (or node) answered - for a Service with several endpoints the simulator is told
@@ -145,6 +145,10 @@ def _service_cases(cluster: Cluster, pods: list[Any], layout: Layout) -> list[Ca
         if client is not None:
             out.append(Case(f"pod->ClusterIP {svc.key}", f"pod/{client.key}", str(svc.ip), sp.port, sp.protocol))
         out.append(Case(f"hairpin {svc.key}", f"pod/{backends[0].key}", str(svc.ip), sp.port, sp.protocol))
+        if svc.type in ("NodePort", "LoadBalancer") and sp.node_port and sp.protocol == "TCP":
+            # curl localhost:NODEPORT on a node: kube-proxy's localhost NodePorts (iptables mode only)
+            node = backends[0].node_name
+            out.append(Case(f"node->localhost NodePort {svc.key}", f"node/{node}", "127.0.0.1", sp.node_port))
         if not externals:
             continue
         if svc.type in ("NodePort", "LoadBalancer") and sp.node_port:
@@ -259,12 +263,15 @@ def _route_checks(layout: Layout, sim: TraceResult, report: Report, seen: set[tu
     for h in sim.hops:
         if h.action != "route" or not h.rule or h.reply or h.at not in layout.netns:
             continue
+        if h.decided_by is not None and h.decided_by.kind != "route":
+            continue  # a sysctl that let the routed packet pass (route_localnet)
         m = _OUTER_DST.search(h.outer) if h.outer else None
         addr = m.group(1) if m else _ip_of(h.dst)
         if (h.at, addr) in seen:
             continue
         seen.add((h.at, addr))
-        r = Route.parse(h.rule)
+        # a row of the local table ("local 127.0.0.0/8 dev lo table local ...") reads like a main-table row
+        r = Route.parse(h.rule.removeprefix("local ").replace(" table local", ""))
         got = route_get(layout.netns[h.at], addr)
         real_dev = layout.model_dev(h.at, str(got.get("dev", "")))
         real = f"dev {real_dev}" + (f" via {got['gateway']}" if got.get("gateway") else "") \

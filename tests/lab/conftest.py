@@ -16,7 +16,7 @@ from k8snetviz.lab.preflight import missing_requirements
 def lab_unavailable() -> str | None:
     if os.geteuid() != 0:
         return "the lab needs root (network namespaces)"
-    missing = missing_requirements(programs=("ip", "iptables-restore", "ping", "bridge"))
+    missing = missing_requirements(programs=("ip", "iptables-restore", "ping", "bridge", "nfacct", "nft"))
     if missing:
         return "the lab needs " + ", ".join(missing)
     return None

@@ -10,7 +10,7 @@ from ipaddress import IPv4Network
 
 from k8snetviz.agents.cni import CNIPlugin
 from k8snetviz.agents.kubeproxy import iptables as kubeproxy
-from k8snetviz.agents.writes import IptablesRestore
+from k8snetviz.agents.writes import IptablesRestore, Write
 from k8snetviz.api.config import ClusterConfig
 from k8snetviz.api.endpointslices import EndpointSlice
 from k8snetviz.api.objects import Node
@@ -70,8 +70,9 @@ def kubeproxy_inputs(
 
 def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: Iterable[Service],
                slices: Iterable[EndpointSlice], warnings: list[str], proxied: set[str] | None = None
-               ) -> dict[str, list[IptablesRestore]]:
-    """Each node's iptables payloads in the order they are loaded: kube-proxy's, then the CNI add-on's.
+               ) -> dict[str, list[Write]]:
+    """Each node's netfilter writes in the order they are made: kube-proxy's (its sysctls and counters,
+    then its rules), then the CNI add-on's iptables payload. ``kubeProxyMode: none`` runs no kube-proxy.
 
     ``proxied`` names the nodes where a kube-proxy pod runs (None: every node, as when the scenario does not
     say); a node without one has no Service rules at all.
@@ -82,9 +83,6 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
     once for all of them: in a cluster without such Services, one payload serves every node.
     """
     inputs = kubeproxy_inputs(services, slices)
-    if cfg.kube_proxy_mode != "iptables":
-        warnings.append(f"kube-proxy mode {cfg.kube_proxy_mode} is not modelled: no service rules are "
-                        "installed (use iptables)")
     # What of a node its rules depend on: its endpoints of each Local service, the source ranges holding its IP.
     local_on: dict[str | None, dict[int, list[str]]] = {}
     for k, (sp, eps) in enumerate(inputs):
@@ -93,16 +91,19 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
                 local_on.setdefault(ep.node_name, {}).setdefault(k, []).append(str(ep))
     ranges = [IPv4Network(c.strip(), strict=False) for sp, _ in inputs for c in sp.load_balancer_source_ranges]
     payloads_by_view: dict[tuple[object, ...], IptablesRestore] = {}
-    out: dict[str, list[IptablesRestore]] = {}
+    # route_localnet and the nfacct counters: the same requests on every node (netns "": the node's own)
+    setup = kubeproxy.Proxier("", nfacct=True).setup() if cfg.kube_proxy_mode == "iptables" else []
+    out: dict[str, list[Write]] = {}
     for node in nodes:
-        payloads: list[IptablesRestore] = []
+        payloads: list[Write] = []
         if cfg.kube_proxy_mode == "iptables" and (proxied is None or node.name in proxied):
             view = (tuple((k, tuple(sorted(eps))) for k, eps in sorted(local_on.get(node.name, {}).items())),
                     tuple(node.internal_ip in r for r in ranges))
             rules = payloads_by_view.get(view)
             if rules is None:
                 rules = payloads_by_view[view] = kubeproxy.Proxier(
-                    node.name, str(node.internal_ip), str(cfg.pod_subnet)).sync(inputs)
+                    node.name, str(node.internal_ip), str(cfg.pod_subnet), nfacct=True).sync(inputs)
+            payloads += setup
             payloads.append(rules)
         payloads.append(cni.netfilter(node))
         out[node.name] = payloads

@@ -23,9 +23,12 @@ traffic.
 The kernel (:mod:`k8snetviz.kernel.netfilter`) turns this into what ``iptables-save`` prints, since
 that is what a learner sees on a node; every rule keeps the object it was written for.
 
-Modelled as kube-proxy runs on a kind node: IPv4, ``--cluster-cidr`` given (local traffic detected by
-``-s <cluster CIDR>``), ``nodePortAddresses`` unset (NodePorts on every local address),
-``localhostNodePorts`` on, ``nf_conntrack_tcp_be_liberal`` off, no nfacct counters, no topology hints.
+Modelled: kube-proxy v1.33 (kind v0.29's node image) as it runs on a kind node: IPv4, ``--cluster-cidr``
+given (local traffic detected by ``-s <cluster CIDR>``), ``nodePortAddresses`` unset (NodePorts on every
+local address), ``localhostNodePorts`` on (so ``net.ipv4.conf.all.route_localnet = 1`` and the
+``-d 127.0.0.0/8`` KUBE-NODEPORTS rules), ``nf_conntrack_tcp_be_liberal`` off, no topology hints.
+nfacct counters (``-m nfacct``) are written when the kernel has nfnetlink_acct (``nfacct=True``, as on
+kind's usual Debian/Ubuntu hosts); :class:`Proxier`'s default is a kernel without it.
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
-from k8snetviz.agents.writes import IptablesRestore, Owner
+from k8snetviz.agents.writes import IptablesRestore, NfacctAdd, Owner, Sysctl, Write
 
 __all__ = [
+    "LOCALHOST_NODEPORTS_COUNTER",
+    "INVALID_DROPPED_COUNTER",
     "ServicePort",
     "Endpoint",
     "Proxier",
@@ -53,6 +58,11 @@ __all__ = [
     "endpoint_chain",
     "probability",
 ]
+
+# kube-proxy's nfacct counters (pkg/proxy/metrics: LocalhostNodePortAcceptedNFAcctCounter,
+# IPTablesCTStateInvalidDroppedNFAcctCounter).
+LOCALHOST_NODEPORTS_COUNTER = "localhost_nps_accepted_pkts"
+INVALID_DROPPED_COUNTER = "ct_state_invalid_dropped_pkts"
 
 # kube-proxy drops the per-endpoint comments above this many endpoints ("large cluster mode").
 LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000
@@ -278,6 +288,9 @@ class Proxier:
 
     ``cluster_cidr`` is the pod subnet (``--cluster-cidr``): packets from outside it to a cluster
     IP are masqueraded. ``node_ip`` matters for ``loadBalancerSourceRanges`` that include the node.
+    ``nfacct``: the kernel has nfnetlink_acct, so kube-proxy's two counters exist and its rules count
+    into them (the INVALID drop, and a ``-d 127.0.0.0/8`` KUBE-NODEPORTS rule per NodePort before
+    the general one). ``mark`` overrides the mark's text (proxier_test.go's fake proxier uses "0x4000").
     """
 
     node_name: str
@@ -289,17 +302,36 @@ class Proxier:
     localhost_nodeports: bool = True
     conntrack_tcp_be_liberal: bool = False
     canary: bool = True
+    nfacct: bool = False
+    mark: str | None = None
 
     @property
     def masquerade_mark(self) -> str:
-        return f"{1 << self.masquerade_bit:#08x}"
+        """The mark as kube-proxy formats it (Go's ``%#08x``: eight digits after ``0x``)."""
+        return self.mark or f"0x{1 << self.masquerade_bit:08x}"
+
+    def setup(self, netns: str = "") -> list[Write]:
+        """What kube-proxy does to the node before its first sync, besides its rules: the nfacct
+        counters it ensures, and ``route_localnet`` for localhost NodePorts (proxier.go's NewProxier:
+        "Setting route_localnet=1 to allow node-ports on localhost")."""
+        out: list[Write] = []
+        if self.localhost_nodeports:
+            out.append(Sysctl(netns, "net.ipv4.conf.all.route_localnet", "1", Owner(
+                "kube-proxy", None, None, (), "localhost NodePorts (--iptables-localhost-nodeports, on by default): "
+                "a packet from 127.0.0.1 may be routed out of lo once DNAT sends it to a pod")))
+        if self.nfacct:
+            for name in (INVALID_DROPPED_COUNTER, LOCALHOST_NODEPORTS_COUNTER):
+                out.append(NfacctAdd(netns, name, Owner("kube-proxy", why=f"the nfacct counter {name}, read for "
+                                                        "kube-proxy's metrics")))
+        return out
 
     def sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> IptablesRestore:
         """The node's iptables rules for ``services`` (each with its endpoints), as one sync writes
         them, plus the jumps from the built-in chains kube-proxy ensures.
 
-        Services are written in the order given; endpoints of a service port are sorted by
-        address, as kube-proxy's EndpointSlice cache does.
+        Services are written in the order given; endpoints of a service port are sorted as
+        kube-proxy's EndpointSlice cache sorts them (``byEndpoint``: ``"IP:port"`` compared as text, so
+        10.244.1.10:80 comes before 10.244.1.2:80).
         """
         # A sync creates a few hundred thousand long-lived objects at scale; the cyclic collector
         # would re-scan them over and over while they are being made.
@@ -318,7 +350,7 @@ class Proxier:
             if not svc.proxied:
                 continue
             unique = {str(ep): ep for ep in eps}
-            ordered = sorted(unique.values(), key=lambda ep: (ep.ip, ep.port))
+            ordered = sorted(unique.values(), key=str)  # byEndpoint: "IP:port" as text
             total_endpoints += len(ordered)
             prepared.append((svc, ordered))
         large = total_endpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
@@ -365,7 +397,8 @@ class Proxier:
         rs.append(nat, KUBE_SERVICES, nodeports + ["-j", KUBE_NODEPORTS])
 
         if not self.conntrack_tcp_be_liberal:
-            rs.append(flt, KUBE_FORWARD, ["-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"])
+            count = ["-m", "nfacct", "--nfacct-name", INVALID_DROPPED_COUNTER] if self.nfacct else []
+            rs.append(flt, KUBE_FORWARD, ["-m", "conntrack", "--ctstate", "INVALID", *count, "-j", "DROP"])
         rs.append(flt, KUBE_FORWARD, [
             "-m", "comment", "--comment", "kubernetes forwarding rules",
             "-m", "mark", "--mark", f"{mark}/{mark}", "-j", "ACCEPT",
@@ -467,6 +500,12 @@ class Proxier:
         if svc.node_port:
             node_port = str(svc.node_port)
             if has_endpoints:
+                if self.localhost_nodeports and self.nfacct:
+                    # Only there to count localhost NodePort packets: 127.0.0.1 is --dst-type LOCAL too,
+                    # so the general rule below would take them anyway.
+                    add(nat, KUBE_NODEPORTS, ["-m", "comment", "--comment", name, *pm, "-d", "127.0.0.0/8",
+                                              "--dport", node_port, "-m", "nfacct", "--nfacct-name",
+                                              LOCALHOST_NODEPORTS_COUNTER, "-j", ext_chain])
                 add(nat, KUBE_NODEPORTS, ["-m", "comment", "--comment", name, *pm,
                                                 "--dport", node_port, "-j", ext_chain])
             if not has_external:
