@@ -18,7 +18,7 @@ from k8snetviz import views as _views  # noqa: F401  (registers how results show
 from k8snetviz.agents import kubeadm
 from k8snetviz.agents.cni import CNIPlugin, plugin
 from k8snetviz.agents.cni.detect import detect_cni
-from k8snetviz.agents.kubelet.network import node_writes, pod_writes
+from k8snetviz.agents.kubelet.network import hostport_writes, node_writes, pod_writes
 from k8snetviz.agents.kubelet.pods import build_pods
 from k8snetviz.agents.outside import client_writes, load_balancer_writes
 from k8snetviz.agents.overrides import override_writes
@@ -184,6 +184,8 @@ class Cluster:
         for name, payloads in node_rules(cfg, self.cni, nodes, self.services.values(), self.endpointslices,
                                          self.warnings, self._kube_proxy_nodes()).items():
             kernel.apply(payloads, f"node/{name}")
+        for pod in self.pods.values():  # the chained portmap plugin: pods start once kube-proxy runs
+            kernel.apply(hostport_writes(self.cni, self.nodes[pod.node_name], pod))
         return kernel.done()
 
     def _kube_proxy_nodes(self) -> set[str] | None:

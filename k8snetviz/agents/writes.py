@@ -40,6 +40,7 @@ __all__ = [
     "SharedNeighbours",
     "IptablesRestore",
     "IptablesEdit",
+    "IptablesCall",
     "Write",
     "fast_init",
 ]
@@ -320,5 +321,17 @@ class IptablesEdit:
     owner: Owner = KERNEL
 
 
-Write = (NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | SharedRoutes | NeighAdd | FdbAdd
-         | SharedNeighbours | Sysctl | NfacctAdd | IptablesRestore | IptablesEdit)
+@dataclass(frozen=True)
+class IptablesCall:
+    """One ``iptables -t TABLE`` call as a CNI plugin makes it through go-iptables, idempotently (unlike a
+    learner's :class:`IptablesEdit`): ``-N`` creates the chain unless it exists; ``-A`` appends and ``-I``
+    inserts at the top, unless the same rule is already in the chain (portmap's ``insertUnique``)."""
+
+    netns: str
+    table: str
+    op: str  # -N | -A | -I
+    chain: str
+    args: tuple[str, ...] = ()
+    owner: Owner = KERNEL
+
+

@@ -32,6 +32,8 @@ class ContainerPort:
     protocol: str = "TCP"
     name: str | None = None
     container: str = ""
+    host_port: int | None = None  # the node's port the runtime forwards here (the CNI portmap plugin)
+    host_ip: str | None = None  # the node address the hostPort is bound to (None: all of them)
 
 
 @dataclass

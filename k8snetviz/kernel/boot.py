@@ -18,6 +18,7 @@ from k8snetviz.agents.writes import (
     AddrAdd,
     FdbAdd,
     IptablesEdit,
+    IptablesCall,
     IptablesRestore,
     LinkAdd,
     LinkSet,
@@ -33,7 +34,7 @@ from k8snetviz.agents.writes import (
     Write,
 )
 from k8snetviz.errors import K8sNetVizError
-from k8snetviz.kernel.netfilter import Ruleset
+from k8snetviz.kernel.netfilter import Ruleset, parse_rule
 from k8snetviz.kernel.netns import FdbEntry, Interface, LayeredMap, Neighbour, NetNS
 from k8snetviz.kernel.routing import Route, RouteLayer, interface, ip
 
@@ -124,6 +125,8 @@ class Kernel:
             if ns.ruleset is None:
                 ns.ruleset = Ruleset(("filter", "nat"))
             ns.ruleset.edit(w)
+        elif isinstance(w, IptablesCall):
+            self._call(ns, w)
         else:  # pragma: no cover - the Write union is closed
             raise TypeError(f"not a write: {w!r}")
 
@@ -188,6 +191,24 @@ class Kernel:
             other = other_ns.interfaces.get(w.peer[1]) if other_ns else None
             if other is not None:
                 other.peer_ifindex, iface.peer_ifindex = iface.ifindex, other.ifindex
+
+    @staticmethod
+    def _call(ns: NetNS, w: IptablesCall) -> None:
+        if ns.ruleset is None:
+            ns.ruleset = Ruleset((w.table,))
+        rs = ns.ruleset
+        rs.table(w.table)
+        if w.op == "-N":
+            if not rs.has_chain(w.table, w.chain):
+                rs.new_chain(w.table, w.chain)
+            return
+        line = parse_rule(w.table, w.chain, list(w.args)).line
+        if any(r.line == line for r in rs.rules(w.table, w.chain)):
+            return  # already there: insertUnique leaves it where it is
+        if w.op == "-I":
+            rs.insert(w.table, w.chain, list(w.args), 1, w.owner)
+        else:
+            rs.append(w.table, w.chain, list(w.args), w.owner)
 
     def _restore(self, ns: NetNS, w: IptablesRestore) -> None:
         counters = self._counters.get(id(w))

@@ -359,6 +359,8 @@ class Walker:
         (``__mkroute_output`` for a loopback source, ``ip_route_input_slow`` for a loopback destination)."""
         name = "net.ipv4.conf.all.route_localnet"
         if self.route_localnet(ns, dev):
+            if ns.sysctl(name) != "1":
+                name = f"net.ipv4.conf.{dev}.route_localnet"  # set for this device alone (portmap does)
             owner = ns.sysctl_owners.get(name, KERNEL)
             self.hop(ns.name, dev or "-", "route", f"the {'source' if source else 'destination'} "
                      f"{pkt.src if source else pkt.dst} is a loopback address on {dev}: allowed because "

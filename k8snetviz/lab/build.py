@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from k8snetviz.agents.cni.base import host_veth_name
 from k8snetviz.agents.cni.config import container_id, runtime_conflist
+from k8snetviz.agents.cni.portmap import port_mappings, runtime_config
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.kernel.netns import SYSCTL_DEFAULTS
 from k8snetviz.lab import dnsserver, podserver
@@ -59,6 +60,7 @@ __all__ = [
     "lab_id_for",
     "check_size",
     "node_iptables",
+    "portmap_lines",
     "build",
     "load_layout",
 ]
@@ -85,6 +87,8 @@ class Layout:
     notes: list[str] = field(default_factory=list)
     # model name (pod/NS/N of a CoreDNS pod, or "gateway") -> {netns, address, role, log}
     dns: dict[str, dict[str, str]] = field(default_factory=dict)
+    # model node -> the CNI-HOSTPORT-*/CNI-DN-* lines of `iptables-save -t nat` as the real portmap left them
+    portmap: dict[str, list[str]] = field(default_factory=dict)
 
     def real_dev(self, model_ns: str, dev: str) -> str:
         return self.devices.get(model_ns, {}).get(dev, dev)
@@ -130,6 +134,11 @@ def check_size(cluster: Cluster) -> None:
 def node_iptables(cluster: Cluster, node: str) -> str:
     """The node's rules as ``iptables-save`` text (kube-proxy's and the CNI add-on's)."""
     return str(cluster.iptables(node))
+
+
+def portmap_lines(saved: str) -> list[str]:
+    """The lines of ``iptables-save -t nat`` output that are portmap's: its chains and the jumps to them."""
+    return [line for line in saved.splitlines() if "CNI-HOSTPORT-" in line or "CNI-DN-" in line]
 
 
 def _ports(pod: Any) -> dict[str, list[int]]:
@@ -206,9 +215,18 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
                 lab.sysctl(tn.netns, key, value)
         for counter in model.nfacct:
             lab.run_in(tn.netns, ["nfacct", "add", counter])
+        # what the real portmap plugin wrote at ADD, kept for verify before the model's rules replace the tables
+        saved = lab.run_in(tn.netns, ["iptables-save", "-t", "nat"]).stdout
+        lay.portmap[f"node/{name}"] = portmap_lines(saved)
         lab.run_in(tn.netns, ["iptables-restore"], input=node_iptables(cluster, name))
         podserver.start(lab, tn.netns, f"node/{name}", [NODE_PORT], [])
         lay.servers[f"node/{name}"] = {"tcp": [NODE_PORT], "udp": []}
+        for pod in cluster.pods.values():
+            # a hostNetwork pod's process listens in its node's namespace, on the node's addresses
+            ports = {proto: [p for p in ps if p != NODE_PORT] for proto, ps in _ports(pod).items()}
+            if pod.host_network and pod.node_name == name and (ports["tcp"] or ports["udp"]):
+                podserver.start(lab, tn.netns, pod.key, ports["tcp"], ports["udp"])
+                lay.servers[f"pod/{pod.key}"] = ports
 
     _add_externals(lab, cluster, lay, gw.netns)
     for server in servers:
@@ -240,6 +258,11 @@ def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layou
             if fixed:
                 run_conf = {**conf, "plugins": [{**conf["plugins"][0], "runtimeConfig": {"ips": [want]}},
                                                 *conf["plugins"][1:]]}
+            if port_mappings(pod):
+                # the runtime hands the pod's hostPorts to the plugins that declare the portMappings capability
+                run_conf = {**run_conf, "plugins": [
+                    {**p, "runtimeConfig": runtime_config(pod)} if (p.get("capabilities") or {}).get("portMappings")
+                    else p for p in run_conf["plugins"]]}
             cid = container_id(pod)
             result = add_network_list(run_conf, run_in=tn.netns, container_id=cid, netns=ns, ifname="eth0",
                                       cni_path=lay.cni_path, cni_args=k8s_cni_args(pod.namespace, pod.name, cid))

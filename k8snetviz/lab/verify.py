@@ -104,7 +104,35 @@ def cases(cluster: Cluster, layout: Layout) -> list[Case]:
         for n, kind in [(n, "own") for n in own_nodes] + [(n, "other") for n in other_nodes]:
             out.append(Case(f"node->pod ({kind})", f"node/{n.name}", str(target.ip), port, proto))
     out += _service_cases(cluster, pods, layout)
+    out += _hostport_cases(cluster, pods, layout)
     return _dedupe(out)
+
+
+def _hostport_cases(cluster: Cluster, pods: list[Any], layout: Layout) -> list[Case]:
+    """Each served hostPort: from outside, from a pod and the other node, and from its own node's 127.0.0.1."""
+    from k8snetviz.agents.cni.portmap import port_mappings
+
+    out: list[Case] = []
+    externals = [f"external/{e}" for e in cluster.externals]
+    for pod in pods:
+        served = layout.servers.get(f"pod/{pod.key}", {})
+        for m in port_mappings(pod):
+            if m.container_port not in served.get(m.protocol, []) or m.host_ip:
+                continue
+            node = cluster.nodes[pod.node_name]
+            proto = m.protocol.upper()
+            label = f"hostPort {m.host_port}/{proto} of pod/{pod.key}"
+            if externals:
+                out.append(Case(f"external->{label}", externals[0], str(node.internal_ip), m.host_port, proto))
+            neighbour = next((p for p in pods if p.node_name == pod.node_name and p.key != pod.key), None)
+            if neighbour is not None:
+                out.append(Case(f"pod->{label}", f"pod/{neighbour.key}", str(node.internal_ip), m.host_port, proto))
+            other = next((n for n in cluster.nodes.values() if n.name != node.name), None)
+            if other is not None:
+                out.append(Case(f"node->{label}", f"node/{other.name}", str(node.internal_ip), m.host_port, proto))
+            if proto == "TCP":
+                out.append(Case(f"node->localhost {label}", f"node/{node.name}", "127.0.0.1", m.host_port, proto))
+    return out
 
 
 def _dedupe(items: list[Case]) -> list[Case]:
@@ -164,6 +192,24 @@ def _service_cases(cluster: Cluster, pods: list[Any], layout: Layout) -> list[Ca
 
 
 # -- the kernel's side ------------------------------------------------------------------------------
+def _sysctl_checks(cluster: Cluster, layout: Layout) -> list[Check]:
+    """``route_localnet`` in each node, for the namespace and per device: what kube-proxy and portmap set."""
+    out = []
+    for model_ns, lab_ns in layout.netns.items():
+        if not model_ns.startswith("node/"):
+            continue
+        ns = cluster.netns[model_ns]
+        keys = ["net.ipv4.conf.all.route_localnet"] + sorted(
+            k for k in ns.sysctls if k.endswith(".route_localnet") and ".all." not in k)
+        for key in keys:
+            dev = key.split(".")[3]
+            real_key = key.replace(f".{dev}.", f".{layout.real_dev(model_ns, dev)}.")
+            done = run(in_netns(lab_ns, ["sysctl", "-n", real_key]), check=False)
+            real = done.stdout.strip() or done.stderr.strip()
+            out.append(Check(f"sysctl {key} in {model_ns}", real, ns.sysctl(key), real == ns.sysctl(key), ""))
+    return out
+
+
 def route_get(netns: str, addr: str) -> dict[str, Any]:
     """``ip -j route get ADDR`` in ``netns``: dst, gateway, dev, prefsrc (or ``error``)."""
     done = run(in_netns(netns, ["ip", "-j", "route", "get", addr]), check=False)
@@ -292,6 +338,18 @@ def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
         diff = [f"-{x}" for x in sim if x not in real] + [f"+{x}" for x in real if x not in sim]
         report.checks.append(Check(f"ip route in {model_ns}", f"{len(real)} rows", f"{len(sim)} rows",
                                    real == sim, "; ".join(diff) or "same rows, other order"))
+    for model_ns, real_lines in layout.portmap.items():
+        # the real portmap plugin's rules (as it left them at ADD) against the model's
+        from k8snetviz.lab.build import portmap_lines
+
+        sim_lines = portmap_lines(str(cluster.iptables(model_ns.removeprefix("node/"))))
+        if real_lines or sim_lines:
+            diff = [f"-{x}" for x in sim_lines if x not in real_lines] + [f"+{x}" for x in real_lines
+                                                                           if x not in sim_lines]
+            report.checks.append(Check(f"portmap rules in {model_ns}", f"{len(real_lines)} lines",
+                                       f"{len(sim_lines)} lines", real_lines == sim_lines,
+                                       "; ".join(diff) or "same lines, other order"))
+    report.checks += _sysctl_checks(cluster, layout)
     dns = DNSRun(cluster, layout)  # the simulator's side now, in this thread
     dns.start()
     seen: set[tuple[str, str]] = set()

@@ -72,7 +72,22 @@ class TraceWalker(Walker):
     def describe(self, ns: NetNS) -> str:
         return ns.name
 
+    def host_network_pod(self, ns: NetNS, pkt: Packet) -> Any:
+        """The hostNetwork pod of this node that declares the packet's port: it listens on the node's addresses."""
+        if ns.kind != "node" or pkt.dport is None:
+            return None
+        node = ns.name.removeprefix("node/")
+        for p in self.cluster.pods.values():
+            if p.host_network and p.node_name == node and any(
+                    cp.container_port == pkt.dport and cp.protocol == pkt.proto for cp in p.ports):
+                return p
+        return None
+
     def receiver_note(self, ns: NetNS, pkt: Packet) -> str:
+        host_pod = self.host_network_pod(ns, pkt)
+        if host_pod is not None:
+            return (f" (pod {host_pod.key} uses hostNetwork: it shares {ns.name}'s network namespace and "
+                    f"listens on its addresses, port {pkt.dport})")
         pod = self.cluster.pod_in(ns.name, pkt.dst)
         if pod is not None and pkt.dport is not None and pod.ports and not any(
                 p.container_port == pkt.dport and p.protocol == pkt.proto for p in pod.ports):
@@ -81,7 +96,7 @@ class TraceWalker(Walker):
         return ""
 
     def delivered(self, ns: NetNS, pkt: Packet) -> None:
-        pod = self.cluster.pod_in(ns.name, pkt.dst)
+        pod = self.cluster.pod_in(ns.name, pkt.dst) or self.host_network_pod(ns, pkt)
         self.final = {"src": pkt.source, "dst": pkt.destination, "pod": pod.key if pod else None}
 
     # --- beyond the node network ---------------------------------------------------------------------

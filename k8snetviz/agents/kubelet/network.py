@@ -8,14 +8,15 @@ plugin adds ``eth0`` and its routes. A ``hostNetwork`` pod gets no sandbox: it l
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from k8snetviz.agents.cni import CNIPlugin
-from k8snetviz.agents.cni.base import mac_for
+from k8snetviz.agents.cni import CNIPlugin, portmap
+from k8snetviz.agents.cni.base import host_veth_name, mac_for
+from k8snetviz.agents.cni.config import container_id
 from k8snetviz.agents.writes import AddrAdd, LinkAdd, NetnsAdd, Owner, RouteAdd, Write
 from k8snetviz.api.objects import Node, Pod
 
-__all__ = ["node_writes", "pod_writes", "HOST_NETWORK"]
+__all__ = ["node_writes", "pod_writes", "hostport_writes", "HOST_NETWORK"]
 
 # The node's own network set-up, before Kubernetes: docker's for a kind node, the machine's otherwise.
 HOST_NETWORK = "host-network"
@@ -50,6 +51,20 @@ def pod_writes(cni: CNIPlugin, node: Node, pod: Pod) -> list[Write]:
     return [NetnsAdd(f"pod/{pod.key}", "pod", Owner("kubelet", node.name, f"Pod {pod.key}", (),
                                                      "the pod's sandbox")),
             *cni.pod_writes(node, pod)]
+
+
+def hostport_writes(cni: CNIPlugin, node: Node, pod: Pod) -> list[Write]:
+    """What the conflist's chained ``portmap`` plugin does for ``pod``'s hostPorts at ADD (its rules go in
+    after kube-proxy's: the node's kube-proxy runs before its pods start)."""
+    if pod.host_network or pod.ip is None or not any(p.host_port for p in pod.ports):
+        return []
+    conf = cni.runtime_conflist(str(node.pod_cidr))
+    if not any(p.get("type") == "portmap" for p in conf["plugins"]):
+        return []
+    # portmap sets route_localnet on the device the node routes the pod's address through
+    host_if = cni.bridge or host_veth_name(pod)
+    return portmap.portmap_writes(pod, conf["name"], container_id(pod),
+                                  IPv4Interface(f"{pod.ip}/{node.pod_cidr.prefixlen}"), host_if, f"node/{node.name}")
 
 
 def _docker_ifindex(node: Node, network: IPv4Network) -> int:

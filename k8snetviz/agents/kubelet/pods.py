@@ -17,6 +17,7 @@ from k8snetviz.agents.ipam import HostLocal
 from k8snetviz.agents.scheduler import Placer, tolerates
 from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import ContainerPort, Node, ObjectRef, Pod
+from k8snetviz.api.validation import PORT_NUM_ERROR, port_number_errors
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError
 from k8snetviz.scenario.loader import Manifest, Scenario
 
@@ -26,12 +27,26 @@ __all__ = ["build_pods", "MAX_PODS"]
 MAX_PODS = 150_000
 
 
-def _ports(spec: dict[str, Any]) -> list[ContainerPort]:
+def _ports(spec: dict[str, Any], pod: str) -> list[ContainerPort]:
+    """The containers' ports; a ``hostNetwork`` pod's hostPort defaults to its containerPort and must
+    equal it (core/v1 SetDefaults_Pod, ValidatePodSpec)."""
     out = []
-    for c in spec.get("containers") or []:
-        for p in c.get("ports") or []:
-            out.append(ContainerPort(int(p.get("containerPort", 0)), str(p.get("protocol", "TCP")),
-                                     p.get("name"), str(c.get("name", ""))))
+    host_network = bool(spec.get("hostNetwork"))
+    for ci, c in enumerate(spec.get("containers") or []):
+        for pi, p in enumerate(c.get("ports") or []):
+            path = f"spec.containers[{ci}].ports[{pi}]"
+            container_port = int(p.get("containerPort", 0))
+            host_port = p.get("hostPort")
+            if host_port in (None, 0):
+                host_port = container_port if host_network else None
+            elif not isinstance(host_port, int) or port_number_errors(host_port):
+                raise InvalidObject("Pod", pod, [FieldError.invalid(f"{path}.hostPort", host_port,
+                                                                    PORT_NUM_ERROR)])
+            elif host_network and host_port != container_port:
+                raise InvalidObject("Pod", pod, [FieldError.invalid(
+                    f"{path}.hostPort", host_port, "must match `containerPort` when `hostNetwork` is true")])
+            out.append(ContainerPort(container_port, str(p.get("protocol", "TCP")), p.get("name"),
+                                     str(c.get("name", "")), host_port, p.get("hostIP") or None))
     return out
 
 
@@ -160,7 +175,7 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
             owner = ObjectRef(o.get("kind", ""), o.get("name", ""), ns)
         pod = Pod(
             namespace=ns, name=name, node_name=node, labels=dict(md.get("labels") or {}),
-            ports=_ports(spec), host_network=bool(spec.get("hostNetwork")), ready=_ready(body),
+            ports=_ports(spec, name), host_network=bool(spec.get("hostNetwork")), ready=_ready(body),
             phase=(body.get("status") or {}).get("phase", "Running"),
             terminating=bool(md.get("deletionTimestamp")),
             hostname=spec.get("hostname"), subdomain=spec.get("subdomain"),
