@@ -1,4 +1,4 @@
-"""The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|get|render|shell|lab|completion``.
+"""The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|nft|get|render|shell|lab|completion``.
 
 Bad input gets one line on stderr naming what is wrong, and exit status 2; a packet that is
 dropped or a name that does not resolve is an answer, printed with exit status 0.
@@ -91,6 +91,12 @@ def cmd_routes(args: argparse.Namespace) -> int:
 def cmd_iptables(args: argparse.Namespace) -> int:
     cluster = _load(args)
     print(cluster.iptables(args.node), end="")
+    return 0
+
+
+def cmd_nft(args: argparse.Namespace) -> int:
+    cluster = _load(args)
+    print(cluster.nft(args.node), end="")
     return 0
 
 
@@ -213,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ipt = command("iptables", cmd_iptables, "a node's iptables rules, as `iptables-save` prints them")
     ipt.add_argument("node", metavar="NODE")
+
+    nf = command("nft", cmd_nft, "a node's nftables tables (kube-proxy's nftables mode), as `nft list ruleset` "
+                                 "prints them")
+    nf.add_argument("node", metavar="NODE")
 
     g = command("get", cmd_get, "kubectl get, for the scenario's objects")
     g.add_argument("resource", metavar="RESOURCE")

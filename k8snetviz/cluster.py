@@ -436,6 +436,12 @@ class Cluster:
         assert ruleset is not None
         return ruleset.save()
 
+    def nft(self, node: str) -> str:
+        """A node's nftables tables (kube-proxy's in nftables mode), printed like ``nft list ruleset``."""
+        from k8snetviz.views.nft import nft_list_ruleset
+
+        return nft_list_ruleset(self.netns[f"node/{self.node(node).name}"].nftables)
+
     def routes(self, target: str) -> Any:
         """The routing table of a node or pod, as ``ip route`` prints it."""
         from k8snetviz.views.iproute import RoutesView

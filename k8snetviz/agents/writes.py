@@ -41,6 +41,7 @@ __all__ = [
     "IptablesRestore",
     "IptablesEdit",
     "IptablesCall",
+    "NftablesTransaction",
     "Write",
     "fast_init",
 ]
@@ -335,3 +336,25 @@ class IptablesCall:
     owner: Owner = KERNEL
 
 
+@dataclass
+class NftablesTransaction:
+    """What a program feeds ``nft -f``: commands in order (``add table ip kube-proxy { ... }``, ``add chain``,
+    ``add map``, ``add rule``, ``add element``), each with the owner of the row it makes."""
+
+    netns: str = ""
+    commands: list[tuple[str, Owner | None]] = field(default_factory=list)
+    owner: Owner = KERNEL
+
+    def add(self, command: str, owner: Owner | None = None) -> None:
+        self.commands.append((command, owner))
+
+    def text(self) -> str:
+        """The transaction as ``nft -f`` reads it."""
+        return "".join(c + "\n" for c, _ in self.commands)
+
+    def __len__(self) -> int:
+        return len(self.commands)
+
+
+Write = (NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | SharedRoutes | NeighAdd | FdbAdd
+         | SharedNeighbours | Sysctl | NfacctAdd | IptablesRestore | IptablesEdit | IptablesCall | NftablesTransaction)

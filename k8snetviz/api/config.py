@@ -14,7 +14,10 @@ from k8snetviz.api import defaults as d
 from k8snetviz.errors import FieldError, InvalidObject
 from k8snetviz.scenario.loader import Manifest, Scenario
 
-__all__ = ["ClusterConfig", "Override", "read_config"]
+__all__ = ["ClusterConfig", "Override", "read_config", "KUBE_PROXY_MODES"]
+
+# The kube-proxy modes the model knows (kind's networking.kubeProxyMode; "none" runs no kube-proxy).
+KUBE_PROXY_MODES = ("iptables", "nftables", "none")
 
 
 @dataclass
@@ -81,9 +84,10 @@ def _kind_config(m: Manifest, cfg: ClusterConfig) -> None:
         cfg.dns_service_ip = cfg.service_subnet.network_address + 10
     if "kubeProxyMode" in net:
         mode = str(net["kubeProxyMode"])
-        if mode not in ("iptables", "ipvs", "nftables", "none"):
+        if mode not in KUBE_PROXY_MODES:
+            # kind also accepts "ipvs"; the model does not know that mode
             raise InvalidObject("Cluster", cfg.name, [FieldError.not_supported(
-                "networking.kubeProxyMode", mode, ["iptables", "ipvs", "nftables", "none"])])
+                "networking.kubeProxyMode", mode, KUBE_PROXY_MODES)])
         cfg.kube_proxy_mode = mode
     nodes = b.get("nodes")
     if nodes is not None:

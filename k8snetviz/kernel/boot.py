@@ -25,6 +25,7 @@ from k8snetviz.agents.writes import (
     NeighAdd,
     NetnsAdd,
     NfacctAdd,
+    NftablesTransaction,
     Owner,
     RouteAdd,
     RouteDel,
@@ -36,6 +37,7 @@ from k8snetviz.agents.writes import (
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.kernel.netfilter import Ruleset, parse_rule
 from k8snetviz.kernel.netns import FdbEntry, Interface, LayeredMap, Neighbour, NetNS
+from k8snetviz.kernel.nftables import NftRuleset
 from k8snetviz.kernel.routing import Route, RouteLayer, interface, ip
 
 __all__ = ["Kernel", "LOOPBACK_OWNER"]
@@ -127,6 +129,10 @@ class Kernel:
             ns.ruleset.edit(w)
         elif isinstance(w, IptablesCall):
             self._call(ns, w)
+        elif isinstance(w, NftablesTransaction):
+            if ns.nftables is None:
+                ns.nftables = NftRuleset()
+            ns.nftables.apply(w)
         else:  # pragma: no cover - the Write union is closed
             raise TypeError(f"not a write: {w!r}")
 

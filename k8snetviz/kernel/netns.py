@@ -150,6 +150,7 @@ class NetNS:
     interfaces: dict[str, Interface] = field(default_factory=dict)
     routes: RoutingTable = field(default_factory=RoutingTable)
     ruleset: Any = None  # a netfilter.Ruleset, where the namespace has rules
+    nftables: Any = None  # an nftables.NftRuleset, where a program loaded tables with nft
     # dev -> ip -> entry; dev -> mac -> entry (a plain dict, or a LayeredMap over entries many nodes share)
     neighbours: dict[str, MutableMapping[IPv4Address, Neighbour]] = field(default_factory=dict)
     fdb: dict[str, MutableMapping[str, FdbEntry]] = field(default_factory=dict)

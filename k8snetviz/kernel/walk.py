@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from k8snetviz.agents.writes import KERNEL, Owner
 from k8snetviz.kernel import netfilter as nf
+from k8snetviz.kernel import nftables as nft
 from k8snetviz.kernel.netns import Interface, NetNS
 from k8snetviz.kernel.packet import Packet
 from k8snetviz.kernel.routing import Route
@@ -177,7 +178,11 @@ class Walker:
         return DecidedBy("route", route_id(ns.name, r), r.line, r.owner)
 
     @staticmethod
-    def rule_ref(ns: NetNS, rule: nf.Rule) -> DecidedBy:
+    def rule_ref(ns: NetNS, rule: Any) -> DecidedBy:
+        if isinstance(rule, nft.NftElement):
+            return DecidedBy("element", element_id("nft", ns.name, rule.ref_id), rule.line, rule.owner or KERNEL)
+        if isinstance(rule, nft.NftRule):
+            return DecidedBy("rule", element_id("nft", ns.name, rule.ref_id), rule.line, rule.owner or KERNEL)
         pos = 0
         if ns.ruleset is not None and ns.ruleset.has_chain(rule.table, rule.chain):
             pos = ns.ruleset.chain(rule.table, rule.chain).position(rule)
@@ -244,6 +249,10 @@ class Walker:
     def receiver_note(self, ns: NetNS, pkt: Packet) -> str:
         return ""
 
+    def no_listener(self, ns: NetNS, pkt: Packet) -> str | None:
+        """Why no socket listens where the packet arrived, when the walk knows it (None: something listens)."""
+        return None
+
     def delivered(self, ns: NetNS, pkt: Packet) -> None:
         """The request reached its socket: record what the receiver sees."""
         self.final = {"src": pkt.source, "dst": pkt.destination, "pod": None}
@@ -254,14 +263,14 @@ class Walker:
         if self.replying:
             return self.conntrack(ns, hook, pkt, in_dev, out_dev)
         ruleset = ns.ruleset
-        if ruleset is None or self.outer is not None:
+        if (ruleset is None and ns.nftables is None) or self.outer is not None:
             return pkt
         out_addr = None
         if out_dev is not None and out_dev in ns.interfaces:
             out_addr = ns.interfaces[out_dev].primary
         ctx = nf.HookContext(in_iface=in_dev, out_iface=out_dev, local_addresses=frozenset(ns.local_addresses()),
                              out_address=out_addr)
-        traversal = nf.traverse_hook(ruleset, hook, pkt, ctx)
+        traversal = nft.traverse_hook(ruleset, ns.nftables, hook, pkt, ctx)
         outcome = self.choose(ns, traversal)
         after = Packet(outcome.packet.src, outcome.packet.dst, pkt.proto, outcome.packet.sport,
                        outcome.packet.dport, outcome.packet.mark, pkt.inner)
@@ -278,8 +287,9 @@ class Walker:
                 f":{outcome.policy_chain} {outcome.verdict}", KERNEL)
             self.hop(ns.name, device, action, f"{hook}: {rule or f'{outcome.policy_chain} policy'} {how}", pkt, ref,
                      table=hook, rules=lines, matched=refs)
+            tool = "nftables" if isinstance(rule, (nft.NftRule, nft.NftElement)) else "iptables"
             raise Stop("rejected" if action == "reject" else "dropped",
-                       f"iptables on {ns.name} {'rejected' if action == 'reject' else 'dropped'} the packet "
+                       f"{tool} on {ns.name} {'rejected' if action == 'reject' else 'dropped'} the packet "
                        f"at {hook}: {rule}")
         nat_rule = outcome.nat_rules[-1] if outcome.nat_rules else None
         nat_ref = self.rule_ref(ns, nat_rule) if nat_rule is not None else None
@@ -579,6 +589,14 @@ class Walker:
             self.hop(ns.name, dev, "deliver", f"the reply reaches {who} from {pkt.source}, the address it sent to: "
                      "the connection is answered", pkt, ref)
             raise Stop("delivered", "the reply came back")
+        closed = self.no_listener(ns, pkt)
+        if closed is not None:
+            answer = "a TCP reset" if pkt.proto == "TCP" else "ICMP port unreachable"
+            self.hop(ns.name, dev, "reject", f"{pkt.dst} is an address of {who}, but {closed}: the kernel answers "
+                     f"with {answer}", pkt, DecidedBy("socket", element_id("socket", ns.name, pkt.proto,
+                                                                              str(pkt.dport)),
+                                                      f"no socket listens on {pkt.proto} port {pkt.dport}", KERNEL))
+            raise Stop("rejected", f"connection refused by {who} at {pkt.destination}: {closed}")
         note = self.receiver_note(ns, pkt)
         self.hop(ns.name, dev, "deliver", f"{pkt.dst} is an address of {who}: the packet is delivered to the "
                  f"socket on port {pkt.dport}; the receiver sees the client {pkt.source}{note}", pkt, ref)
@@ -595,7 +613,7 @@ def _vxlan_device(ns: NetNS, outer: Packet) -> Interface | None:
     return None
 
 
-def _chains(rules: tuple[nf.Rule, ...]) -> list[str]:
+def _chains(rules: tuple[Any, ...]) -> list[str]:
     """The call path to the last rule that matched: a chain a jump returned from is no longer on it.
 
     POSTROUTING jumps to KUBE-POSTROUTING, which returns, then to KIND-MASQ-AGENT: the path of the
@@ -603,6 +621,8 @@ def _chains(rules: tuple[nf.Rule, ...]) -> list[str]:
     """
     path: list[str] = []
     for r in rules:
+        if not r.chain:
+            continue  # a map element (nftables): not a chain of the path
         if r.chain in path:
             del path[path.index(r.chain) + 1:]
         else:

@@ -5,9 +5,9 @@ scenario's gateway (it stands for "outside"), one namespace per pod attached by 
 CNI plugins with the model's conflists (:mod:`k8snetviz.agents.cni.config`) inside the node's
 namespace, the node routes the model has, flannel's VXLAN device with its neighbour and FDB
 entries, each node's iptables rules from the model (``iptables-restore``, after the nfacct counters
-and the ``net.ipv4.conf.all`` sysctls the node's agents set), ``net.ipv4.ip_forward`` as the model
-says, a namespace per outside client, and a pod server in every pod (and a kubelet-port server in
-every node) that names the peer it sees.
+and the ``net.ipv4.conf.all`` sysctls the node's agents set) and its nftables tables (``nft -f``),
+``net.ipv4.ip_forward`` as the model says, a namespace per outside client, and a pod server in every
+pod (and a kubelet-port server in every node) that names the peer it sees.
 
 Cluster DNS: in every CoreDNS pod (the ready endpoints of kube-dns) the model's CoreDNS answers on
 UDP and TCP 53 (:mod:`k8snetviz.lab.dnsserver`; the pod server keeps the pod's other ports), so a
@@ -219,6 +219,9 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
         saved = lab.run_in(tn.netns, ["iptables-save", "-t", "nat"]).stdout
         lay.portmap[f"node/{name}"] = portmap_lines(saved)
         lab.run_in(tn.netns, ["iptables-restore"], input=node_iptables(cluster, name))
+        if model.nftables is not None:
+            # kube-proxy's nftables mode: the model's tables, as `nft list ruleset` prints them, read by nft -f
+            lab.run_in(tn.netns, ["nft", "-f", "-"], input=cluster.nft(name))
         podserver.start(lab, tn.netns, f"node/{name}", [NODE_PORT], [])
         lay.servers[f"node/{name}"] = {"tcp": [NODE_PORT], "udp": []}
         for pod in cluster.pods.values():

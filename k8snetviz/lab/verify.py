@@ -192,6 +192,26 @@ def _service_cases(cluster: Cluster, pods: list[Any], layout: Layout) -> list[Ca
 
 
 # -- the kernel's side ------------------------------------------------------------------------------
+def _nft_checks(cluster: Cluster, layout: Layout) -> list[Check]:
+    """Each nftables table the model holds, as the kernel's ``nft list table`` prints it, line for line."""
+    from k8snetviz.views.nft import nft_list_table
+
+    out = []
+    for model_ns, lab_ns in layout.netns.items():
+        rs = cluster.netns[model_ns].nftables if model_ns in cluster.netns else None
+        if rs is None:
+            continue
+        for t in rs.tables.values():
+            done = run(in_netns(lab_ns, ["nft", "list", "table", t.family, t.name]), check=False)
+            real = (done.stdout or done.stderr).splitlines()
+            sim = nft_list_table(t).splitlines()
+            diff = [f"-{x.strip()}" for x in sim if x not in real][:3] + [f"+{x.strip()}" for x in real
+                                                                          if x not in sim][:3]
+            out.append(Check(f"nft list table {t.family} {t.name} in {model_ns}", f"{len(real)} lines",
+                             f"{len(sim)} lines", real == sim, "; ".join(diff) or "same lines, other order"))
+    return out
+
+
 def _sysctl_checks(cluster: Cluster, layout: Layout) -> list[Check]:
     """``route_localnet`` in each node, for the namespace and per device: what kube-proxy and portmap set."""
     out = []
@@ -350,6 +370,7 @@ def verify(cluster: Cluster, lab_id: str, *, run_dir: Path = RUN_DIR) -> Report:
                                        f"{len(sim_lines)} lines", real_lines == sim_lines,
                                        "; ".join(diff) or "same lines, other order"))
     report.checks += _sysctl_checks(cluster, layout)
+    report.checks += _nft_checks(cluster, layout)
     dns = DNSRun(cluster, layout)  # the simulator's side now, in this thread
     dns.start()
     seen: set[tuple[str, str]] = set()

@@ -83,6 +83,21 @@ class TraceWalker(Walker):
                 return p
         return None
 
+    def no_listener(self, ns: NetNS, pkt: Packet) -> str | None:
+        """A NodePort that reached a node's socket unrewritten: kube-proxy never listens on NodePorts, it only
+        NATs them (and nftables mode only on the addresses of its nodeport-ips set, never on 127.0.0.1)."""
+        if ns.kind != "node" or pkt.dport is None or self.host_network_pod(ns, pkt) is not None:
+            return None
+        for svc in self.cluster.services.values():
+            for sp in svc.ports:
+                if sp.node_port == pkt.dport and sp.protocol == pkt.proto:
+                    why = f"{pkt.dport} is the NodePort of svc/{svc.key} and no kube-proxy rule rewrote this packet"
+                    if self.cluster.config.kube_proxy_mode == "nftables":
+                        why += (" (nftables mode accepts NodePorts only on the addresses of its nodeport-ips set, "
+                                "the node's primary address; localhost NodePorts are an iptables-mode feature)")
+                    return why + "; no process listens on that port"
+        return None
+
     def receiver_note(self, ns: NetNS, pkt: Packet) -> str:
         host_pod = self.host_network_pod(ns, pkt)
         if host_pod is not None:

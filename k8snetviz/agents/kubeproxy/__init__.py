@@ -1,6 +1,7 @@
 """kube-proxy: what it reads from the API (Services and their EndpointSlices) and the rules it writes.
 
-:mod:`k8snetviz.agents.kubeproxy.iptables` is its iptables mode.
+:mod:`k8snetviz.agents.kubeproxy.iptables` is its iptables mode, :mod:`k8snetviz.agents.kubeproxy.nftables`
+its nftables mode (``networking.kubeProxyMode: nftables`` in the kind config).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from ipaddress import IPv4Network
 
 from k8snetviz.agents.cni import CNIPlugin
 from k8snetviz.agents.kubeproxy import iptables as kubeproxy
+from k8snetviz.agents.kubeproxy.nftables import NFTablesProxier
 from k8snetviz.agents.writes import IptablesRestore, Write
 from k8snetviz.api.config import ClusterConfig
 from k8snetviz.api.endpointslices import EndpointSlice
@@ -105,6 +107,10 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
                     node.name, str(node.internal_ip), str(cfg.pod_subnet), nfacct=True).sync(inputs)
             payloads += setup
             payloads.append(rules)
+        elif cfg.kube_proxy_mode == "nftables" and (proxied is None or node.name in proxied):
+            # one transaction per node: the nodeport-ips set holds the node's own primary address
+            payloads.append(NFTablesProxier(node.name, str(node.internal_ip), str(cfg.pod_subnet),
+                                            (str(cfg.service_subnet),)).sync(inputs))
         payloads.append(cni.netfilter(node))
         out[node.name] = payloads
     return out
