@@ -89,6 +89,25 @@ def _addr_text(net: IPv4Network) -> str:
     return str(net.network_address) if net.prefixlen == 32 else str(net)
 
 
+def _merge(nets: Sequence[IPv4Network]) -> list[tuple[int, int]]:
+    """The intervals of an anonymous set once nft has merged overlapping and adjacent elements, sorted."""
+    spans = sorted((int(n.network_address), int(n.broadcast_address)) for n in nets)
+    out: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _interval_text(lo: int, hi: int) -> str:
+    size = hi - lo + 1
+    if size & (size - 1) == 0 and lo % size == 0:
+        return _addr_text(IPv4Network((lo, 32 - size.bit_length() + 1)))
+    return f"{IPv4Address(lo)}-{IPv4Address(hi)}"
+
+
 def _hex32(v: int) -> str:
     return f"0x{v:08x}"
 
@@ -123,7 +142,8 @@ class _Match:
     field: str = ""  # daddr | saddr
     negated: bool = False
     networks: tuple[IPv4Network, ...] = ()
-    braces: bool = False
+    braces: bool = False  # an anonymous set of more than one element (a single one is a plain comparison)
+    merged: bool = False
     name: str = ""  # set name, fib type, ct states, protocol
     mask: int = 0
     value: int = 0
@@ -131,9 +151,10 @@ class _Match:
     def text(self) -> str:
         op = "!= " if self.negated else ""
         if self.kind == "addr":
-            nets = sorted(self.networks, key=lambda n: (int(n.network_address), n.prefixlen))
-            body = ", ".join(_addr_text(n) for n in nets)
-            return f"ip {self.field} {op}{'{ ' + body + ' }' if len(nets) > 1 else body}"
+            if not self.braces or len(self.networks) == 1 and not self.merged:
+                return f"ip {self.field} {op}{', '.join(_addr_text(n) for n in self.networks)}"
+            # an anonymous interval set: nft merges overlapping and adjacent elements, and lists them sorted
+            return f"ip {self.field} {op}{{ {', '.join(_interval_text(a, b) for a, b in _merge(self.networks))} }}"
         if self.kind == "set":
             return f"ip {self.field} {op}@{self.name}"
         if self.kind == "fib":
@@ -366,6 +387,7 @@ class NftRuleset:
 
     def __init__(self) -> None:
         self.tables: dict[tuple[str, str], NftTable] = {}
+        self.loaded: list[str] = []  # every command loaded, in order (what ``nft -f`` was fed)
 
     def table(self, family: str, name: str) -> NftTable:
         t = self.tables.get((family, name))
@@ -380,6 +402,7 @@ class NftRuleset:
 
     def apply_line(self, line: str, owner: Owner | None = None) -> None:
         """One ``nft -f`` command (``add table|chain|set|map|rule|element FAMILY TABLE ...``)."""
+        self.loaded.append(line)
         toks = _tokens(line)
         if len(toks) < 3 or toks[0] != "add":
             raise NftError(f"syntax error: {line}")
@@ -554,7 +577,7 @@ def _parse_rule(table: str, chain: str, toks: list[str], owner: Owner | None, ha
             elif toks[i] == "{":
                 j = toks.index("}", i)
                 nets = tuple(IPv4Network(x, strict=False) for x in toks[i + 1:j] if x != ",")
-                matches.append(_Match("addr", fieldname, neg, nets, braces=True))
+                matches.append(_Match("addr", fieldname, neg, nets, braces=len(nets) > 1, merged=len(nets) > 1))
                 i = j + 1
             else:
                 matches.append(_Match("addr", fieldname, neg, (IPv4Network(toks[i], strict=False),)))

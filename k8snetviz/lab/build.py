@@ -220,8 +220,8 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
         lay.portmap[f"node/{name}"] = portmap_lines(saved)
         lab.run_in(tn.netns, ["iptables-restore"], input=node_iptables(cluster, name))
         if model.nftables is not None:
-            # kube-proxy's nftables mode: the model's tables, as `nft list ruleset` prints them, read by nft -f
-            lab.run_in(tn.netns, ["nft", "-f", "-"], input=cluster.nft(name))
+            # kube-proxy's nftables mode: the transactions the model loaded, fed to nft -f as kube-proxy feeds them
+            lab.run_in(tn.netns, ["nft", "-f", "-"], input="".join(c + "\n" for c in model.nftables.loaded))
         podserver.start(lab, tn.netns, f"node/{name}", [NODE_PORT], [])
         lay.servers[f"node/{name}"] = {"tcp": [NODE_PORT], "udp": []}
         for pod in cluster.pods.values():
