@@ -350,14 +350,22 @@ class Walker:
                  table="route")
         return r
 
-    def loopback_route(self, ns: NetNS, pkt: Packet) -> Route:
-        """127.0.0.0/8 is routed by the local table, before the main table is looked at."""
-        r = Route(LOOPBACK_NET, "lo", proto="kernel", scope="host", src=LOOPBACK_ADDRESS, owner=LOOPBACK_ROUTE_OWNER)
-        text = f"local {LOOPBACK_NET} dev lo table local proto kernel scope host src {LOOPBACK_ADDRESS}"
-        self.hop(ns.name, "lo", "route", f"the local table: {text} (every namespace's loopback range)", pkt,
-                 DecidedBy("route", element_id("route", ns.name, "local", str(LOOPBACK_NET)), text,
-                           LOOPBACK_ROUTE_OWNER), table="route")
-        return r
+    def local_route(self, ns: NetNS, pkt: Packet) -> Route:
+        """An address of this namespace (127.0.0.0/8 included) is routed by the local table, before the main
+        table is looked at; the packet goes through lo."""
+        if pkt.dst.is_loopback:
+            dst, dev, src, owner = LOOPBACK_NET, "lo", LOOPBACK_ADDRESS, LOOPBACK_ROUTE_OWNER
+            why = "every namespace's loopback range"
+        else:
+            holder = ns.owner_of(pkt.dst)
+            dst, dev, src = IPv4Network(f"{pkt.dst}/32"), holder.name if holder else "lo", pkt.dst
+            owner = Owner("kernel", why=f"the kernel adds it for the address {pkt.dst} on {dev}")
+            why = f"{pkt.dst} is an address of this host"
+        text = f"local {dst if dst.prefixlen < 32 else dst.network_address} dev {dev} table local proto kernel " \
+               f"scope host src {src}"
+        self.hop(ns.name, "lo", "route", f"the local table: {text} ({why}: delivered through lo)", pkt,
+                 DecidedBy("route", element_id("route", ns.name, "local", str(dst)), text, owner), table="route")
+        return Route(dst, "lo", proto="kernel", scope="host", src=src, owner=owner)
 
     def route_localnet(self, ns: NetNS, dev: str | None) -> bool:
         """``net.ipv4.conf.{all,DEV}.route_localnet``: may 127.0.0.0/8 be routed to or from ``dev``?"""
@@ -385,7 +393,8 @@ class Walker:
                    f"({name} = 0)")
 
     def originate(self, ns: NetNS, pkt: Packet) -> None:
-        r = self.loopback_route(ns, pkt) if pkt.dst.is_loopback else self.route(ns, pkt)
+        local = pkt.dst.is_loopback or pkt.dst in ns.local_addresses()
+        r = self.local_route(ns, pkt) if local else self.route(ns, pkt)
         if pkt.src == IPv4Address("0.0.0.0"):
             src = ns.source_address(r)
             assert src is not None

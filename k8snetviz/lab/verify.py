@@ -336,8 +336,9 @@ def _route_checks(layout: Layout, sim: TraceResult, report: Report, seen: set[tu
         if (h.at, addr) in seen:
             continue
         seen.add((h.at, addr))
-        # a row of the local table ("local 127.0.0.0/8 dev lo table local ...") reads like a main-table row
         r = Route.parse(h.rule.removeprefix("local ").replace(" table local", ""))
+        if h.rule.startswith("local "):
+            r = r.with_dev("lo")  # a row of the local table: the kernel delivers through lo (ip route get says so)
         got = route_get(layout.netns[h.at], addr)
         real_dev = layout.model_dev(h.at, str(got.get("dev", "")))
         real = f"dev {real_dev}" + (f" via {got['gateway']}" if got.get("gateway") else "") \
