@@ -175,7 +175,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from k8snetviz import __version__, shipped_scenarios
 
-    names = "\n".join(textwrap.wrap(", ".join(shipped_scenarios()), 100, initial_indent="  ",
+    names = "\n".join(textwrap.wrap(", ".join(shipped_scenarios()), 100, break_on_hyphens=False, initial_indent="  ",
                                     subsequent_indent="  "))
     p = _Parser(prog="k8snetviz", description="See how a packet crosses a Kubernetes cluster.",
                                 epilog=EPILOG.format(scenarios=names),

@@ -14,7 +14,7 @@ import pytest
 
 import k8snetviz
 from k8snetviz.agents.cni.portmap import PortMapping, dnat_chain_name, dnat_entry_rules, dnat_rules
-from k8snetviz.errors import InvalidObject
+from k8snetviz.errors import K8sNetVizError
 
 CONTAINER_ID = ("icee6giejonei6sohng6ahngee7laquohquee9shiGo7fohferakah3Feiyoolu2pei7ciPhoh7shaoX6vai3vuf0ahfaeng8yohb9"
                 "ceu0daez5hashee8ooYai5wa3y")
@@ -172,7 +172,7 @@ spec:
 """
     message = (r'The Pod "agent" is invalid: spec.containers\[0\].ports\[0\].hostPort: Invalid value: 9200: '
                r"must match `containerPort` when `hostNetwork` is true")
-    with pytest.raises(InvalidObject, match=message):
+    with pytest.raises(K8sNetVizError, match=message):
         k8snetviz.loads(doc)
-    with pytest.raises(InvalidObject, match=r"hostPort: Invalid value: 70000: must be between 1 and 65535"):
+    with pytest.raises(K8sNetVizError, match=r"hostPort: Invalid value: 70000: must be between 1 and 65535"):
         k8snetviz.loads(doc.replace("hostNetwork: true", "hostNetwork: false").replace("9200", "70000"))
