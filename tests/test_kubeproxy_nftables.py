@@ -669,3 +669,36 @@ def test_the_scenario_runs_kube_proxy_in_nftables_mode(nft_cluster: k8snetviz.Cl
     assert dnat.decided_by.owner.component == "kube-proxy"
     assert "numgen" in " ".join(dnat.rules)
     assert len(t.candidates) == 2
+
+
+def _kind(mode: str) -> str:
+    return f"kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnetworking:\n  kubeProxyMode: {mode}\n"
+
+
+def test_an_unknown_kube_proxy_mode_is_one_line_naming_the_field_and_the_modes(tmp_path, capsys) -> None:
+    # kind accepts ipvs too, but the model does not know it: bad input, in the API server's words, exit 2
+    from k8snetviz.cli import main
+
+    path = tmp_path / "ipvs.yaml"
+    path.write_text(_kind("ipvs"))
+    assert main(["get", str(path), "pods"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['The Cluster "kind" is invalid: networking.kubeProxyMode: Unsupported value: "ipvs": '
+                   'supported values: "iptables", "nftables", "none"']
+
+
+def test_no_kube_proxy_writes_no_service_rules_and_says_why() -> None:
+    c = k8snetviz.loads(_kind("none"))
+    assert c.nft("kind-control-plane") == ""
+    assert "KUBE-SERVICES" not in c.iptables("kind-control-plane")
+    t = c.trace("node/kind-control-plane", "10.96.0.1:443")
+    assert t.verdict == "no-route" and "kubeProxyMode: none" in t.hops[-1].detail
+
+
+def test_the_cli_prints_the_table(capsys) -> None:
+    from k8snetviz.cli import main
+
+    assert main(["nft", "kube-proxy-nftables", "kind-worker"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("table ip kube-proxy {") and "\tchain nat-prerouting {\n\t\ttype nat hook prerouting " \
+        "priority dstnat; policy accept;\n\t\tjump services\n\t}" in out

@@ -146,6 +146,13 @@ class TraceWalker(Walker):
             if ref is not None and ref.kind == "svc":
                 svc = self.cluster.services[ref.key]
                 ports = " (" + ", ".join(f"{p.protocol} {p.port}" for p in svc.ports) + ")"
+            if cfg.kube_proxy_mode == "none":
+                self.hop("gateway", "-", "drop", f"{what}, but no interface anywhere owns it and no kube-proxy runs "
+                         "(networking.kubeProxyMode: none): nothing rewrites the cluster IP, so the packet followed "
+                         f"the default route out of the node, and the gateway {cfg.gateway} has no route for it",
+                         pkt, gw)
+                raise Stop("no-route", f"nothing answers {pkt.destination}: without kube-proxy (or a CNI that replaces "
+                           "it) a cluster IP leads nowhere")
             self.hop("gateway", "-", "drop", f"{what}, but no interface anywhere owns it: kube-proxy only rewrites "
                      f"the service's own protocol and ports{ports}. This {pkt.proto} packet matched no rule, so it "
                      f"followed the default route out of the node, and the gateway {cfg.gateway} has no route for it",
