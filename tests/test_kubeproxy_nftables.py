@@ -702,3 +702,19 @@ def test_the_cli_prints_the_table(capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith("table ip kube-proxy {") and "\tchain nat-prerouting {\n\t\ttype nat hook prerouting " \
         "priority dstnat; policy accept;\n\t\tjump services\n\t}" in out
+
+
+def test_telling_which_mode_a_node_runs_from_its_terminal() -> None:
+    # On a node, `nft list table ip kube-proxy` exists only in nftables mode; `iptables-save -t nat` shows KUBE-SVC
+    # chains only in iptables mode (each mode removes the other's rules at start); localhost NodePorts, and so
+    # route_localnet=1, are iptables mode's alone (kube-proxy's "Migrating from iptables mode to nftables").
+    from k8snetviz.course import run
+
+    ipt, nftc = k8snetviz.load("services"), k8snetviz.load("kube-proxy-nftables")
+    missing = run(ipt, "nft list table ip kube-proxy", on="kind-worker").output
+    assert missing == "Error: No such file or directory\nlist table ip kube-proxy\n              ^^^^^^^^^^"
+    assert "-j KUBE-SVC-" in run(ipt, "iptables-save -t nat", on="kind-worker").output
+    assert run(nftc, "nft list table ip kube-proxy", on="kind-worker").output == nftc.nft("kind-worker")
+    assert "KUBE-SVC-" not in run(nftc, "iptables-save -t nat", on="kind-worker").output
+    assert run(ipt, "sysctl net.ipv4.conf.all.route_localnet", on="kind-worker").output.endswith("= 1")
+    assert run(nftc, "sysctl net.ipv4.conf.all.route_localnet", on="kind-worker").output.endswith("= 0")

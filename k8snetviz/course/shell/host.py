@@ -505,22 +505,34 @@ def iptables(c: Call) -> Result:
 
 @command("nft", "node")
 def nft(c: Call) -> Result:
+    """``nft list ruleset|tables|table [FAMILY] NAME``: iptables-nft's tables (iptables rules as nft shows them)
+    and the tables programs loaded through nft themselves (kube-proxy's ``ip kube-proxy`` in nftables mode)."""
+    from k8snetviz.views.nft import nft_list_ruleset, nft_list_table
+
     ns = netns_here(c.session)
     words = [a for a in c.args if not a.startswith("-")]
+    native = ns.nftables.tables if ns.nftables is not None else {}
     if words[:2] == ["list", "ruleset"]:
-        return Result.ok(nft_ruleset(ns.ruleset) if ns.ruleset is not None else "")
+        text = nft_ruleset(ns.ruleset) if ns.ruleset is not None else ""
+        own = nft_list_ruleset(ns.nftables).rstrip("\n")
+        return Result.ok("\n".join(t for t in (text, own) if t))
     if words[:2] == ["list", "tables"]:
-        tables = ns.ruleset.tables if ns.ruleset is not None else []
-        return Result.ok("\n".join(f"table ip {t}" for t in tables))
+        tables = [f"table ip {t}" for t in (ns.ruleset.tables if ns.ruleset is not None else [])]
+        return Result.ok("\n".join(tables + [f"table {f} {n}" for f, n in native]))
     if words[:2] == ["list", "table"] and len(words) >= 3:
         name = words[-1]
+        family = words[2] if len(words) >= 4 else "ip"
+        if (family, name) in native:
+            return Result.ok(nft_list_table(native[(family, name)]).rstrip("\n"))
         text = nft_ruleset(ns.ruleset) if ns.ruleset is not None else ""
         blocks = text.split("# Warning: ")
         hit = [b for b in blocks if b.split("\n", 1)[0].endswith(f"table ip {name} is managed by iptables-nft, "
                                                                   "do not touch!")]
         if not hit:
-            return Result.error(f"Error: No such file or directory\nlist table ip {name}\n"
-                                f"              ^^^^^^^^^^^^^^^^^^^^", 1)
+            line = f"list table {family} {name}"
+            # nft points at the table's name
+            return Result.error(f"Error: No such file or directory\n{line}\n{' ' * (len(line) - len(name))}"
+                                f"{'^' * len(name)}", 1)
         return Result.ok("# Warning: " + hit[0].rstrip("\n"))
     return not_available("nft " + " ".join(c.args), "nft list ruleset, nft list tables, nft list table NAME")
 
