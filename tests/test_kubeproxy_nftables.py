@@ -35,6 +35,7 @@ from test_kubeproxy_upstream import (
 import k8snetviz
 from k8snetviz.agents.kubeproxy.nftables import NFTablesProxier, hash_and_truncate
 from k8snetviz.agents.writes import NftablesTransaction
+from k8snetviz.errors import K8sNetVizError
 from k8snetviz.kernel.netfilter import HookContext, Packet
 from k8snetviz.kernel.nftables import NftRuleset, traverse_hook
 from k8snetviz.views.nft import nft_list_ruleset, priority_text
@@ -711,10 +712,12 @@ def test_telling_which_mode_a_node_runs_from_its_terminal() -> None:
     from k8snetviz.course import run
 
     ipt, nftc = k8snetviz.load("services"), k8snetviz.load("kube-proxy-nftables")
-    missing = run(ipt, "nft list table ip kube-proxy", on="kind-worker").output
-    assert missing == "Error: No such file or directory\nlist table ip kube-proxy\n              ^^^^^^^^^^"
+    with pytest.raises(K8sNetVizError) as missing:  # nft's own error, exit status 1
+        run(ipt, "nft list table ip kube-proxy", on="kind-worker")
+    assert str(missing.value) == "Error: No such file or directory\nlist table ip kube-proxy\n              ^^^^^^^^^^"
     assert "-j KUBE-SVC-" in run(ipt, "iptables-save -t nat", on="kind-worker").output
-    assert run(nftc, "nft list table ip kube-proxy", on="kind-worker").output == nftc.nft("kind-worker")
+    assert run(nftc, "nft list table ip kube-proxy", on="kind-worker").output == nftc.nft("kind-worker").rstrip("\n")
+    assert run(nftc, "nft list tables", on="kind-worker").output.endswith("table ip kube-proxy")
     assert "KUBE-SVC-" not in run(nftc, "iptables-save -t nat", on="kind-worker").output
     assert run(ipt, "sysctl net.ipv4.conf.all.route_localnet", on="kind-worker").output.endswith("= 1")
     assert run(nftc, "sysctl net.ipv4.conf.all.route_localnet", on="kind-worker").output.endswith("= 0")

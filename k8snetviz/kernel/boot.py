@@ -17,8 +17,8 @@ from ipaddress import IPv4Address, IPv4Interface
 from k8snetviz.agents.writes import (
     AddrAdd,
     FdbAdd,
-    IptablesEdit,
     IptablesCall,
+    IptablesEdit,
     IptablesRestore,
     LinkAdd,
     LinkSet,
