@@ -162,7 +162,7 @@ class Cluster:
             self.notes.ignore(f"custom resources {what}", names, "no networking meaning in the model")
 
     def _boot(self) -> dict[str, NetNS]:
-        from k8snetviz.agents.kubeproxy import node_rules
+        from k8snetviz.agents.kubeproxy import node_rules, node_setup
 
         cfg = self.config
         kernel = Kernel()
@@ -181,8 +181,11 @@ class Cluster:
             kernel.apply(load_balancer_writes(svc.key, addr, cfg.node_network))
         for o in cfg.overrides:
             self._override(kernel, o)
+        proxied = self._kube_proxy_nodes()
+        for name, setup in node_setup(cfg, nodes, proxied).items():
+            kernel.apply(setup, f"node/{name}")
         for name, payloads in node_rules(cfg, self.cni, nodes, self.services.values(), self.endpointslices,
-                                         self.warnings, self._kube_proxy_nodes()).items():
+                                         self.warnings, proxied).items():
             kernel.apply(payloads, f"node/{name}")
         for pod in self.pods.values():  # the chained portmap plugin: pods start once kube-proxy runs
             kernel.apply(hostport_writes(self.cni, self.nodes[pod.node_name], pod))

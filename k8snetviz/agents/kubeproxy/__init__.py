@@ -18,7 +18,7 @@ from k8snetviz.api.endpointslices import EndpointSlice
 from k8snetviz.api.objects import Node
 from k8snetviz.api.services import DEFAULT_AFFINITY_TIMEOUT, Service
 
-__all__ = ["kubeproxy_inputs", "node_rules"]
+__all__ = ["kubeproxy_inputs", "node_setup", "node_rules"]
 
 
 def kubeproxy_inputs(
@@ -70,11 +70,21 @@ def kubeproxy_inputs(
     return out
 
 
+def node_setup(cfg: ClusterConfig, nodes: list[Node], proxied: set[str] | None = None) -> dict[str, list[Write]]:
+    """What kube-proxy does to each node before its first sync (iptables mode): ``route_localnet`` for localhost
+    NodePorts and its nfacct counters. The same requests serve every node (netns "": the node they are applied to).
+    """
+    if cfg.kube_proxy_mode != "iptables":
+        return {}
+    setup = kubeproxy.Proxier("", nfacct=True).setup()
+    return {n.name: setup for n in nodes if proxied is None or n.name in proxied}
+
+
 def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: Iterable[Service],
                slices: Iterable[EndpointSlice], warnings: list[str], proxied: set[str] | None = None
                ) -> dict[str, list[Write]]:
-    """Each node's netfilter writes in the order they are made: kube-proxy's (its sysctls and counters,
-    then its rules), then the CNI add-on's iptables payload. ``kubeProxyMode: none`` runs no kube-proxy.
+    """Each node's netfilter payloads in the order they are loaded: kube-proxy's (an iptables-restore payload, or
+    its nftables transaction), then the CNI add-on's iptables payload. ``kubeProxyMode: none`` runs no kube-proxy.
 
     ``proxied`` names the nodes where a kube-proxy pod runs (None: every node, as when the scenario does not
     say); a node without one has no Service rules at all.
@@ -93,8 +103,6 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
                 local_on.setdefault(ep.node_name, {}).setdefault(k, []).append(str(ep))
     ranges = [IPv4Network(c.strip(), strict=False) for sp, _ in inputs for c in sp.load_balancer_source_ranges]
     payloads_by_view: dict[tuple[object, ...], IptablesRestore] = {}
-    # route_localnet and the nfacct counters: the same requests on every node (netns "": the node's own)
-    setup = kubeproxy.Proxier("", nfacct=True).setup() if cfg.kube_proxy_mode == "iptables" else []
     out: dict[str, list[Write]] = {}
     for node in nodes:
         payloads: list[Write] = []
@@ -105,7 +113,6 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
             if rules is None:
                 rules = payloads_by_view[view] = kubeproxy.Proxier(
                     node.name, str(node.internal_ip), str(cfg.pod_subnet), nfacct=True).sync(inputs)
-            payloads += setup
             payloads.append(rules)
         elif cfg.kube_proxy_mode == "nftables" and (proxied is None or node.name in proxied):
             # one transaction per node: the nodeport-ips set holds the node's own primary address
