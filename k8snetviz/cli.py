@@ -60,7 +60,12 @@ def _emit(result: Any, as_json: bool) -> None:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     cluster = _load(args)
-    _emit(cluster.trace(args.src, args.to, endpoint=args.endpoint, protocol=args.protocol), args.json)
+    result = cluster.trace(args.src, args.to, endpoint=args.endpoint, protocol=args.protocol)
+    if args.why and not args.json:
+        from k8snetviz.views.walktext import trace_text
+        print(trace_text(result, why=True))
+    else:
+        _emit(result, args.json)
     return 0
 
 
@@ -197,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--endpoint", metavar="POD", help="the endpoint kube-proxy picks (pod/NS/NAME or NS/NAME)")
     t.add_argument("--protocol", default="TCP", type=str.upper, choices=["TCP", "UDP", "SCTP", "ICMP"])
     t.add_argument("--json", action="store_true", help="print the result as JSON")
+    t.add_argument("--why", action="store_true",
+                   help="open each hop's decision to its why-chain: the row, who wrote it, for which object, why")
 
     d = command("dns", cmd_dns, "resolve a name as a pod's resolver would")
     d.add_argument("--from", dest="pod", required=True, metavar="POD")

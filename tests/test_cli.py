@@ -185,3 +185,22 @@ def test_argparse_usage_errors_exit_2(capsys) -> None:
         main(["trace", "two-node-bridge", "--from", "default/client"])
     assert e.value.code == 2
     assert "--to" in capsys.readouterr().err
+
+
+def test_trace_why_opens_each_decision_to_its_chain(capsys) -> None:
+    """--why prints, under each hop, the deciding row and then who wrote it, for which object and why (issue 12:
+    "this DNAT rule ← written by kube-proxy on kind-worker ← for endpoint … of EndpointSlice … ← Service …")."""
+    code, out, err = run(capsys, "trace", "kind-default", "--from", "pod/client", "--to", "svc/web:80",
+                         "--endpoint", "default/web-j47jzhb66m-nmms7", "--why")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    dnat = next(i for i, line in enumerate(lines) if line.startswith("     decided by rule: -A KUBE-SEP-"))
+    assert "-j DNAT --to-destination 10.244.1.2:80" in lines[dnat]
+    assert lines[dnat + 1] == "       ← written by kube-proxy on kind-worker"
+    assert lines[dnat + 2].startswith("       ← for endpoint 10.244.1.2:80 of default/web:http, in EndpointSlice "
+                                      "default/web-")
+    assert lines[dnat + 3] == "       ← because of Service default/web"
+    # without --why the same decision is one line
+    code, plain, _ = run(capsys, "trace", "kind-default", "--from", "pod/client", "--to", "svc/web:80",
+                         "--endpoint", "default/web-j47jzhb66m-nmms7")
+    assert "← written by" not in plain and "decided by: -A KUBE-SEP-" in plain

@@ -52,7 +52,8 @@ def decided_by_line(hop: Hop) -> str:
     return f"{d.text}  [{d.kind}, {who}]"
 
 
-def trace_text(result: TraceResult) -> str:
+def trace_text(result: TraceResult, *, why: bool = False) -> str:
+    """The walk as text, a hop a few lines; ``why=True`` opens each decision to its full why-chain."""
     lines = [f"trace {result.source} → {result.destination} ({result.protocol})"]
     replying = False
     for h in result.hops:
@@ -62,7 +63,12 @@ def trace_text(result: TraceResult) -> str:
         lines.append(f"{h.step:>3}. {h.at} [{h.device}] {h.action}: {h.src} → {h.dst}")
         lines.append(f"     {h.detail}")
         if h.decided_by is not None and h.decided_by.text:
-            lines.append(f"     decided by: {decided_by_line(h)}")
+            if why:
+                chain = why_chain(h)
+                lines.append(f"     decided by {chain[0]}")
+                lines += [f"       {line.strip()}" for line in chain[1:]]
+            else:
+                lines.append(f"     decided by: {decided_by_line(h)}")
         if h.outer:
             lines.append(f"     outer header: {h.outer}")
     lines.append(f"verdict: {result.verdict}: {result.reason}")
