@@ -1,7 +1,8 @@
-"""One Graphviz layout per drawing of a cluster, shared by every widget that draws it.
+"""One drawing of a cluster (its DOT and text description), made once and shared by every widget that draws it.
 
 A drawing (:class:`k8snetviz.views.dot.Drawing`) is what the diagram shows: which nodes, pods and
-routing rows; two walks that show the same get the same layout, from the cache.
+routing rows; two walks that show the same get the same DOT, from the cache. The browser lays the DOT
+out (:mod:`k8snetviz.widgets.diagram`).
 """
 
 from __future__ import annotations
@@ -11,23 +12,21 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 from k8snetviz.views.dot import Drawing, cluster_dot, describe, drawing
-from k8snetviz.views.notebook import svg_or_note
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
     from k8snetviz.questions.results import TraceResult
 
-__all__ = ["Layout", "cluster_svg", "layout", "shown_pods", "layout_count", "SYSTEM_NAMESPACES"]
+__all__ = ["Layout", "cluster_drawing", "layout", "shown_pods", "layout_count", "SYSTEM_NAMESPACES"]
 
 SYSTEM_NAMESPACES = ("kube-system",)
 
 
 class Layout(NamedTuple):
-    """A drawing laid out: the SVG, its text description, and the DOT it was laid out from."""
+    """A drawing made: its DOT (laid out in the browser), its text description, and what it shows."""
 
-    svg: str
-    description: str
     dot: str
+    description: str
     drawing: Drawing
 
 
@@ -45,23 +44,22 @@ def shown_pods(cluster: Cluster, involved: set[str] | frozenset[str] = frozenset
 
 def layout(cluster: Cluster, pods: Iterable[str] | None = None, result: TraceResult | None = None,
            unfold: Iterable[str] = ()) -> Layout:
-    """The layout of what a diagram shows of ``cluster`` for ``result`` (laid out once per drawing, then cached)."""
+    """What a diagram shows of ``cluster`` for ``result`` (its DOT made once per drawing, then cached)."""
     global _layouts
     shown = drawing(cluster, result, pods, unfold)
     per_cluster = _cache.setdefault(cluster, {})
     if shown not in per_cluster:
         _layouts += 1
-        dot = cluster_dot(cluster, shown=shown)
-        per_cluster[shown] = Layout(svg_or_note(dot), describe(cluster, shown=shown), dot, shown)
+        per_cluster[shown] = Layout(cluster_dot(cluster, shown=shown), describe(cluster, shown=shown), shown)
     return per_cluster[shown]
 
 
-def cluster_svg(cluster: Cluster, pods: frozenset[str] | None = None) -> tuple[str, str]:
-    """The cluster's SVG for a set of pods and its text description (see :func:`layout`)."""
+def cluster_drawing(cluster: Cluster, pods: frozenset[str] | None = None) -> tuple[str, str]:
+    """The cluster's DOT for a set of pods and its text description (see :func:`layout`)."""
     got = layout(cluster, pods)
-    return got.svg, got.description
+    return got.dot, got.description
 
 
 def layout_count() -> int:
-    """How many layouts have run in this process (tests use it to prove a step change runs none)."""
+    """How many drawings were made in this process (tests use it to prove a step change makes none)."""
     return _layouts

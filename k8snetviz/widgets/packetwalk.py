@@ -1,7 +1,7 @@
 """The packet-walk widget: pick a source and a destination, then step through the hops.
 
-A trace is one round trip: the kernel walks the packet, lays the drawing out (or takes it from the
-cache) and sends the diagram, the ids each step lights and every hop's details at once. Stepping
+A trace is one round trip: the kernel walks the packet, makes the drawing's DOT (or takes it from the
+cache) and sends it (the browser lays it out), the ids each step lights and every hop's details at once. Stepping
 (the slider, play, back/next) then happens in the browser: the diagram moves its highlights and the
 hop panel redraws from what it holds, without waiting for the kernel.
 
@@ -10,7 +10,7 @@ hop panel redraws from what it holds, without waiting for the kernel.
 >>> walk = PacketWalk(k8snetviz.load("two-node-bridge"), src="default/client", dst="default/web:80")
 >>> walk.result.verdict, walk.step.value, len(walk.result.request_hops), walk.step.max  # there and back
 ('delivered', 1, 9, 18)
->>> walk.step.value = 5  # the browser only moves highlights; the layout is not redone
+>>> walk.step.value = 5  # the browser only moves highlights; the drawing is not redone
 >>> "Step 5 of 18" in walk.info.value
 True
 """
@@ -73,7 +73,7 @@ class PacketWalk(w.VBox):
         self.play = w.Play(value=0, min=0, max=0, interval=900, description="play")
         w.jslink((self.play, "value"), (self.step, "value"))
         self.error = w.HTML()
-        # With a pair to trace, the trace lays the diagram out (with the pods it involves); else lay out now.
+        # With a pair to trace, the trace draws the diagram (with the pods it involves); else draw it now.
         self.diagram = Diagram(navigation=True)
         if not (src and dst):
             self._draw(None)
@@ -104,11 +104,11 @@ class PacketWalk(w.VBox):
             self.trace()
 
     def _draw(self, result: TraceResult | None) -> None:
-        """Lay the drawing out for ``result`` (from the cache when it shows the same) and show it."""
+        """Draw ``result`` (from the cache when it shows the same) and send its DOT if it changed."""
         involved = {Ref.parse(h.at).key for h in result.hops if h.at.startswith("pod/")} if result else set()
         got = layout(self.cluster, shown_pods(self.cluster, involved), result, self.unfolded)
-        if got.svg != self.diagram.svg:
-            self.diagram.dot, self.diagram.svg = got.dot, got.svg
+        if got.dot != self.diagram.dot:
+            self.diagram.dot = got.dot
         self.diagram.description = got.description
 
     def trace(self) -> TraceResult | None:
@@ -117,14 +117,14 @@ class PacketWalk(w.VBox):
             result = self.cluster.trace(self.src.value.strip(), self.dst.value.strip())
         except K8sNetVizError as e:
             self.error.value = f'<p style="color:#D55E00"><b>Error:</b> {escape(str(e))}</p>'
-            if not self.diagram.svg:
+            if not self.diagram.dot:
                 self._draw(None)
             return None
         self.error.value = ""
         self.result = result
         details = hop_details(self.cluster, result)
         n = len(result.hops)
-        # One message to the browser: the drawing (laid out once per set of things drawn), what each step
+        # One message to the browser: the drawing (made once per set of things drawn), what each step
         # lights, and every hop's details.
         with self.diagram.hold_sync(), self.info.hold_sync(), self.step.hold_sync(), self.play.hold_sync():
             self._draw(result)
@@ -168,7 +168,7 @@ class PacketWalk(w.VBox):
             self.step.value = change["new"]
 
     def _on_step(self, change: object = None) -> None:
-        # A step made here in Python: only the step travels, the browser has the SVG and every hop already.
+        # A step made here in Python: only the step travels, the browser has the drawing and every hop already.
         # A step made in the browser has moved everything there (jslink); sending it back would race with
         # the learner's next click.
         if change is not None and _from_browser(self.step, "value"):

@@ -69,7 +69,8 @@ def test_the_wheel_carries_the_code_the_scenarios_and_the_front_end(dists: dict[
     missing = shipped_files() - names
     assert not missing, f"the wheel lacks {sorted(missing)}"
     assert any(n.startswith("k8snetviz/data/scenarios/") and n.endswith(".yaml") for n in names)
-    assert {"k8snetviz/widgets/static/diagram.js", "k8snetviz/widgets/static/diagram.css"} <= names
+    assert {"k8snetviz/widgets/static/diagram.js", "k8snetviz/widgets/static/diagram.css",
+            "k8snetviz/widgets/static/graphviz.js"} <= names  # the diagram's layout engine: no CDN
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 

@@ -1,15 +1,35 @@
-// The diagram widget's front end: the SVG is laid out once by Graphviz (in Python); a step change
-// only moves CSS classes between elements that carry the ids the DOT view gave them. The model also
-// holds the DOT source (`dot`) with the same ids, so a layout made here in the browser can replace
-// the `svg` one without changing anything else.
+// The diagram widget's front end: the DOT from the kernel is laid out here, once per drawing, by Graphviz
+// compiled to WebAssembly; a step change only moves CSS classes between elements that carry the ids the
+// DOT view gave them. A non-empty `svg` (a layout made elsewhere, with the same ids) is shown as it is.
 
 function byId(root, id) {
   return root.querySelector(`[id="${CSS.escape(id)}"]`);
 }
 
+// One Graphviz per page, shared by every diagram of every notebook on it: the engine's source (1.35 MB)
+// is the `source` of one model the kernel sends once; it is imported and started here only once.
+function graphviz(model) {
+  if (!globalThis.__k8snetvizGraphviz) {
+    const started = (async () => {
+      const ref = model.get("engine") || "";
+      const engine = await model.widget_manager.get_model(ref.replace(/^IPY_MODEL_/, ""));
+      const url = URL.createObjectURL(new Blob([engine.get("source")], { type: "text/javascript" }));
+      try {
+        return await (await import(url)).instance();
+      } finally {
+        URL.revokeObjectURL(url);
+      }
+    })();
+    globalThis.__k8snetvizGraphviz = started;
+    started.catch(() => { if (globalThis.__k8snetvizGraphviz === started) delete globalThis.__k8snetvizGraphviz; });
+  }
+  return globalThis.__k8snetvizGraphviz;
+}
+
 function render({ model, el }) {
   const root = document.createElement("div");
-  root.className = "knv-diagram";
+  // A static figure (a result's display) keeps Graphviz's size, as the HTML figure of views/notebook.py.
+  root.className = model.get("figure") ? "knv-figure" : "knv-diagram";
   // Stepping happens here, in the browser: the new step paints at once and syncs to the kernel after.
   const nav = document.createElement("div");
   nav.className = "knv-nav";
@@ -48,19 +68,42 @@ function render({ model, el }) {
   el.append(root);
 
   let lit = [];
-
-  function paintSvg() {
-    figure.innerHTML = model.get("svg");
-    figure.setAttribute("aria-label", model.get("description"));
-    caption.textContent = model.get("description");
-    lit = [];
-  }
-
   // Elements by id, found once per SVG: stepping looks them up again and again.
   let found = new Map();
   function element(id) {
     if (!found.has(id)) found.set(id, byId(figure, id));
     return found.get(id);
+  }
+
+  // Lays the DOT out (or shows a ready SVG); only the newest request paints, if several are under way.
+  let drawn = 0;
+  let ready = false; // the figure shows the current drawing
+  async function paintSvg() {
+    const ticket = ++drawn;
+    ready = false;
+    figure.setAttribute("aria-label", model.get("description"));
+    caption.textContent = model.get("description");
+    let svg = model.get("svg");
+    if (!svg && model.get("dot")) {
+      const t0 = performance.now();
+      try {
+        const viz = await graphviz(model);
+        if (ticket !== drawn) return;
+        svg = viz.renderSVGElement(model.get("dot"));
+      } catch (error) {
+        if (ticket !== drawn) return;
+        figure.textContent = `The diagram could not be drawn: ${error.message || error}`;
+        return;
+      }
+      root.dataset.layoutMs = (performance.now() - t0).toFixed(1);
+    }
+    if (ticket !== drawn) return;
+    if (typeof svg === "string") figure.innerHTML = svg;
+    else figure.replaceChildren(svg);
+    found = new Map();
+    lit = [];
+    ready = true;
+    paintStep();
   }
 
   function paintStep() {
@@ -70,7 +113,7 @@ function render({ model, el }) {
     const steps = model.get("steps");
     const step = model.get("step");
     const dropped = model.get("dropped");
-    for (let i = 0; i < Math.min(step, steps.length); i++) {
+    for (let i = 0; ready && i < Math.min(step, steps.length); i++) {
       const current = i === step - 1;
       for (const id of steps[i]) {
         const node = element(id);
@@ -85,14 +128,18 @@ function render({ model, el }) {
     nav.style.display = model.get("navigation") ? "" : "none";
     const texts = model.get("step_texts");
     live.textContent = step > 0 && step <= texts.length ? texts[step - 1] : "";
-    root.dataset.paintedStep = String(step);
-    root.dataset.walk = String(model.get("walk"));
+    // What the page shows now: marked only once the drawing it lights is laid out.
+    if (ready) {
+      root.dataset.paintedStep = String(step);
+      root.dataset.walk = String(model.get("walk"));
+    }
     root.dataset.paintMs = (performance.now() - t0).toFixed(2);
   }
 
-  paintSvg();
   paintStep();
-  model.on("change:svg", () => { found = new Map(); paintSvg(); paintStep(); });
+  paintSvg();
+  model.on("change:dot", paintSvg);
+  model.on("change:svg", paintSvg);
   model.on("change:description", () => { caption.textContent = model.get("description"); });
   model.on("change:steps", paintStep);
   model.on("change:step", paintStep);
