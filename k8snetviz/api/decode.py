@@ -7,6 +7,7 @@
 - A few values every later step relies on are validated in the API server's words (container ports).
 - The same object listed twice (same kind, name and ``uid``, as overlapping ``kubectl get`` outputs hold it) is
   read once.
+- A dual-stack cluster's objects are read as its IPv4 family (:mod:`k8snetviz.api.families`).
 - An Ingress of ``extensions/v1beta1`` or ``networking.k8s.io/v1beta1`` (``serviceName``/``servicePort``) is
   converted to ``networking.k8s.io/v1``, as the API server serves old objects in the new version.
 
@@ -23,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from k8snetviz.api import schema
+from k8snetviz.api.families import ipv4_view
 from k8snetviz.api.notes import Notes
 from k8snetviz.api.validation import PORT_NUM_ERROR
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError, ScenarioError
@@ -232,4 +234,4 @@ def decode_scenario(scenario: Scenario, notes: Notes | None = None) -> Scenario:
     if converted:
         notes.infer("Ingress", f"{converted} converted to networking.k8s.io/v1",
                     "apiVersion extensions/v1beta1 or networking.k8s.io/v1beta1 (serviceName/servicePort)")
-    return Scenario(scenario.source, out, scenario.text)
+    return ipv4_view(Scenario(scenario.source, out, scenario.text), notes)

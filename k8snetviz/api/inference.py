@@ -19,17 +19,19 @@ Every default applies only where the dump is silent.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from k8snetviz.api.config import ClusterConfig
+from k8snetviz.api.families import first_ipv4
 from k8snetviz.api.notes import Notes
 from k8snetviz.scenario.loader import Manifest, Scenario
 
 __all__ = ["infer_config", "covering", "WELL_KNOWN_SERVICE_CIDRS", "command_flag", "MAX_SERVICE_PREFIX",
-           "node_addresses", "observed_pod_ips"]
+           "node_addresses", "observed_pod_ips", "ovn_node_subnet"]
 
 # kube-apiserver refuses an IPv4 service CIDR wider than a /12 (cmd/kube-apiserver/app/options/validation.go:
 # "specified --service-cluster-ip-range is too large; for 32-bit addresses, the mask must be >= 12").
@@ -98,8 +100,11 @@ def _ip(value: Any) -> IPv4Address | None:
 
 
 def _net(value: Any) -> IPv4Network | None:
+    # A dual-stack cluster's flags list one range per family, either first (kube-apiserver's
+    # --service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112): the model's is the IPv4 one.
+    four = first_ipv4(str(value))
     try:
-        return IPv4Network(str(value).split(",")[0].strip(), strict=False)
+        return IPv4Network(four, strict=False) if four else None
     except ValueError:
         return None
 
@@ -160,11 +165,27 @@ def _node_pod_cidrs(scenario: Scenario) -> list[IPv4Network]:
         if isinstance(spec, dict):
             cidrs = [spec.get("podCIDR")] + list(spec.get("podCIDRs") or [] if isinstance(spec.get("podCIDRs"),
                                                                                         list) else [])
+            if not any(isinstance(c, str) and "." in c for c in cidrs):
+                cidrs.append(ovn_node_subnet(m.metadata.get("annotations")))
             for c in cidrs:
                 n = _net(c) if isinstance(c, str) and "." in c else None
                 if n is not None:
                     out.append(n)
     return out
+
+
+def ovn_node_subnet(annotations: Any) -> str | None:
+    """The node's IPv4 subnet in OVN-Kubernetes' ``k8s.ovn.org/node-subnets`` annotation: JSON, one entry per
+    network, a list of CIDRs (``{"default":["10.128.2.0/23"]}``) or, in older releases, one CIDR text."""
+    if not isinstance(annotations, dict):
+        return None
+    raw = annotations.get("k8s.ovn.org/node-subnets")
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    subnets = value.get("default") if isinstance(value, dict) else None
+    return first_ipv4([subnets] if isinstance(subnets, str) else subnets)
 
 
 def observed_pod_ips(scenario: Scenario) -> list[IPv4Address]:
@@ -204,7 +225,7 @@ def _pod_cidr(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
 
 
 def node_addresses(scenario: Scenario) -> list[IPv4Address]:
-    """The InternalIPs the dump's Nodes report, or the hostIPs of its pods when it has no Node."""
+    """The InternalIPs the dump's Nodes report, and the hostIPs of its pods on nodes it does not list."""
     out = []
     for m in scenario.of_kind("Node"):
         status = m.body.get("status")
@@ -214,12 +235,15 @@ def node_addresses(scenario: Scenario) -> list[IPv4Address]:
                 if ip is not None:
                     out.append(ip)
                     break
-    if not scenario.of_kind("Node"):
-        for m in scenario.of_kind("Pod"):
-            status = m.body.get("status")
-            ip = _ip(status.get("hostIP")) if isinstance(status, dict) and status.get("hostIP") else None
-            if ip is not None:
-                out.append(ip)
+    # The hostIPs of pods on nodes the dump does not list (all of them when it has no Node).
+    listed = {m.name for m in scenario.of_kind("Node")}
+    for m in scenario.of_kind("Pod"):
+        status, spec = m.body.get("status"), m.body.get("spec")
+        if isinstance(spec, dict) and spec.get("nodeName") in listed:
+            continue
+        ip = _ip(status.get("hostIP")) if isinstance(status, dict) and status.get("hostIP") else None
+        if ip is not None:
+            out.append(ip)
     return out
 
 

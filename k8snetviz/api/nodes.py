@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from k8snetviz.api.config import ClusterConfig
+from k8snetviz.api.inference import ovn_node_subnet
 from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import Node
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError
@@ -94,12 +95,20 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
     given = scenario.of_kind("Node")
     specs: list[tuple[str, str, Manifest | None]] = []
     inferred = False
+    missing: list[str] = []
     if given:
         for doc in given:
             labels = doc.metadata.get("labels") or {}
             role = "control-plane" if "node-role.kubernetes.io/control-plane" in labels or \
                 "node-role.kubernetes.io/master" in labels else "worker"
             specs.append((doc.name, role, doc))
+        # Pods read back from a cluster run on the nodes they name, even when the dump's Node list lacks them
+        # (nodes listed at another time, one node pool's nodes, a must-gather of some nodes): those nodes are
+        # inferred from the pods, as for a dump without Nodes.
+        names = {doc.name for doc in given}
+        extra = [s for s in _inferred_specs(scenario) if s[0] not in names]
+        specs += extra
+        missing = [n for n, _, _ in extra]
     else:
         specs = list(_inferred_specs(scenario))
         inferred = bool(specs)
@@ -119,6 +128,7 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
     # Honour what is written first, then hand out the rest in order.
     ips: dict[str, IPv4Address] = {}
     cidrs: dict[str, IPv4Network] = {}
+    ovn: list[str] = []
     for name, _, m in specs:
         if m is None:
             continue
@@ -140,6 +150,10 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
         pod_cidr = spec.get("podCIDR")
         if pod_cidr is None:
             pod_cidr = next((c for c in spec.get("podCIDRs") or [] if "." in str(c)), None)
+        if pod_cidr is None and is_observed(m.body):
+            pod_cidr = ovn_node_subnet(m.metadata.get("annotations"))
+            if pod_cidr is not None:
+                ovn.append(f"{name}: {pod_cidr}")
         if pod_cidr is not None:
             try:
                 cidrs[name] = IPv4Network(str(pod_cidr), strict=True)
@@ -148,15 +162,26 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
                     "spec.podCIDR", pod_cidr, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")]) \
                     from None
     _check_overlaps(cidrs)
+    if ovn:
+        notes.infer("podCIDR", "; ".join(ovn[:4]) + ("; …" if len(ovn) > 4 else ""),
+                    "the k8s.ovn.org/node-subnets annotation (OVN-Kubernetes allocates each node's subnet itself; "
+                    "the Node has no spec.podCIDR)")
     observed = _observed_pods(scenario)
-    if inferred:
+    if inferred or missing:
         for name, _, _ in specs:
-            hosts = [h for _, h, _ in observed.get(name, []) if h is not None]
-            hosts += [ip for ip, _, host_net in observed.get(name, []) if host_net]
+            if name in ips or not (inferred or name in missing):
+                continue
+            hosts = [h for _, h, _ in observed.get(name, []) if h is not None and h not in ips.values()]
+            hosts += [ip for ip, _, host_net in observed.get(name, []) if host_net and ip not in ips.values()]
             if hosts:
                 ips[name] = hosts[0]
+    if inferred:
         notes.infer("nodes", ", ".join(n for n, _, _ in specs[:5]) + (", …" if len(specs) > 5 else ""),
                     f"the dump has no Node: {len(specs)} nodes from the pods' spec.nodeName and status.hostIP")
+    if missing:
+        notes.infer("missing nodes", ", ".join(missing[:5]) + (", …" if len(missing) > 5 else ""),
+                    f"{len(missing)} nodes that pods of the dump run on (spec.nodeName, status.hostIP) are not among "
+                    f"its {len(given)} Nodes")
     # A dump's pods may hold addresses outside their node's podCIDR (the CNI's own IPAM: Calico's /26 blocks,
     # a VPC's addresses), or their nodes may have no podCIDR at all: infer the ranges from the addresses.
     own: dict[str, list[IPv4Address]] = {n: [ip for ip, _, host_net in observed.get(n, []) if not host_net]

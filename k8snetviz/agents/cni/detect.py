@@ -16,7 +16,7 @@ from ipaddress import IPv4Network
 from k8snetviz.agents.cni import plugins
 from k8snetviz.scenario.loader import Scenario
 
-__all__ = ["Detection", "detect_cni", "APPROXIMATED"]
+__all__ = ["Detection", "detect_cni", "APPROXIMATED", "NODE_ANNOTATIONS"]
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,28 @@ APPROXIMATED: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("azure-cni", ("azure-cns", "azure-vnet", "azure-npm"), "kindnet",
      "Azure CNI gives pods VNet addresses routed by the Azure SDN; the model routes them via the node IPs with "
      "a /32 host route per pod"),
-    ("canal", ("canal",), "flannel",
+    ("canal", ("canal", "rke2-canal"), "flannel",
      "Canal is flannel's VXLAN overlay with Calico's Felix enforcing NetworkPolicy; the model shows flannel"),
+    ("ovn-kubernetes", ("ovnkube-node", "ovnkube-master", "ovnkube-control-plane"), "flannel",
+     "OVN-Kubernetes switches pods through Open vSwitch (a logical switch per node, Geneve tunnels between nodes, "
+     "Services as OVN load balancers, NetworkPolicy as ACLs); the model shows an overlay with a bridge"),
+    ("openshift-sdn", ("sdn",), "flannel",
+     "OpenShift SDN joins nodes with Open vSwitch VXLAN tunnels and enforces NetworkPolicy in OVS flows; the "
+     "model shows flannel's VXLAN overlay"),
+    ("antrea", ("antrea-agent",), "flannel",
+     "Antrea switches pods through Open vSwitch (Geneve tunnels between nodes) and enforces NetworkPolicy in "
+     "OVS flows; the model shows an overlay with a bridge"),
+    ("kube-ovn", ("kube-ovn-cni",), "flannel",
+     "Kube-OVN switches pods through OVN logical switches (Geneve tunnels); the model shows an overlay with a "
+     "bridge"),
+)
+
+# Node annotations a plugin writes (for dumps that hold its Nodes but not its pods): ovn-kubernetes' per-node
+# subnet allocation, ``k8s.ovn.org/node-subnets`` (ovn-kubernetes docs, "OVN-Kubernetes node annotations").
+NODE_ANNOTATIONS: tuple[tuple[str, str], ...] = (
+    ("k8s.ovn.org/node-subnets", "ovn-kubernetes"),
+    ("projectcalico.org/IPv4Address", "calico"),
+    ("flannel.alpha.coreos.com/backend-type", "flannel"),
 )
 
 
@@ -81,7 +101,24 @@ def detect_cni(scenario: Scenario) -> Detection | None:
             hit = next((w for n, w in names if _matches(n, prefix)), None)
             if hit:
                 return Detection(found, model if model in plugins() else "kindnet", hit, differs)
-    return _from_distribution(scenario)
+    return _from_node_annotations(scenario) or _from_distribution(scenario)
+
+
+def _from_node_annotations(scenario: Scenario) -> Detection | None:
+    for m in scenario.of_kind("Node"):
+        annotations = m.metadata.get("annotations")
+        if not isinstance(annotations, dict):
+            continue
+        for key, found in NODE_ANNOTATIONS:
+            if key not in annotations:
+                continue
+            if found in plugins():
+                return Detection(found, found, f"Node {m.name}: annotation {key}")
+            for name, _, model, differs in APPROXIMATED:
+                if name == found:
+                    return Detection(found, model if model in plugins() else "kindnet",
+                                     f"Node {m.name}: annotation {key}", differs)
+    return None
 
 
 def _from_distribution(scenario: Scenario) -> Detection | None:

@@ -1,0 +1,235 @@
+"""Shapes of real dumps beyond the single-stack ones: dual-stack and IPv6 clusters, Node lists that lack nodes
+pods run on, OVN-Kubernetes nodes.
+
+Sources, each cited at its test: the Kubernetes API reference (PodStatus.podIPs, NodeSpec.podCIDRs,
+ServiceSpec.clusterIPs/ipFamilies, EndpointSlice.addressType), kubernetes.io "IPv4/IPv6 dual-stack",
+kube-apiserver's and kube-controller-manager's flag reference, ovn-kubernetes' node annotations.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import k8snetviz
+from k8snetviz.api.families import ipv4_half
+from k8snetviz.cli import main
+from k8snetviz.errors import K8sNetVizError
+
+UID = {"uid": "0d6c2a38-0000-4000-8000-000000000000", "resourceVersion": "1"}  # read back from an API server
+
+
+def _md(name: str, ns: str | None = "default", **extra: Any) -> dict[str, Any]:
+    md: dict[str, Any] = {"name": name, **UID, "uid": f"uid-{ns}-{name}", **extra}
+    if ns:
+        md["namespace"] = ns
+    return md
+
+
+def _node(name: str, v4: str, v6: str, cidr4: str, cidr6: str, v6_first: bool = False) -> dict[str, Any]:
+    addrs = [{"type": "InternalIP", "address": v4}, {"type": "InternalIP", "address": v6}]
+    cidrs = [cidr4, cidr6]
+    if v6_first:
+        addrs.reverse()
+        cidrs.reverse()
+    return {"apiVersion": "v1", "kind": "Node", "metadata": _md(name, None),
+            "spec": {"podCIDR": cidrs[0], "podCIDRs": cidrs},
+            "status": {"addresses": [*addrs, {"type": "Hostname", "address": name}]}}
+
+
+def _pod(name: str, node: str, v4: str, v6: str, host4: str, labels: dict[str, str],
+         v6_first: bool = False) -> dict[str, Any]:
+    ips = [v4, v6] if not v6_first else [v6, v4]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": _md(name, labels=labels),
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "nginx",
+                                                        "ports": [{"containerPort": 80}]}]},
+            "status": {"phase": "Running", "hostIP": host4, "hostIPs": [{"ip": host4}],
+                       "podIP": ips[0], "podIPs": [{"ip": a} for a in ips],
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def _dual_stack_dump(v6_first: bool = False) -> list[dict[str, Any]]:
+    """A two-node dual-stack cluster as ``kubectl get nodes,pods,svc,endpointslices -A -o json`` prints it, with
+    kind's dual-stack ranges (10.244.0.0/16 + fd00:10:244::/56 for pods, 10.96.0.0/16 + fd00:10:96::/112 for
+    Services; kind docs "Configuring Your kind Cluster: IP family")."""
+    web = {"app": "web"}
+    objs = [
+        _node("n1", "172.18.0.2", "fc00:f853:ccd:e793::2", "10.244.0.0/24", "fd00:10:244::/64", v6_first),
+        _node("n2", "172.18.0.3", "fc00:f853:ccd:e793::3", "10.244.1.0/24", "fd00:10:244:1::/64", v6_first),
+        _pod("client", "n1", "10.244.0.5", "fd00:10:244::5", "172.18.0.2", {"app": "client"}, v6_first),
+        _pod("web-1", "n2", "10.244.1.7", "fd00:10:244:1::7", "172.18.0.3", web, v6_first),
+    ]
+    fams = ["IPv4", "IPv6"] if not v6_first else ["IPv6", "IPv4"]
+    ips = ["10.96.40.10", "fd00:10:96::4a0b"] if not v6_first else ["fd00:10:96::4a0b", "10.96.40.10"]
+    objs.append({"apiVersion": "v1", "kind": "Service", "metadata": _md("web"),
+                 "spec": {"type": "ClusterIP", "selector": web, "clusterIP": ips[0], "clusterIPs": ips,
+                          "ipFamilies": fams, "ipFamilyPolicy": "PreferDualStack",
+                          "ports": [{"port": 80, "targetPort": 80, "protocol": "TCP"}]}})
+    # An IPv6 single-stack Service beside them: it has no IPv4 half.
+    objs.append({"apiVersion": "v1", "kind": "Service", "metadata": _md("web6"),
+                 "spec": {"type": "ClusterIP", "selector": web, "clusterIP": "fd00:10:96::77",
+                          "clusterIPs": ["fd00:10:96::77"], "ipFamilies": ["IPv6"], "ipFamilyPolicy": "SingleStack",
+                          "ports": [{"port": 80, "targetPort": 80, "protocol": "TCP"}]}})
+    for fam, addr in (("IPv4", "10.244.1.7"), ("IPv6", "fd00:10:244:1::7")):
+        objs.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                     "metadata": _md(f"web-{fam.lower()}", labels={"kubernetes.io/service-name": "web"}),
+                     "addressType": fam, "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
+                     "endpoints": [{"addresses": [addr], "conditions": {"ready": True}, "nodeName": "n2",
+                                    "targetRef": {"kind": "Pod", "name": "web-1", "namespace": "default"}}]})
+    return objs
+
+
+def _write(tmp_path: Path, objs: list[dict[str, Any]], name: str = "dump.json") -> Path:
+    p = tmp_path / name
+    p.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}, indent=4))
+    return p
+
+
+def test_a_dual_stack_pod_is_read_as_its_ipv4_address() -> None:
+    # API reference, PodStatus: "podIPs holds the IP addresses allocated to the pod. If this field is specified,
+    # the 0th entry must match the podIP field. Pods may be allocated at most 1 value for each of IPv4 and IPv6."
+    pod = _pod("p", "n1", "10.244.0.5", "fd00:10:244::5", "172.18.0.2", {}, v6_first=True)
+    half, dropped = ipv4_half(pod)
+    assert half is not None and dropped == 1
+    assert half["status"]["podIP"] == "10.244.0.5" and half["status"]["podIPs"] == [{"ip": "10.244.0.5"}]
+    assert pod["status"]["podIP"] == "fd00:10:244::5"  # the dump itself is left as it is
+
+
+def test_a_dual_stack_node_keeps_its_ipv4_address_and_pod_cidr() -> None:
+    # API reference, NodeSpec: "podCIDRs ... If this field is specified, the 0th entry must match the podCIDR
+    # field. It may contain at most 1 value for each of IPv4 and IPv6."
+    half, _ = ipv4_half(_node("n1", "172.18.0.2", "fc00::2", "10.244.0.0/24", "fd00:10:244::/64", v6_first=True))
+    assert half is not None
+    assert half["spec"] == {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}
+    assert [a["address"] for a in half["status"]["addresses"] if a["type"] == "InternalIP"] == ["172.18.0.2"]
+
+
+def test_a_dual_stack_service_keeps_its_ipv4_cluster_ip_and_an_ipv6_one_has_no_ipv4_half() -> None:
+    # API reference, ServiceSpec: "clusterIPs ... If this field is specified, the 0th entry must match the
+    # clusterIP field ... in the order of ipFamilies"; an IPv6 SingleStack Service has no IPv4 address at all.
+    dump = _dual_stack_dump(v6_first=True)
+    web, web6 = (o for o in dump if o["kind"] == "Service")
+    half, _ = ipv4_half(web)
+    assert half is not None
+    assert (half["spec"]["clusterIP"], half["spec"]["clusterIPs"], half["spec"]["ipFamilies"]) == \
+        ("10.96.40.10", ["10.96.40.10"], ["IPv4"])
+    assert ipv4_half(web6)[0] is None
+    # EndpointSlice API reference: addressType is IPv4, IPv6 or FQDN; the controller writes one slice per family.
+    assert ipv4_half(next(o for o in dump if o.get("addressType") == "IPv6"))[0] is None
+
+
+@pytest.mark.parametrize("v6_first", [False, True], ids=["ipv4-primary", "ipv6-primary"])
+def test_a_dual_stack_dump_loads_as_its_ipv4_family_and_answers(tmp_path: Path, v6_first: bool) -> None:
+    # kubernetes.io "IPv4/IPv6 dual-stack": pods, nodes and Services carry one address per family; the model
+    # simulates the IPv4 family and says so once.
+    cluster = k8snetviz.load(_write(tmp_path, _dual_stack_dump(v6_first)))
+    assert str(cluster.pods["default/web-1"].ip) == "10.244.1.7"
+    assert cluster.services["default/web"].cluster_ip == "10.96.40.10"
+    assert "default/web6" not in cluster.services
+    t = cluster.trace("default/client", "svc/default/web:80")
+    assert t.verdict == "delivered" and t.final["pod"] == "default/web-1"
+    assert [c["pod"] for c in t.candidates] == ["default/web-1"]
+    found = cluster.inspect().to_dict()
+    assert any("dual-stack" in a for a in found["approximated"])
+    assert any(i["what"] == "IPv6-only objects" and "Service default/web6" in i["examples"]
+               for i in found["ignored"])
+
+
+def test_a_dual_stack_service_written_by_hand_is_still_refused_by_the_single_stack_cluster() -> None:
+    # The model's own cluster is IPv4 single-stack: the API server's allocator refuses the IPv6 family
+    # (pkg/registry/core/service/storage: "ipFamilies[1]: Invalid value: \"IPv6\": not configured on this cluster").
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+           "spec": {"selector": {"app": "web"}, "ipFamilies": ["IPv4", "IPv6"], "ipFamilyPolicy": "PreferDualStack",
+                    "ports": [{"port": 80}]}}
+    with pytest.raises(K8sNetVizError, match="not configured on this cluster"):
+        k8snetviz.loads(json.dumps(svc))
+
+
+def test_an_ipv6_single_stack_dump_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    objs = []
+    for o in _dual_stack_dump(v6_first=True):
+        o = copy.deepcopy(o)
+        if o["kind"] == "Node":
+            o["spec"] = {"podCIDR": o["spec"]["podCIDR"], "podCIDRs": o["spec"]["podCIDRs"][:1]}
+            o["status"]["addresses"] = [a for a in o["status"]["addresses"] if "." not in a["address"]]
+        if o["kind"] == "Pod":
+            o["status"]["podIPs"] = o["status"]["podIPs"][:1]
+            o["status"]["hostIP"] = "fc00:f853:ccd:e793::2"
+            o["status"]["hostIPs"] = [{"ip": "fc00:f853:ccd:e793::2"}]
+        if o["kind"] == "Service":
+            o["spec"]["clusterIPs"] = o["spec"]["clusterIPs"][:1]
+            o["spec"]["ipFamilies"], o["spec"]["ipFamilyPolicy"] = ["IPv6"], "SingleStack"
+        if o.get("addressType") == "IPv4":
+            continue
+        objs.append(o)
+    path = _write(tmp_path, objs)
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "IPv6 single-stack" in err and 'Node "n1"' in err
+
+
+def test_dual_stack_flags_give_the_ipv4_ranges(tmp_path: Path) -> None:
+    # kube-apiserver reference: "--service-cluster-ip-range ... Max of two dual-stack CIDRs is allowed";
+    # kube-controller-manager: "--cluster-cidr: CIDR Range for Pods in cluster. ... dual-stack".
+    objs = _dual_stack_dump()
+    for component, flag in (("kube-apiserver", "--service-cluster-ip-range=fd00:10:96::/112,10.96.0.0/16"),
+                            ("kube-controller-manager", "--cluster-cidr=fd00:10:244::/56,10.244.0.0/16")):
+        objs.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": _md(f"{component}-n1", "kube-system", labels={"component": component,
+                                                                              "tier": "control-plane"}),
+                     "spec": {"nodeName": "n1", "hostNetwork": True,
+                              "containers": [{"name": component, "command": [component, flag]}]},
+                     "status": {"phase": "Running", "podIP": "172.18.0.2", "hostIP": "172.18.0.2"}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert str(cluster.config.service_subnet) == "10.96.0.0/16"
+    assert str(cluster.config.pod_subnet) == "10.244.0.0/16"
+
+
+def test_pods_on_nodes_the_node_list_lacks_bring_their_nodes(tmp_path: Path) -> None:
+    # API reference, PodSpec.nodeName: "NodeName indicates in which node this pod is scheduled" — a pod read back
+    # from a cluster runs there even when the dump's Node list (taken at another time, or of one node pool) lacks
+    # the node: the node is inferred from the pods (spec.nodeName, status.hostIP), as for a dump without Nodes.
+    objs = [o for o in _dual_stack_dump() if o["kind"] != "Node" or o["metadata"]["name"] == "n1"]
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert set(cluster.nodes) == {"n1", "n2"}
+    assert str(cluster.nodes["n2"].internal_ip) == "172.18.0.3"
+    assert str(cluster.pods["default/web-1"].ip) == "10.244.1.7"
+    assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
+    found = cluster.inspect().to_dict()
+    assert any(i["what"] == "missing nodes" and i["value"] == "n2" for i in found["inferred"])
+
+
+def test_a_hand_written_pod_on_an_unknown_node_is_still_refused() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"},
+           "spec": {"nodeName": "nope", "containers": [{"name": "c", "image": "nginx"}]}}
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kind-worker"}}
+    with pytest.raises(K8sNetVizError, match='spec.nodeName: Not found: "nope"'):
+        k8snetviz.loads(json.dumps(node) + "\n---\n" + json.dumps(pod))
+
+
+def test_ovn_kubernetes_nodes_give_their_subnet_and_name_the_cni(tmp_path: Path) -> None:
+    # ovn-kubernetes docs (node annotations): the cluster manager allocates each node's pod subnet and writes it to
+    # the Node as k8s.ovn.org/node-subnets = {"default":["10.128.2.0/23"]}; the Node has no spec.podCIDR.
+    objs = []
+    for o in _dual_stack_dump():
+        o = copy.deepcopy(o)
+        if o["kind"] == "Node":
+            subnet = "10.244.0.0/23" if o["metadata"]["name"] == "n1" else "10.244.2.0/23"
+            o["metadata"]["annotations"] = {"k8s.ovn.org/node-subnets": json.dumps({"default": [subnet]})}
+            del o["spec"]
+        if o["kind"] == "Pod" and o["metadata"]["name"] == "web-1":
+            o["status"]["podIP"], o["status"]["podIPs"] = "10.244.2.7", [{"ip": "10.244.2.7"}]
+        if o.get("addressType") == "IPv4":
+            o["endpoints"][0]["addresses"] = ["10.244.2.7"]
+        objs.append(o)
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert [str(r) for r in cluster.nodes["n2"].pod_ranges] == ["10.244.2.0/23"]
+    found = cluster.inspect().to_dict()["found"]
+    assert found["cni"] == "flannel"
+    assert any(i["value"].startswith("ovn-kubernetes") for i in cluster.inspect().to_dict()["inferred"])
+    assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
