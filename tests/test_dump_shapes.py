@@ -233,3 +233,42 @@ def test_ovn_kubernetes_nodes_give_their_subnet_and_name_the_cni(tmp_path: Path)
     assert found["cni"] == "flannel"
     assert any(i["value"].startswith("ovn-kubernetes") for i in cluster.inspect().to_dict()["inferred"])
     assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
+
+
+def test_a_support_bundle_directory_skips_its_files_that_hold_no_object(tmp_path: Path) -> None:
+    # troubleshoot's support bundle (replicatedhq/troubleshoot, cluster-resources collector) writes, beside the
+    # object lists, the RBAC rules `kubectl auth can-i --list` gives (auth-cani-list/NS.json, a JSON array of rules)
+    # and version files: those are skipped and listed; the objects load.
+    bundle = tmp_path / "cluster-resources"
+    (bundle / "pods").mkdir(parents=True)
+    (bundle / "auth-cani-list").mkdir()
+    (bundle / "pods" / "default.json").write_text(json.dumps(
+        {"kind": "PodList", "apiVersion": "v1", "items": [o for o in _dual_stack_dump() if o["kind"] == "Pod"]}))
+    (bundle / "auth-cani-list" / "default.json").write_text(json.dumps(
+        [{"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"]}]))
+    (bundle / "version.json").write_text(json.dumps({"major": "1", "minor": "30"}))
+    # the API server's discovery documents (GET /api/v1 answers an APIResourceList): no networking facts, no warning
+    (bundle / "resources.json").write_text(json.dumps([{"kind": "APIResourceList", "apiVersion": "v1",
+                                                        "groupVersion": "v1", "resources": []}]))
+    cluster = k8snetviz.load(bundle)
+    assert not [w for w in cluster.warnings if "unknown kind" in w]
+    assert {"default/client", "default/web-1"} <= set(cluster.pods)
+    skipped = next(i for i in cluster.inspect().to_dict()["ignored"] if i["what"] == "files")
+    assert skipped["count"] == 2
+
+
+def test_a_directory_whose_files_hold_no_object_is_refused(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.json").write_text(json.dumps([{"verbs": ["get"]}]))
+    (tmp_path / "b.json").write_text(json.dumps({"major": "1"}))
+    assert main(["inspect", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not a Kubernetes object" in err
+
+
+def test_a_file_that_mixes_objects_and_other_documents_is_still_refused(tmp_path: Path) -> None:
+    # kubectl apply -f refuses a document without kind ("Object 'Kind' is missing"), whatever surrounds it.
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\nhello: world\n")
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: y}\n")
+    with pytest.raises(K8sNetVizError, match="Object 'Kind' is missing"):
+        k8snetviz.load(tmp_path)

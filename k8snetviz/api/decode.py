@@ -230,6 +230,7 @@ def decode_scenario(scenario: Scenario, notes: Notes | None = None) -> Scenario:
             m = Manifest(convert_ingress(m.body), m.source, m.line)
             converted += 1
         out.append(m)
+    notes.ignore("files", scenario.skipped, "hold no Kubernetes object (a support bundle's other data): skipped")
     notes.ignore("objects", copies, "listed twice (the same uid): read once")
     if converted:
         notes.infer("Ingress", f"{converted} converted to networking.k8s.io/v1",

@@ -18,6 +18,12 @@ QUIET_KINDS = frozenset({
     "PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Job", "CronJob", "HorizontalPodAutoscaler",
     "PodDisruptionBudget", "CustomResourceDefinition", "Lease", "Event", "LimitRange", "ResourceQuota",
     "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "PriorityClass",
+    # Built-in kinds of `kubectl api-resources` with no networking facts, which dumps of a whole cluster carry.
+    "ControllerRevision", "PodTemplate", "ComponentStatus", "CSIDriver", "CSINode", "CSIStorageCapacity",
+    "VolumeAttachment", "APIService", "RuntimeClass", "FlowSchema", "PriorityLevelConfiguration",
+    "CertificateSigningRequest",
+    # The API server's discovery documents (`kubectl get --raw /api`, a support bundle's resources.json).
+    "APIResourceList", "APIGroupList", "APIVersions",
 })
 
 

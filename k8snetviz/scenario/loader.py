@@ -84,6 +84,8 @@ class Scenario:
     source: str
     manifests: list[Manifest] = field(default_factory=list)
     text: str = ""
+    # Files of a directory that hold no Kubernetes object (a support bundle's RBAC rules, version info), skipped.
+    skipped: list[str] = field(default_factory=list)
     _kinds: tuple[tuple[int, int, int], dict[str, list[Manifest]]] | None = field(
         default=None, init=False, repr=False, compare=False)
 
@@ -453,6 +455,10 @@ def _read(path: Path, shown: str) -> bytes:
         raise ScenarioError(f"cannot read: {e.strerror or e}", source=shown) from None
 
 
+# The loader's own words for a document that is no Kubernetes object (see _add).
+_NOT_OBJECTS = ("not a Kubernetes object", "a document must be a mapping")
+
+
 def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
     """Read a scenario from a file, a directory of files, or a shipped name."""
     path = resolve_path(scenario)
@@ -468,7 +474,8 @@ def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
         raise ScenarioError("no .yaml, .yml or .json file in this directory", source=str(path))
     total = 0
     out = Scenario(source=str(path))
-    texts = []
+    texts: list[str] = []
+    first_skip: ScenarioError | None = None
     for f in files:
         data = _read(f, str(f))
         total += len(data)
@@ -476,7 +483,21 @@ def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
             raise ScenarioError(f"too large to model: more than {MAX_SCENARIO_BYTES} bytes in its files",
                                 source=str(path))
         text = _decode(data, str(f))
+        before = len(out.manifests)
+        try:
+            _parse_into(out, text, str(f))
+        except ScenarioError as e:
+            # A dump's directory may hold other data beside the objects (troubleshoot's support bundle: the
+            # RBAC rules of auth-cani-list/, version files): a file whose first document is no Kubernetes object
+            # is skipped and listed; a file that does not parse, or that mixes objects with other documents, is
+            # refused as kubectl refuses it.
+            if len(out.manifests) != before or not any(w in str(e) for w in _NOT_OBJECTS) or len(files) == 1:
+                raise
+            out.skipped.append(str(f))
+            first_skip = first_skip or e
+            continue
         texts.append(text)
-        _parse_into(out, text, str(f))
-    out.text = "\n---\n".join(texts) if len(texts) > 1 else texts[0]
+    if not out.manifests and first_skip is not None:
+        raise first_skip
+    out.text = "\n---\n".join(texts) if len(texts) > 1 else (texts[0] if texts else "")
     return out
