@@ -272,3 +272,52 @@ def test_a_file_that_mixes_objects_and_other_documents_is_still_refused(tmp_path
     (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: y}\n")
     with pytest.raises(K8sNetVizError, match="Object 'Kind' is missing"):
         k8snetviz.load(tmp_path)
+
+
+def _cluster_info_dump() -> str:
+    """``kubectl cluster-info dump`` written to standard output, as clusterinfo_dump.go writes it: the NodeList, then
+    for each namespace its EventList, ReplicationControllerList, ServiceList, DaemonSetList, DeploymentList,
+    ReplicaSetList and PodList (typed lists: items without kind), then each container's logs between
+    "==== START logs for container C of pod NS/P ====" and the matching END line."""
+    objs = [o for o in _dual_stack_dump() if o["kind"] in ("Node", "Pod", "Service")]
+    objs = [ipv4_half(o)[0] or o for o in objs if o["metadata"]["name"] != "web6"]
+
+    def items(kind: str, ns: str | None = None) -> list[dict[str, Any]]:
+        return [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in objs
+                if o["kind"] == kind and (ns is None or o["metadata"].get("namespace") == ns)]
+
+    parts = [json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "9"},
+                         "items": items("Node")}, indent=4)]
+    for ns in ("kube-system", "default"):
+        for kind, api in (("Event", "v1"), ("ReplicationController", "v1"), ("Service", "v1"),
+                          ("DaemonSet", "apps/v1"), ("Deployment", "apps/v1"), ("ReplicaSet", "apps/v1"),
+                          ("Pod", "v1")):
+            parts.append(json.dumps({"kind": f"{kind}List", "apiVersion": api, "metadata": {"resourceVersion": "9"},
+                                     "items": items(kind, ns)}, indent=4))
+        for pod in items("Pod", ns):
+            who = f"container c of pod {ns}/{pod['metadata']['name']}"
+            parts.append(f'==== START logs for {who} ====\n{{"level":"info"}}\n}} not JSON\n==== END logs for {who} ====')
+    return "\n".join(parts) + "\n"
+
+
+def test_cluster_info_dump_to_standard_output_loads_its_lists_and_skips_the_logs(tmp_path: Path) -> None:
+    path = tmp_path / "cluster-info.json"
+    path.write_text(_cluster_info_dump())
+    cluster = k8snetviz.load(path)
+    assert {"default/client", "default/web-1"} <= set(cluster.pods) and set(cluster.nodes) == {"n1", "n2"}
+    assert cluster.services["default/web"].cluster_ip == "10.96.40.10"
+    assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
+    # where each list starts, for messages: the PodList of default is the 15th document
+    pod = next(m for m in cluster.scenario.manifests if m.kind == "Pod")
+    assert path.read_text().splitlines()[pod.line - 1] == "{"
+
+
+def test_a_cluster_info_dump_cut_inside_a_log_is_refused_in_one_line(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    text = _cluster_info_dump()
+    path = tmp_path / "cut.json"
+    path.write_text(text[: text.rindex("==== END")])
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "cluster-info dump cut short: the logs of container c of pod default/web-1 have no END line" in err

@@ -231,13 +231,67 @@ def _parse_json(text: str, source: str, scenario: Scenario) -> bool:
         body = json.loads(text, object_pairs_hook=_json_duplicate_hook)
     except _DuplicateKey as e:
         raise ScenarioError(f'json: duplicate field "{e.key}"', source=source) from None
-    except (json.JSONDecodeError, RecursionError):
-        return False  # flow-style YAML, or broken JSON: the YAML parser says where
+    except json.JSONDecodeError as e:
+        # `kubectl cluster-info dump` to standard output: one JSON list after another, with the containers' logs
+        # between them; anything else is flow-style YAML or broken JSON, and the YAML parser says where.
+        return e.msg == "Extra data" and _parse_json_stream(text, source, scenario)
+    except RecursionError:
+        return False
+    _add_json(scenario, body, text, stripped, source)
+    return True
+
+
+# kubectl's cluster-info dump writes each container's logs between these lines (clusterinfo_dump.go, printContainer).
+_LOG_START = re.compile(r"==== START logs for container (.*) of pod (.*) ====\n")
+
+
+def _parse_json_stream(text: str, source: str, scenario: Scenario) -> bool:
+    """JSON values one after another (``kubectl cluster-info dump`` without ``--output-directory``), the logs
+    between them skipped; False (the YAML parser then says what is wrong) when the text is anything else."""
+    decoder = json.JSONDecoder(object_pairs_hook=_json_duplicate_hook)
+    values: list[tuple[int, Any]] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= end:
+            break
+        if text[pos] in "{[":
+            try:
+                value, after = decoder.raw_decode(text, pos)
+            except _DuplicateKey as e:
+                raise ScenarioError(f'json: duplicate field "{e.key}"', source=source) from None
+            except (json.JSONDecodeError, RecursionError):
+                return False
+            values.append((pos, value))
+            pos = after
+            continue
+        start = _LOG_START.match(text, pos)
+        if start is None:
+            return False
+        marker = f"==== END logs for container {start.group(1)} of pod {start.group(2)} ====\n"
+        stop = text.find(marker, start.end())
+        if stop < 0:
+            raise ScenarioError(f"kubectl cluster-info dump cut short: the logs of container {start.group(1)} of pod "
+                                f"{start.group(2)} have no END line", source=source,
+                                line=text.count("\n", 0, pos) + 1)
+        pos = stop + len(marker)
+    if len(values) < 2:
+        return False
+    line, last = 1, 0
+    for at, value in values:
+        line += text.count("\n", last, at)
+        last = at
+        _add(scenario, value, source, line, "", None)
+    return True
+
+
+def _add_json(scenario: Scenario, body: Any, text: str, stripped: str, source: str) -> None:
     line = text[: len(text) - len(stripped)].count("\n") + 1
     if isinstance(body, list):  # a bare array of objects, as some tools write them
         for i, item in enumerate(body):
             _add(scenario, item, source, line, f"[{i}]")
-        return True
+        return
     starts = None
     items = body.get("items") if isinstance(body, dict) else None
     if isinstance(items, list):
@@ -248,7 +302,6 @@ def _parse_json(text: str, source: str, scenario: Scenario) -> bool:
             found.append(line_no)
         starts = found if len(found) == len(items) else None
     _add(scenario, body, source, line, "", starts)
-    return True
 
 
 def _is_list(body: dict[str, Any]) -> bool:
