@@ -60,8 +60,9 @@ def _policy(k: int, ns: str) -> str:
 
 
 def limits_yaml(nodes: int = 5000, pods: int = 150_000, services: int = 10_000, endpoints: int = 10,
-                policies: int = 500) -> str:
-    """The scenario as multi-document YAML (about 50 MB at the limits); ``pods`` counts CoreDNS's too."""
+                policies: int = 500, kube_proxy_mode: str = "iptables") -> str:
+    """The scenario as multi-document YAML (about 50 MB at the limits); ``pods`` counts CoreDNS's too;
+    ``kube_proxy_mode`` as kind's ``networking.kubeProxyMode`` (``iptables``, ``nftables``)."""
     pods -= SYSTEM_PODS
     if services * endpoints > pods:
         raise ValueError("every endpoint is a pod of its own: services * endpoints must not exceed pods")
@@ -69,7 +70,7 @@ def limits_yaml(nodes: int = 5000, pods: int = 150_000, services: int = 10_000, 
         "apiVersion: k8snetviz.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: limits\nspec:\n  cni: kindnet\n"
         f"  description: {nodes} nodes, {pods} pods, {services} Services\n",
         "apiVersion: kind.x-k8s.io/v1alpha4\nkind: Cluster\nname: limits\nnetworking:\n"
-        f"  podSubnet: {POD_SUBNET}\n  serviceSubnet: 10.96.0.0/16\n",
+        f"  podSubnet: {POD_SUBNET}\n  serviceSubnet: 10.96.0.0/16\n  kubeProxyMode: {kube_proxy_mode}\n",
     ]
     names = _node_names(nodes)
     cidrs = IPv4Network(POD_SUBNET).subnets(new_prefix=24)

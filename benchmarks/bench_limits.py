@@ -6,10 +6,11 @@ with clusterIP and selector) and loaded from YAML text as a learner's dump would
 load, YAML parse included, < 60 s; peak memory < 6 GB; the first trace < 1 s; later traces < 5 ms; a
 trace's notebook display, diagram included, < 3 s.
 
-    .venv/bin/python benchmarks/bench_limits.py [--scale 0.1] [--profile]
+    .venv/bin/python benchmarks/bench_limits.py [--scale 0.1] [--kube-proxy-mode nftables] [--profile]
 
 It takes a few minutes and several GB: run one at a time. ``--profile`` prints cProfile's view of the
-load and of the first trace.
+load and of the first trace. ``--kube-proxy-mode nftables`` runs kube-proxy's nftables mode, whose table
+every node shares but for its own address (its count of distinct tables is printed).
 """
 
 from __future__ import annotations
@@ -54,13 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="a fraction of the limits (0.1: 500 nodes, ...)")
     ap.add_argument("--traces", type=int, default=100, help="later traces to time")
+    ap.add_argument("--kube-proxy-mode", choices=("iptables", "nftables"), default="iptables")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args(argv)
     size = {k: max(1, int(v * args.scale)) if k != "endpoints" else v for k, v in LIMITS.items()}
     table = Table(f"Kubernetes' limits: {size['nodes']:,} nodes, {size['pods']:,} pods, {size['services']:,} "
-                  f"Services × {size['endpoints']} endpoints, {size['policies']:,} NetworkPolicies")
+                  f"Services × {size['endpoints']} endpoints, {size['policies']:,} NetworkPolicies, "
+                  f"kube-proxy in {args.kube_proxy_mode} mode")
 
-    text = limits_yaml(**size)
+    text = limits_yaml(**size, kube_proxy_mode=args.kube_proxy_mode)
     table.note(f"YAML: {len(text) / 1e6:.0f} MB, generated in memory")
     profile = cProfile.Profile() if args.profile else None
     t0, c0 = time.perf_counter(), time.process_time()
@@ -73,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     del text
     table.add("load: YAML parse + build", sample([load]), 60.0)
     table.note(f"  (CPU time {load_cpu:.1f} s; {len(cluster.netns):,} network namespaces)")
+    nodes = [cluster.netns[f"node/{n}"] for n in cluster.nodes]
+    if args.kube_proxy_mode == "nftables":
+        tables = [ns.nftables.table("ip", "kube-proxy") for ns in nodes if ns.nftables is not None]
+        table.note(f"  (kube-proxy's table on {len(tables):,} nodes: {len({id(t.chains['services']) for t in tables})} "
+                   f"distinct services chain, {len({id(t.sets['service-ips']) for t in tables})} distinct "
+                   f"service-ips map, {len({id(t.sets['nodeport-ips']) for t in tables}):,} nodeport-ips sets)")
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
 

@@ -185,3 +185,58 @@ def test_a_learners_iptables_commands_change_their_node_only(cluster) -> None:
     assert len(b.chain("nat", "KUBE-SERVICES")) == rules_b and all(b.has_chain("nat", c) for c in svc_chains)
     assert len(b.chain("nat", "KUBE-POSTROUTING")) == len(a.chain("nat", "KUBE-POSTROUTING")) + 1
     assert sep in a.chains("nat") and ":KUBE-SVC-" not in a.save() and ":KUBE-SVC-" in b.save()
+
+
+NFT = "apiVersion: kind.x-k8s.io/v1alpha4\nkind: Cluster\nnetworking:\n  kubeProxyMode: nftables\n---\n"
+
+
+@pytest.fixture(scope="module")
+def nft_cluster() -> k8snetviz.Cluster:
+    return k8snetviz.loads(NFT + NODES + APP)
+
+
+def test_kube_proxys_nftables_table_is_shared_and_nft_list_is_unchanged(nft_cluster) -> None:
+    from k8snetviz.agents.kubeproxy import kubeproxy_inputs
+    from k8snetviz.agents.kubeproxy.nftables import NFTablesProxier
+    from k8snetviz.kernel.nftables import NftRuleset
+    from k8snetviz.views.nft import nft_list_ruleset
+
+    c = nft_cluster
+    tables = {n: c.netns[f"node/{n}"].nftables.table("ip", "kube-proxy") for n in c.nodes}
+    first = tables["n0"]
+    for name, node in c.nodes.items():
+        t = tables[name]
+        # the Services' chains and maps are the very same objects on every node ...
+        assert t.chains["services"] is first.chains["services"] and t.sets["service-ips"] is first.sets["service-ips"]
+        # ... and nodeport-ips is each node's own: its primary address (nftables mode's default "primary")
+        assert list(t.sets["nodeport-ips"].elements) == [(str(node.internal_ip),)]
+        # nft list ruleset prints what kube-proxy's one transaction, loaded alone, would
+        cfg = c.config
+        alone = NftRuleset()
+        alone.apply(NFTablesProxier(name, str(node.internal_ip), str(cfg.pod_subnet), (str(cfg.service_subnet),))
+                    .sync(kubeproxy_inputs(c.services.values(), c.endpointslices)))
+        assert c.nft(name) == nft_list_ruleset(alone)
+        # what nft -f was fed: the same commands (the node's address loaded after the shared part)
+        assert sorted(c.netns[f"node/{name}"].nftables.loaded) == sorted(alone.loaded)
+    assert c.trace("default/client", "svc/default/web:80").verdict == "delivered"
+
+
+def test_loading_into_a_shared_nft_table_copies_what_it_changes_for_that_node_only(nft_cluster) -> None:
+    mine = k8snetviz.loads(NFT + NODES + APP)
+    a, b = mine.netns["node/n5"].nftables, mine.netns["node/n6"].nftables
+    ta, tb = a.table("ip", "kube-proxy"), b.table("ip", "kube-proxy")
+    services, masq = ta.chains["services"], ta.chains["masquerading"]
+    a.apply_line("add rule ip kube-proxy services ip daddr 10.96.99.99 drop")
+    a.apply_line("add element ip kube-proxy cluster-ips { 10.96.99.99 }")
+    ta = a.table("ip", "kube-proxy")
+    assert [r.text for r in ta.chains["services"].rules][-1] == "ip daddr 10.96.99.99 drop"
+    assert tb.chains["services"] is services and len(services.rules) == len(ta.chains["services"].rules) - 1
+    assert ("10.96.99.99",) in ta.sets["cluster-ips"].elements and \
+        ("10.96.99.99",) not in tb.sets["cluster-ips"].elements
+    assert ta.chains["masquerading"] is masq  # what the node did not change stays shared
+    assert a.loaded[-1] == "add element ip kube-proxy cluster-ips { 10.96.99.99 }" and \
+        "10.96.99.99" not in " ".join(b.loaded)
+    base = a._base
+    assert base is not None
+    with pytest.raises(RuntimeError, match="shared"):
+        base.apply_line("add rule ip kube-proxy services drop")

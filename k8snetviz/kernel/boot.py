@@ -56,6 +56,7 @@ class Kernel:
         self._layers: dict[int, tuple[tuple[RouteAdd, ...], RouteLayer, dict[int, Route]]] = {}
         self._entries: dict[int, tuple[SharedNeighbours, dict[IPv4Address, Neighbour], dict[str, FdbEntry]]] = {}
         self._counters: dict[int, tuple[IptablesRestore, set[tuple[str, str]]]] = {}
+        self._nft_loaded: dict[int, tuple[NftablesTransaction, NftRuleset]] = {}
 
     def apply(self, writes: Iterable[Write], netns: str = "") -> None:
         """Apply ``writes`` in order; a write without a namespace goes to ``netns``."""
@@ -77,6 +78,7 @@ class Kernel:
         self._layers.clear()
         self._entries.clear()
         self._counters.clear()
+        self._nft_loaded.clear()
         return self.netns
 
     def _ns(self, name: str) -> NetNS:
@@ -130,9 +132,7 @@ class Kernel:
         elif isinstance(w, IptablesCall):
             self._call(ns, w)
         elif isinstance(w, NftablesTransaction):
-            if ns.nftables is None:
-                ns.nftables = NftRuleset()
-            ns.nftables.apply(w)
+            self._nft(ns, w)
         else:  # pragma: no cover - the Write union is closed
             raise TypeError(f"not a write: {w!r}")
 
@@ -215,6 +215,21 @@ class Kernel:
             rs.insert(w.table, w.chain, list(w.args), 1, w.owner)
         else:
             rs.append(w.table, w.chain, list(w.args), w.owner)
+
+    def _nft(self, ns: NetNS, w: NftablesTransaction) -> None:
+        if ns.nftables is None and not w.netns:
+            # A transaction several nodes load alike (kube-proxy's nftables mode): loaded once, frozen, and
+            # every node's ruleset layers on it, copying a set or chain only when the node writes to it.
+            cached = self._nft_loaded.get(id(w))
+            if cached is None or cached[0] is not w:
+                base = NftRuleset()
+                base.apply(w)
+                cached = self._nft_loaded[id(w)] = (w, base)
+            ns.nftables = cached[1].layered()
+            return
+        if ns.nftables is None:
+            ns.nftables = NftRuleset()
+        ns.nftables.apply(w)
 
     def _restore(self, ns: NetNS, w: IptablesRestore) -> None:
         counters = self._counters.get(id(w))

@@ -12,7 +12,7 @@ from ipaddress import IPv4Network
 from k8snetviz.agents.cni import CNIPlugin
 from k8snetviz.agents.kubeproxy import iptables as kubeproxy
 from k8snetviz.agents.kubeproxy.nftables import NFTablesProxier
-from k8snetviz.agents.writes import IptablesRestore, Write
+from k8snetviz.agents.writes import Write
 from k8snetviz.api.config import ClusterConfig
 from k8snetviz.api.endpointslices import EndpointSlice
 from k8snetviz.api.objects import Node
@@ -102,22 +102,27 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
             for ep in eps:
                 local_on.setdefault(ep.node_name, {}).setdefault(k, []).append(str(ep))
     ranges = [IPv4Network(c.strip(), strict=False) for sp, _ in inputs for c in sp.load_balancer_source_ranges]
-    payloads_by_view: dict[tuple[object, ...], IptablesRestore] = {}
+    payloads_by_view: dict[tuple[object, ...], Write] = {}
     out: dict[str, list[Write]] = {}
     for node in nodes:
         payloads: list[Write] = []
-        if cfg.kube_proxy_mode == "iptables" and (proxied is None or node.name in proxied):
+        if cfg.kube_proxy_mode in ("iptables", "nftables") and (proxied is None or node.name in proxied):
             view = (tuple((k, tuple(sorted(eps))) for k, eps in sorted(local_on.get(node.name, {}).items())),
                     tuple(node.internal_ip in r for r in ranges))
             rules = payloads_by_view.get(view)
-            if rules is None:
-                rules = payloads_by_view[view] = kubeproxy.Proxier(
-                    node.name, str(node.internal_ip), str(cfg.pod_subnet), nfacct=True).sync(inputs)
-            payloads.append(rules)
-        elif cfg.kube_proxy_mode == "nftables" and (proxied is None or node.name in proxied):
-            # one transaction per node: the nodeport-ips set holds the node's own primary address
-            payloads.append(NFTablesProxier(node.name, str(node.internal_ip), str(cfg.pod_subnet),
-                                            (str(cfg.service_subnet),)).sync(inputs))
+            if cfg.kube_proxy_mode == "iptables":
+                if rules is None:
+                    rules = payloads_by_view[view] = kubeproxy.Proxier(
+                        node.name, str(node.internal_ip), str(cfg.pod_subnet), nfacct=True).sync(inputs)
+                payloads.append(rules)
+            else:
+                proxier = NFTablesProxier(node.name, str(node.internal_ip), str(cfg.pod_subnet),
+                                          (str(cfg.service_subnet),))
+                if rules is None:
+                    rules = payloads_by_view[view] = proxier.shared_sync(inputs)
+                # the table as one sync writes it, loaded in two: what nodes alike share, then the node's
+                # own primary address in nodeport-ips
+                payloads += [rules, proxier.node_addresses()]
         payloads.append(cni.netfilter(node))
         out[node.name] = payloads
     return out

@@ -37,6 +37,7 @@ __all__ = ["TABLE", "NFTablesProxier", "hash_and_truncate", "service_chain_base"
 
 TABLE = "kube-proxy"
 _P = f"ip {TABLE}"
+_TABLE_OWNER = Owner("kube-proxy", why="kube-proxy's own table, the same for every Service")
 
 
 def hash_and_truncate(name: str) -> str:
@@ -79,13 +80,37 @@ class NFTablesProxier:
 
     def sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> NftablesTransaction:
         """The table for ``services`` (each with its endpoints), as one full sync writes it."""
-        tx = NftablesTransaction(owner=Owner("kube-proxy", why="kube-proxy's own table, the same for every Service"))
+        return self._sync(services, own_addresses=True)
+
+    def shared_sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]]) -> NftablesTransaction:
+        """:meth:`sync` without the node's own addresses in ``nodeport-ips`` (:meth:`node_addresses` adds
+        them): what every node whose Services look alike loads, so that the kernel can hold it once."""
+        return self._sync(services, own_addresses=False)
+
+    def node_addresses(self) -> NftablesTransaction:
+        """The rest of :meth:`sync` after :meth:`shared_sync`: the node's addresses in ``nodeport-ips``."""
+        tx = NftablesTransaction(owner=_TABLE_OWNER)
+        self._nodeport_ips(tx)
+        return tx
+
+    def _sync(self, services: Iterable[tuple[ServicePort, Sequence[Endpoint]]],
+              own_addresses: bool) -> NftablesTransaction:
+        tx = NftablesTransaction(owner=_TABLE_OWNER)
         self._base(tx)
+        if own_addresses:
+            self._nodeport_ips(tx)
         for svc, eps in services:
             if svc.proxied:
                 unique = {str(ep): ep for ep in eps}
                 self._service(tx, svc, sorted(unique.values(), key=str))
         return tx
+
+    def _nodeport_ips(self, tx: NftablesTransaction) -> None:
+        nodeport_ips = self.nodeport_ips if self.nodeport_ips is not None else \
+            ((self.node_ip,) if self.node_ip else ())
+        for ip in nodeport_ips:
+            if not IPv4Address(ip).is_loopback:  # "localhost NodePorts are not supported"
+                tx.add(f"add element {_P} nodeport-ips {{ {ip} }}")
 
     def _base(self, tx: NftablesTransaction) -> None:
         add = tx.add
@@ -145,11 +170,6 @@ class NFTablesProxier:
         rule(tx, "services", "ip daddr . meta l4proto . th dport vmap @service-ips")
         rule(tx, "services", "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports")
         rule(tx, "service-endpoints-check", "ip daddr . meta l4proto . th dport vmap @no-endpoint-services")
-        nodeport_ips = self.nodeport_ips if self.nodeport_ips is not None else \
-            ((self.node_ip,) if self.node_ip else ())
-        for ip in nodeport_ips:
-            if not IPv4Address(ip).is_loopback:  # "localhost NodePorts are not supported"
-                tx.add(f"add element {_P} nodeport-ips {{ {ip} }}")
 
     @staticmethod
     def _rule(tx: NftablesTransaction, chain: str, text: str, owner: Owner | None = None) -> None:
