@@ -296,7 +296,8 @@ def _cluster_info_dump() -> str:
                                      "items": items(kind, ns)}, indent=4))
         for pod in items("Pod", ns):
             who = f"container c of pod {ns}/{pod['metadata']['name']}"
-            parts.append(f'==== START logs for {who} ====\n{{"level":"info"}}\n}} not JSON\n==== END logs for {who} ====')
+            log = '{"level":"info"}\n} not JSON\n'
+            parts.append(f"==== START logs for {who} ====\n{log}==== END logs for {who} ====")
     return "\n".join(parts) + "\n"
 
 
@@ -321,3 +322,17 @@ def test_a_cluster_info_dump_cut_inside_a_log_is_refused_in_one_line(tmp_path: P
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "cluster-info dump cut short: the logs of container c of pod default/web-1 have no END line" in err
+
+
+def test_a_node_that_reports_only_an_external_ip_is_reached_there(tmp_path: Path) -> None:
+    # k8s.io/component-helpers node/util GetNodeHostIPs: a node's IP is its InternalIP, else its ExternalIP.
+    objs = copy.deepcopy(_dual_stack_dump())
+    for o in objs:
+        if o["kind"] == "Node":
+            four = next(a["address"] for a in o["status"]["addresses"] if "." in a["address"])
+            o["status"]["addresses"] = [{"type": "ExternalIP", "address": four},
+                                        {"type": "Hostname", "address": o["metadata"]["name"]}]
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert str(cluster.nodes["n2"].internal_ip) == "172.18.0.3"
+    assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
+    assert any(i["what"] == "node addresses" for i in cluster.inspect().to_dict()["inferred"])

@@ -229,12 +229,14 @@ def node_addresses(scenario: Scenario) -> list[IPv4Address]:
     out = []
     for m in scenario.of_kind("Node"):
         status = m.body.get("status")
-        for a in (status.get("addresses") or []) if isinstance(status, dict) else []:
-            if isinstance(a, dict) and a.get("type") == "InternalIP":
-                ip = _ip(a.get("address"))
-                if ip is not None:
-                    out.append(ip)
-                    break
+        addresses = [a for a in (status.get("addresses") or []) if isinstance(a, dict)] \
+            if isinstance(status, dict) else []
+        for a in [a for a in addresses if a.get("type") == "InternalIP"] or \
+                [a for a in addresses if a.get("type") == "ExternalIP"]:
+            ip = _ip(a.get("address"))
+            if ip is not None:
+                out.append(ip)
+                break
     # The hostIPs of pods on nodes the dump does not list (all of them when it has no Node).
     listed = {m.name for m in scenario.of_kind("Node")}
     for m in scenario.of_kind("Pod"):

@@ -129,18 +129,26 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
     ips: dict[str, IPv4Address] = {}
     cidrs: dict[str, IPv4Network] = {}
     ovn: list[str] = []
+    external: list[str] = []
     for name, _, m in specs:
         if m is None:
             continue
         status = m.body.get("status") or {}
-        for i, a in enumerate(status.get("addresses") or []):
-            if a.get("type") == "InternalIP":
-                try:
-                    ips[name] = IPv4Address(str(a.get("address")))
-                except ValueError:
-                    raise InvalidObject("Node", name, [FieldError.invalid(
-                        f"status.addresses[{i}].address", a.get("address"),
-                        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]) from None
+        # The node's IP is its first InternalIP, else its first ExternalIP (component-helpers node/util
+        # GetNodeHostIPs: "InternalIP addresses ... are preferred over ExternalIP").
+        for want in ("InternalIP", "ExternalIP"):
+            for i, a in enumerate(status.get("addresses") or []):
+                if a.get("type") == want:
+                    try:
+                        ips[name] = IPv4Address(str(a.get("address")))
+                    except ValueError:
+                        raise InvalidObject("Node", name, [FieldError.invalid(
+                            f"status.addresses[{i}].address", a.get("address"),
+                            "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]) from None
+                    if want == "ExternalIP":
+                        external.append(name)
+                    break
+            if name in ips:
                 break
         if name not in ips and is_observed(m.body) and status:
             # The kubelet reports its node's addresses; a node read back from a cluster without one is broken.
@@ -162,6 +170,9 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
                     "spec.podCIDR", pod_cidr, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")]) \
                     from None
     _check_overlaps(cidrs)
+    if external:
+        notes.infer("node addresses", ", ".join(f"{n}: {ips[n]}" for n in external[:4]),
+                    "the nodes' ExternalIP (they report no InternalIP)")
     if ovn:
         notes.infer("podCIDR", "; ".join(ovn[:4]) + ("; …" if len(ovn) > 4 else ""),
                     "the k8s.ovn.org/node-subnets annotation (OVN-Kubernetes allocates each node's subnet itself; "
