@@ -336,3 +336,55 @@ def test_a_node_that_reports_only_an_external_ip_is_reached_there(tmp_path: Path
     assert str(cluster.nodes["n2"].internal_ip) == "172.18.0.3"
     assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
     assert any(i["what"] == "node addresses" for i in cluster.inspect().to_dict()["inferred"])
+
+
+def _rename(objs: list[dict[str, Any]], ips: dict[str, str]) -> list[dict[str, Any]]:
+    """The same objects with some addresses replaced, everywhere they are written."""
+    text = json.dumps(objs)
+    for old, new in ips.items():
+        text = text.replace(f'"{old}"', f'"{new}"')
+    return json.loads(text)
+
+
+def test_a_microk8s_dump_gets_microk8s_service_range(tmp_path: Path) -> None:
+    # MicroK8s: Services in 10.152.183.0/24 (the snap's kube-apiserver args, --service-cluster-ip-range), kube-dns
+    # at 10.152.183.10 (its kubelet's --cluster-dns), Nodes without spec.podCIDR (Calico's IPAM, 10.1.0.0/16).
+    objs = [ipv4_half(o)[0] for o in _dual_stack_dump() if o["metadata"]["name"] != "web6"]
+    objs = [o for o in objs if o is not None]
+    for o in objs:
+        if o["kind"] == "Node":
+            o["spec"] = {}
+            o["metadata"]["labels"] = {"microk8s.io/cluster": "true"}
+    objs = _rename(objs, {"10.96.40.10": "10.152.183.77", "10.244.0.5": "10.1.77.5", "10.244.1.7": "10.1.14.7"})
+    for name, ip in (("kubernetes", "10.152.183.1"),):
+        objs.append({"apiVersion": "v1", "kind": "Service", "metadata": _md(name),
+                     "spec": {"clusterIP": ip, "clusterIPs": [ip], "ports": [{"port": 443, "targetPort": 16443}]}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert str(cluster.config.service_subnet) == "10.152.183.0/24"
+    assert str(cluster.config.dns_service_ip) == "10.152.183.10"
+    assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
+
+
+def test_rke2s_dns_service_is_the_clusters_dns_and_no_kube_dns_is_added(tmp_path: Path) -> None:
+    # RKE2 installs CoreDNS from its rke2-coredns chart: the Service is kube-system/rke2-coredns-rke2-coredns,
+    # selecting k8s-app: kube-dns, at the tenth address of 10.43.0.0/16; there is no Service named kube-dns.
+    objs = [ipv4_half(o)[0] for o in _dual_stack_dump() if o["metadata"]["name"] != "web6"]
+    objs = _rename([o for o in objs if o is not None], {"10.96.40.10": "10.43.40.10"})
+    dns = {"k8s-app": "kube-dns", "app.kubernetes.io/name": "rke2-coredns"}
+    objs.append({"apiVersion": "v1", "kind": "Service", "metadata": _md("rke2-coredns-rke2-coredns", "kube-system"),
+                 "spec": {"clusterIP": "10.43.0.10", "clusterIPs": ["10.43.0.10"], "selector": dns,
+                          "ports": [{"name": "udp-53", "port": 53, "protocol": "UDP", "targetPort": 53},
+                                    {"name": "tcp-53", "port": 53, "protocol": "TCP", "targetPort": 53}]}})
+    objs.append(_pod("rke2-coredns-rke2-coredns-7bb4f446c-x2l9v", "n1", "10.244.0.9", "fd00::9", "172.18.0.2", dns))
+    objs[-1]["metadata"]["namespace"] = "kube-system"
+    objs[-1]["status"] = {k: v for k, v in objs[-1]["status"].items() if k not in ("podIPs",)}
+    objs[-1]["spec"]["containers"][0]["ports"] = [{"containerPort": 53, "protocol": "UDP"},
+                                                  {"containerPort": 53, "protocol": "TCP"}]
+    objs.append({"apiVersion": "v1", "kind": "Service", "metadata": _md("kubernetes"),
+                 "spec": {"clusterIP": "10.43.0.1", "clusterIPs": ["10.43.0.1"], "ports": [{"port": 443}]}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert "kube-system/kube-dns" not in cluster.services
+    assert str(cluster.config.dns_service_ip) == "10.43.0.10"
+    answer = cluster.resolve("default/client", "web.default.svc.cluster.local").to_dict()
+    assert "10.43.40.10" in {a["data"] for a in answer["answers"]}
+    assert any(i["what"] == "cluster DNS Service" for i in cluster.inspect().to_dict()["inferred"])

@@ -21,6 +21,22 @@ def _has(scenario: Scenario, kind: str, namespace: str, name: str) -> Manifest |
                 None)
 
 
+def _dns_service(scenario: Scenario) -> Manifest | None:
+    """The cluster DNS Service of a dump: kube-system/kube-dns, else the Service that selects CoreDNS's pods under
+    another name (RKE2's chart names it rke2-coredns-rke2-coredns, selector k8s-app: kube-dns), else OpenShift's
+    openshift-dns/dns-default (the DNS operator's Service at the tenth address of the service network)."""
+    found = _has(scenario, "Service", "kube-system", "kube-dns")
+    if found is not None:
+        return found
+    for m in scenario.of_kind("Service"):
+        spec = m.body.get("spec")
+        selector = spec.get("selector") if isinstance(spec, dict) else None
+        if m.namespace == "kube-system" and isinstance(selector, dict) and \
+                selector.get(DNS_LABEL[0]) == DNS_LABEL[1]:
+            return m
+    return _has(scenario, "Service", "openshift-dns", "dns-default")
+
+
 def _dns_pods_present(scenario: Scenario) -> bool:
     """CoreDNS (or kube-dns) is in the scenario: a pod or a workload in kube-system with ``k8s-app: kube-dns``."""
     for m in scenario.of_kind("Pod", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet"):
@@ -29,6 +45,9 @@ def _dns_pods_present(scenario: Scenario) -> bool:
             return True
         if m.namespace == "kube-system" and m.kind == "Deployment" and m.name in ("coredns", "kube-dns"):
             return True
+        if m.namespace == "openshift-dns" and isinstance(labels, dict) and \
+                "dns.operator.openshift.io/daemonset-dns" in labels:
+            return True  # OpenShift's DNS operator runs CoreDNS as the dns-default DaemonSet
     return False
 
 
@@ -41,8 +60,12 @@ def system_manifests(cfg: ClusterConfig, nodes: dict[str, Node], scenario: Scena
     if scenario is None:
         return out
     notes = notes if notes is not None else Notes()
-    kube_dns = _has(scenario, "Service", "kube-system", "kube-dns")
+    kube_dns = _dns_service(scenario)
     if kube_dns is not None:
+        cfg.dns_service = f"{kube_dns.namespace or 'default'}/{kube_dns.name}"
+        if cfg.dns_service != "kube-system/kube-dns":
+            notes.infer("cluster DNS Service", cfg.dns_service, "the dump has no kube-system/kube-dns; this Service "
+                        "selects the cluster's CoreDNS pods")
         spec = kube_dns.body.get("spec")
         ip = spec.get("clusterIP") if isinstance(spec, dict) else None
         try:
@@ -55,7 +78,8 @@ def system_manifests(cfg: ClusterConfig, nodes: dict[str, Node], scenario: Scena
         if m.kind == "Deployment":
             present = _dns_pods_present(scenario)
         elif m.kind == "Service":
-            present = _has(scenario, "Service", ns, name) is not None
+            present = _has(scenario, "Service", ns, name) is not None or (
+                (ns, name) == ("kube-system", "kube-dns") and kube_dns is not None)
         else:  # default/kubernetes' EndpointSlice: the dump's slice, or its Endpoints (mirrored)
             present = _has(scenario, "Endpoints", ns, name) is not None or any(
                 (e.namespace or "default") == ns and (e.metadata.get("labels") or {}).get(

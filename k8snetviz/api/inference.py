@@ -5,7 +5,8 @@ A hand-written scenario states its cluster in a kind ``Cluster`` config and the 
 
 - the service CIDR: kube-apiserver's ``--service-cluster-ip-range`` when its pod is in the dump; else the
   smallest well-known range that holds every ClusterIP (kind's 10.96.0.0/16, kubeadm's 10.96.0.0/12, k3s's
-  10.43.0.0/16, EKS's 10.100.0.0/16 and 172.20.0.0/16, AKS's 10.0.0.0/16); else the tightest prefix that
+  10.43.0.0/16, EKS's 10.100.0.0/16 and 172.20.0.0/16, AKS's 10.0.0.0/16, MicroK8s's 10.152.183.0/24,
+  OpenShift's 172.30.0.0/16); else the tightest prefix that
   holds them, no wider than the /12 kube-apiserver accepts for IPv4;
 - the pod CIDR: kube-controller-manager's ``--cluster-cidr``; else the tightest prefix that holds every
   Node's ``spec.podCIDR`` and every pod address (the default when they fit in it);
@@ -42,6 +43,8 @@ WELL_KNOWN_SERVICE_CIDRS = tuple(IPv4Network(n) for n in (
     "10.100.0.0/16",  # EKS
     "172.20.0.0/16",  # EKS (when the VPC uses 10.0.0.0/8)
     "10.0.0.0/16",    # AKS
+    "10.152.183.0/24",  # MicroK8s (the snap's kube-apiserver args: --service-cluster-ip-range=10.152.183.0/24)
+    "172.30.0.0/16",  # OpenShift (install-config serviceNetwork default)
     "10.96.0.0/12",   # kubeadm, minikube, k0s
 ))
 

@@ -120,7 +120,8 @@ class ClusterDNS:
         self.domain = cfg.cluster_domain.rstrip(".")
         self.public, self.servers = upstream_tables(cluster)
         self.corefile = coredns_corefile(cluster)
-        kube_dns = cluster.services.get("kube-system/kube-dns")
+        kube_dns = cluster.services.get(cluster.config.dns_service)
+        self.dns_service = cluster.config.dns_service
         self.dns_service_ips: tuple[str, ...] = tuple(
             ip for ip in (kube_dns.cluster_ips if kube_dns else [str(cfg.dns_service_ip)]) if ip and ip != "None")
         self.coredns = CoreDNS(
@@ -171,7 +172,7 @@ class ClusterDNS:
             if not self._kube_dns_ready:
                 return NameServer(address, "none", f"{address} is kube-dns, which has no ready endpoints: "
                                   "kube-proxy rejects the query")
-            return NameServer(address, "coredns", "kube-system/kube-dns, DNATed by kube-proxy to a CoreDNS pod",
+            return NameServer(address, "coredns", f"{self.dns_service}, DNATed by kube-proxy to a CoreDNS pod",
                               self.coredns.query)
         if address in self._pod_ips:
             return NameServer(address, "coredns", "a CoreDNS pod", self.coredns.query)
@@ -303,13 +304,13 @@ def dns_server_pods(cluster: Cluster) -> list[Pod]:
     """The pods that answer for kube-dns: its ready endpoints (the CoreDNS pods), in slice order."""
     pods: list[Pod] = []
     for eps in cluster.endpointslices:
-        if eps.namespace != "kube-system" or eps.service_name != "kube-dns":
+        if f"{eps.namespace}/{eps.service_name}" != cluster.config.dns_service:
             continue
         for e in eps.endpoints:
             ready = e.conditions.ready is None or e.conditions.ready
             if not ready or e.target_ref is None or e.target_ref.kind != "Pod":
                 continue
-            pod = cluster.pods.get(f"kube-system/{e.target_ref.name}")
+            pod = cluster.pods.get(f"{e.target_ref.namespace or eps.namespace}/{e.target_ref.name}")
             if pod is not None and pod not in pods:
                 pods.append(pod)
     return pods
@@ -325,7 +326,7 @@ def pod_dns(cluster: Cluster, pod: Pod) -> PodDNS:
     if dns_config is not None and not isinstance(dns_config, Mapping):
         raise InvalidObject("Pod", pod.name, [FieldError.invalid("spec.dnsConfig", str(dns_config),
                                                                  "must be an object")])
-    kube_dns = cluster.services.get("kube-system/kube-dns")
+    kube_dns = cluster.services.get(cluster.config.dns_service)
     cluster_dns_ips = [ip for ip in (kube_dns.cluster_ips if kube_dns else []) if ip and ip != "None"]
     return pod_resolv_conf(
         pod.namespace,
