@@ -388,3 +388,24 @@ def test_rke2s_dns_service_is_the_clusters_dns_and_no_kube_dns_is_added(tmp_path
     answer = cluster.resolve("default/client", "web.default.svc.cluster.local").to_dict()
     assert "10.43.40.10" in {a["data"] for a in answer["answers"]}
     assert any(i["what"] == "cluster DNS Service" for i in cluster.inspect().to_dict()["inferred"])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_dump_saved_by_windows_powershell_as_utf16_loads(tmp_path: Path, encoding: str) -> None:
+    # Windows PowerShell's `kubectl get ... -o yaml > dump.yaml` writes UTF-16 with a byte-order mark and CRLF line
+    # ends; kubectl itself reads files through unicode.BOMOverride (k8s.io/cli-runtime resource/visitor.go,
+    # FileVisitor.Visit), so it reads them too.
+    real = Path(__file__).parent / "data" / "dumps" / "minikube-bridge-nginx-ep-eps-ingress-netpol.yaml"
+    text = real.read_text(encoding="utf-8").replace("\n", "\r\n")
+    bom = b"\xff\xfe" if encoding == "utf-16-le" else b"\xfe\xff"
+    path = tmp_path / "dump.yaml"
+    path.write_bytes(bom + text.encode(encoding))
+    assert set(k8snetviz.load(path).pods) == set(k8snetviz.load(real).pods)
+
+
+def test_utf16_that_is_not_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "dump.yaml"
+    path.write_bytes(b"\xff\xfe" + "kind: Pod\n".encode("utf-16-le") + b"\x00\xdc")  # a lone low surrogate
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "UTF-16-LE" in err

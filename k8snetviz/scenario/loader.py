@@ -475,6 +475,15 @@ def _parse_text_into(scenario: Scenario, text: str, source: str) -> None:
 
 
 def _decode(data: bytes, source: str) -> str:
+    # kubectl reads files through unicode.BOMOverride(UTF8 decoder) (cli-runtime resource/visitor.go, FileVisitor):
+    # a byte-order mark selects UTF-16 (what Windows PowerShell's `>` writes) or UTF-8; without one, UTF-8.
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"
+        try:
+            return data[2:].decode(encoding)
+        except UnicodeDecodeError as e:
+            raise ScenarioError(f"not {encoding.upper()} text (bytes at offset {e.start + 2}): the file starts with a "
+                                f"{encoding.upper()} byte-order mark", source=source) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
