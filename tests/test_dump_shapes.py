@@ -409,3 +409,21 @@ def test_utf16_that_is_not_is_refused_in_one_line(tmp_path: Path, capsys: pytest
     assert main(["inspect", str(path)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "UTF-16-LE" in err
+
+
+def test_kubectls_table_output_is_refused_with_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "pods.yaml"
+    path.write_text("NAMESPACE   NAME     READY   STATUS    RESTARTS   AGE   IP           NODE\n"
+                    "default     client   1/1     Running   0          5m    10.244.0.5   n1\n")
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "-o yaml" in err
+
+
+def test_jq_items_one_object_a_line_loads(tmp_path: Path) -> None:
+    # `kubectl get pods -A -o json | jq -c '.items[]'`: one JSON object after another (kubectl's List items keep
+    # their kind), read as the JSON stream it is.
+    pods = [o for o in _dual_stack_dump() if o["kind"] == "Pod"]
+    path = tmp_path / "pods.json"
+    path.write_text("\n".join(json.dumps(p) for p in pods) + "\n")
+    assert {"default/client", "default/web-1"} <= set(k8snetviz.load(path).pods)

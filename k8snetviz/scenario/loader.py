@@ -312,6 +312,9 @@ def _is_list(body: dict[str, Any]) -> bool:
 def _add(scenario: Scenario, body: Any, source: str, line: int, where: str = "",
          item_lines: list[int] | None = None) -> None:
     """One document: an object, or a list whose items are flattened (typed lists lend their items a kind)."""
+    if isinstance(body, str) and re.match(r"(NAMESPACE|NAME)\s+\S", body):
+        raise ScenarioError("kubectl's table output, not objects: save the dump with `kubectl get ... -o yaml` (or "
+                            "-o json)", source=source, line=line)
     if not isinstance(body, dict):
         what = "an array" if isinstance(body, list) else f"a {_json_type(body)}"
         raise ScenarioError(f"{where + ': ' if where else ''}a document must be a mapping (an object), not {what}: "
