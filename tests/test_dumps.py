@@ -1,5 +1,7 @@
 """Real clusters: every dump under tests/data/dumps/ (a file, or a directory of files, as ``kubectl get -o yaml|json``
-printed them; sources in tests/data/dumps/SOURCES.md) loads and answers right, checked against its own content.
+printed them; sources in tests/data/dumps/SOURCES.md) loads and answers right, checked against its own content,
+and loads the same when saved otherwise (one JSON List with managedFields, UTF-16 with CRLF concatenated with ---,
+`kubectl cluster-info dump` to standard output).
 
 The test is generic: a dump dropped into the folder is checked the same way. The dump is read here on its own
 (plain ``yaml``/``json``), not through the loader under test:
@@ -210,3 +212,45 @@ def test_inspect_explains_the_dump(dump, capsys: pytest.CaptureFixture[str]) -> 
     out, err = capsys.readouterr()
     assert "Traceback" not in err and out.startswith("found:")
     assert len(err.splitlines()) <= 3
+
+
+def _summary(cluster: k8snetviz.Cluster) -> tuple[Any, ...]:
+    return ({k: str(p.ip) for k, p in cluster.pods.items()}, {k: s.cluster_ip for k, s in cluster.services.items()},
+            {k: str(n.internal_ip) for k, n in cluster.nodes.items()})
+
+
+def _as_written_otherwise(path: Path, objs: list[dict[str, Any]], tmp: Path) -> list[Path]:
+    """The dump as users also save it: one JSON List with managedFields; every file concatenated with `---`
+    in UTF-16 with a byte-order mark and CRLF line ends (Windows PowerShell's `>`); `kubectl cluster-info dump`'s
+    standard output (typed lists without kind, logs between them)."""
+    managed = [{**o, "metadata": {**(o.get("metadata") or {}), "managedFields": [
+        {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1",
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {".": {}}}}}]}} for o in objs]
+    as_json = tmp / "list.json"
+    as_json.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": managed}, indent=4))
+    files = sorted(f for f in path.rglob("*") if f.suffix in SUFFIXES) if path.is_dir() else [path]
+    texts = [f.read_text(encoding="utf-8") for f in files]
+    if all(isinstance(d, dict) and d.get("kind") for t in texts for d in ([json.loads(t)] if t.lstrip()[:1] in "{["
+                                                                        else [{"kind": "yaml"}])):
+        cat = tmp / "cat.yaml"
+        cat.write_bytes(b"\xff\xfe" + "\n---\n".join(texts).replace("\n", "\r\n").encode("utf-16-le"))
+    else:
+        cat = as_json  # a support bundle's rule arrays are no YAML documents to concatenate
+    parts = [json.dumps({"kind": "NodeList", "apiVersion": "v1", "items": [
+        {k: v for k, v in o.items() if k != "kind"} for o in objs if o.get("kind") == "Node"]})]
+    for kind in ("Service", "Pod", "EndpointSlice", "Endpoints", "Deployment", "ReplicaSet", "DaemonSet"):
+        items = [{k: v for k, v in o.items() if k != "kind"} for o in objs if o.get("kind") == kind]
+        parts.append(json.dumps({"kind": f"{kind}List", "apiVersion": "v1", "items": items}))
+        if kind == "Pod" and items:
+            who = f"container c of pod {key(items[0])}"
+            parts.append(f"==== START logs for {who} ====\n{{ not json\n==== END logs for {who} ====")
+    info = tmp / "cluster-info.json"
+    info.write_text("\n".join(parts) + "\n")
+    return [as_json, cat, info]
+
+
+def test_the_dump_saved_otherwise_loads_the_same(dump, tmp_path: Path) -> None:
+    path, objs, cluster = dump
+    want = _summary(cluster)
+    for other in _as_written_otherwise(path, objs, tmp_path):
+        assert _summary(k8snetviz.load(other)) == want, other.name
