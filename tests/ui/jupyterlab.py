@@ -349,8 +349,16 @@ def click(locator, timeout: float = 30.0) -> None:
 
 
 def read_text(locator, timeout: float = 30.0) -> str:
-    """The rendered text of ``locator`` (what a learner reads), whitespace-trimmed."""
+    """The rendered text of ``locator`` (what a learner reads), whitespace-trimmed.
+
+    JupyterLab 4 gives each notebook cell ``content-visibility: auto``: while a cell is off screen the browser
+    skips rendering it, and ``innerText`` of anything inside is '' (Run All scrolls the notebook to the cell it
+    runs, so a widget found earlier may be thousands of pixels away by now). A learner scrolls to what they
+    read; so does this: the element is brought on screen and read after the browser has rendered it.
+    """
     locator.wait_for(state="visible", timeout=timeout * 1000)
+    locator.scroll_into_view_if_needed(timeout=timeout * 1000)
+    locator.evaluate("e => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     return locator.inner_text().strip()
 
 
