@@ -235,7 +235,8 @@ class Cluster:
         pool = [str(a) for a in cfg.load_balancer_pool.hosts()] or [str(cfg.load_balancer_pool.network_address)]
         services = build_services(
             [b for b in system if b["kind"] == "Service"] + [m.body for m in self.scenario.of_kind("Service")],
-            service_cidr=cfg.service_subnet, load_balancer_pool=pool, warnings=self.warnings)
+            service_cidr=cfg.service_subnet, node_port_range=cfg.node_port_range, load_balancer_pool=pool,
+            warnings=self.warnings)
         self.services: dict[str, Service] = {s.key: s for s in services}
         pods = list(self.pods.values())
         slice_docs = [b for b in system if b["kind"] == "EndpointSlice"] + \

@@ -427,3 +427,36 @@ def test_jq_items_one_object_a_line_loads(tmp_path: Path) -> None:
     path = tmp_path / "pods.json"
     path.write_text("\n".join(json.dumps(p) for p in pods) + "\n")
     assert {"default/client", "default/web-1"} <= set(k8snetviz.load(path).pods)
+
+
+def test_node_ports_outside_the_default_range_widen_it(tmp_path: Path) -> None:
+    # kube-apiserver --service-node-port-range (default 30000-32767) can be set wider (k3s/k3d users' 80-32767);
+    # a Service read back from such a cluster holds its node port, and the range is inferred to hold it.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    web = next(o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == "web")
+    web["spec"]["type"] = "NodePort"
+    web["spec"]["ports"][0]["nodePort"] = 8080
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert cluster.config.node_port_range == "8080-32767"
+    assert cluster.services["default/web"].ports[0].node_port == 8080
+    assert cluster.trace("default/client", "node/n1:8080").final["pod"] == "default/web-1"
+
+
+def test_a_hand_written_node_port_outside_the_range_is_still_refused() -> None:
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "nodePort": 8080}]}}
+    with pytest.raises(K8sNetVizError, match="provided port is not in the valid range"):
+        k8snetviz.loads(json.dumps(svc))
+
+
+def test_the_default_service_cidr_object_gives_the_service_range(tmp_path: Path) -> None:
+    # kubernetes.io "Extend Service IP Ranges": kube-apiserver creates the ServiceCIDR named "kubernetes" from its
+    # --service-cluster-ip-range; each allocated address is an IPAddress object (no networking facts of its own).
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    objs.append({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": _md("kubernetes", None),
+                 "spec": {"cidrs": ["10.96.0.0/12", "fd00:10:96::/112"]}})
+    objs.append({"apiVersion": "networking.k8s.io/v1", "kind": "IPAddress", "metadata": _md("10.96.40.10", None),
+                 "spec": {"parentRef": {"resource": "services", "namespace": "default", "name": "web"}}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert str(cluster.config.service_subnet) == "10.96.0.0/12"
+    assert not [w for w in cluster.warnings if "unknown kind" in w]

@@ -47,6 +47,8 @@ class ClusterConfig:
     dns_service_ip: IPv4Address = IPv4Address(d.DNS_SERVICE_IP)
     # The cluster DNS Service, NS/NAME: kube-dns, or the dump's own under another name (RKE2's, OpenShift's).
     dns_service: str = "kube-system/kube-dns"
+    # kube-apiserver's --service-node-port-range
+    node_port_range: str = "30000-32767"
     kube_proxy_mode: str = d.KUBE_PROXY_MODE
     cni: str = d.CNI
     external_clients: dict[str, IPv4Address] = field(

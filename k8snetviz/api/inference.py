@@ -28,7 +28,7 @@ from typing import Any
 
 from k8snetviz.api.config import ClusterConfig
 from k8snetviz.api.families import first_ipv4
-from k8snetviz.api.notes import Notes
+from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.scenario.loader import Manifest, Scenario
 
 __all__ = ["infer_config", "covering", "WELL_KNOWN_SERVICE_CIDRS", "command_flag", "MAX_SERVICE_PREFIX",
@@ -139,6 +139,17 @@ def _service_cidr(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
             notes.infer("service CIDR", str(net), f"--service-cluster-ip-range of pod kube-system/{apiserver.name}")
             return
     ips = _cluster_ips(scenario)
+    # kube-apiserver writes its --service-cluster-ip-range as the ServiceCIDR named "kubernetes" (networking.k8s.io/v1,
+    # kubernetes.io "Extend Service IP Ranges"); more ServiceCIDRs extend it, and then the addresses decide.
+    default = next((m for m in scenario.of_kind("ServiceCIDR") if m.name == "kubernetes"), None)
+    spec = default.body.get("spec") if default is not None else None
+    four = first_ipv4(spec.get("cidrs")) if isinstance(spec, dict) else None
+    net = _net(four) if four else None
+    if net is not None and all(a in net for _, a in ips):
+        if net != cfg.service_subnet:
+            _set_service_cidr(cfg, notes, net, "the ServiceCIDR named kubernetes (kube-apiserver's "
+                              "--service-cluster-ip-range)")
+        return
     if not ips or all(a in cfg.service_subnet for _, a in ips):
         return
     kubernetes = next((a for m, a in ips if m.namespace in (None, "default") and m.name == "kubernetes"), None)
@@ -339,3 +350,49 @@ def infer_config(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
         _cluster_domain(scenario, cfg, notes)
     if "kubeProxyMode" not in kind_net:
         _kube_proxy_mode(scenario, cfg, notes)
+    _node_port_range(scenario, cfg, notes)
+
+
+def _port_range(value: str) -> tuple[int, int] | None:
+    """``--service-node-port-range``: ``A-B``, ``A+N`` or one port (apimachinery's net.ParsePortRange)."""
+    value = value.strip()
+    try:
+        if "-" in value:
+            lo, hi = (int(x) for x in value.split("-", 1))
+        elif "+" in value:
+            lo, n = (int(x) for x in value.split("+", 1))
+            hi = lo + n
+        else:
+            lo = hi = int(value)
+    except ValueError:
+        return None
+    return (lo, hi) if 0 < lo <= hi <= 65535 else None
+
+
+def _node_port_range(scenario: Scenario, cfg: ClusterConfig, notes: Notes) -> None:
+    """kube-apiserver's ``--service-node-port-range`` when its pod is in the dump; else, when the dump's Services hold
+    node ports outside the default 30000-32767 (a cluster started with a wider range: k3s and k3d users' 80-32767),
+    the smallest range that holds the default and them."""
+    apiserver = _system(scenario, "kube-apiserver")
+    flag = command_flag(apiserver.body, "service-node-port-range") if apiserver is not None else None
+    given = _port_range(flag) if flag else None
+    if given is not None:
+        cfg.node_port_range = f"{given[0]}-{given[1]}"
+        notes.infer("node port range", cfg.node_port_range,
+                    f"--service-node-port-range of pod kube-system/{apiserver.name if apiserver else ''}")
+        return
+    lo, hi = (int(x) for x in cfg.node_port_range.split("-"))
+    ports = []
+    for m in scenario.of_kind("Service"):
+        spec = m.body.get("spec")
+        if not is_observed(m.body) or not isinstance(spec, dict):
+            continue
+        ports += [p["nodePort"] for p in spec.get("ports") or [] if isinstance(p, dict)
+                  and isinstance(p.get("nodePort"), int) and not isinstance(p.get("nodePort"), bool)
+                  and 0 < p["nodePort"] <= 65535]
+    outside = [p for p in ports if not lo <= p <= hi]
+    if outside:
+        cfg.node_port_range = f"{min([lo, *outside])}-{max([hi, *outside])}"
+        notes.infer("node port range", cfg.node_port_range, f"{len(outside)} node ports of the dump's Services lie "
+                    f"outside the default {lo}-{hi} (e.g. {outside[0]}): the API server was started with a wider "
+                    "--service-node-port-range")

@@ -21,7 +21,7 @@ QUIET_KINDS = frozenset({
     # Built-in kinds of `kubectl api-resources` with no networking facts, which dumps of a whole cluster carry.
     "ControllerRevision", "PodTemplate", "ComponentStatus", "CSIDriver", "CSINode", "CSIStorageCapacity",
     "VolumeAttachment", "APIService", "RuntimeClass", "FlowSchema", "PriorityLevelConfiguration",
-    "CertificateSigningRequest",
+    "CertificateSigningRequest", "ServiceCIDR", "IPAddress",
     # The API server's discovery documents (`kubectl get --raw /api`, a support bundle's resources.json).
     "APIResourceList", "APIGroupList", "APIVersions",
 })
