@@ -1,7 +1,7 @@
 """The command line: ``k8snetviz trace|dns|ingress|policy|routes|iptables|nft|get|render|shell|lab|completion``.
 
 Bad input gets one line on stderr naming what is wrong, and exit status 2; a packet that is
-dropped or a name that does not resolve is an answer, printed with exit status 0.
+dropped, a name that does not resolve or an HTTP 404 is an answer, printed with exit status 0.
 """
 
 from __future__ import annotations
@@ -59,8 +59,15 @@ def _emit(result: Any, as_json: bool) -> None:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    from k8snetviz.questions.ingress import parse_header
+
+    headers: dict[str, str] = {}
+    for text in args.header or []:
+        name, value = parse_header(text)
+        headers[name] = value
     cluster = _load(args)
-    result = cluster.trace(args.src, args.to, endpoint=args.endpoint, protocol=args.protocol)
+    result = cluster.trace(args.src, args.to, endpoint=args.endpoint, protocol=args.protocol, method=args.method,
+                           headers=headers or None)
     if args.why and not args.json:
         from k8snetviz.views.walktext import trace_text
         print(trace_text(result, why=True))
@@ -201,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pod/NS/NAME:PORT, svc/NS/NAME:PORT, IP:PORT, node/NAME:PORT, NAME:PORT or http://HOST/PATH")
     t.add_argument("--endpoint", metavar="POD", help="the endpoint kube-proxy picks (pod/NS/NAME or NS/NAME)")
     t.add_argument("--protocol", default="TCP", type=str.upper, choices=["TCP", "UDP", "SCTP", "ICMP"])
+    t.add_argument("--method", metavar="M", help="the HTTP request's method (with an http:// destination; GET)")
+    t.add_argument("--header", action="append", metavar="'K: V'",
+                   help="an HTTP request header, as curl -H takes it (repeatable)")
     t.add_argument("--json", action="store_true", help="print the result as JSON")
     t.add_argument("--why", action="store_true",
                    help="open each hop's decision to its why-chain: the row, who wrote it, for which object, why")

@@ -391,8 +391,12 @@ class Cluster:
         return self.cni.daemon or f"kubelet/{self.cni.binary}"
 
     # --- questions -------------------------------------------------------------------------------
-    def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:
-        """Walk one packet from ``src`` to ``dst``; see docs/contract.md for the forms they take."""
+    def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP",
+              method: str | None = None, headers: dict[str, str] | None = None) -> TraceResult:
+        """Walk one packet from ``src`` to ``dst``; see docs/contract.md for the forms they take.
+
+        To an ``http(s)://`` URL, ``method`` and ``headers`` are the request's (GET and none by default).
+        """
         from k8snetviz.questions.trace import trace
 
         require_text("Cluster.trace", "src", src, _SRC)
@@ -400,7 +404,14 @@ class Cluster:
         if endpoint is not None:
             require_text("Cluster.trace", "endpoint", endpoint, _POD)
         require_text("Cluster.trace", "protocol", protocol, "TCP, UDP, SCTP or ICMP")
-        return trace(self, src, dst, endpoint=endpoint, protocol=protocol)
+        if method is not None:
+            require_text("Cluster.trace", "method", method, "an HTTP method such as GET or POST")
+        if headers is not None and not isinstance(headers, dict):
+            from k8snetviz.errors import InvalidArgument
+
+            raise InvalidArgument.invalid("Cluster.trace", "headers", headers,
+                                          "must be a dict of header names to values")
+        return trace(self, src, dst, endpoint=endpoint, protocol=protocol, method=method, headers=headers)
 
     def ingress(self, host: str, path: str, **options: Any) -> Any:
         """Which backend the Ingress rules send ``http://HOST/PATH`` to (see :mod:`k8snetviz.questions.ingress`)."""

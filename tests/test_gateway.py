@@ -255,10 +255,17 @@ def objs_with(*routes: dict[str, Any]) -> list[dict[str, Any]]:
     return [gateway([listener(**ALL)]), *routes, *services(*names)]
 
 
-def test_exact_hostname_route_wins_over_wildcard_even_with_a_shorter_path():
+def test_exact_hostname_route_wins_over_wildcard_on_an_equal_match_not_a_shorter_path():
+    # issue 14 asks for the spec's match order (exact path, longest prefix, method, headers, query, then
+    # age and name); the conformance suite's HTTPRouteMatchingAcrossRoutes (conformance/tests/
+    # httproute-matching-across-routes.go) sends example.com/v2 to a "*.com" route's /v2 rather than to an
+    # "example.com" route's /. So the longer wildcard-route path wins; the hostname breaks ties.
     exact = httproute("exact", [rule("exact", "/")], hostnames=["shop.example.com"])
     wild = httproute("wild", [rule("wild", "/cart/items")], hostnames=["*.example.com"])
     got = route_http(objs_with(exact, wild), "shop.example.com", "/cart/items")
+    assert got.route == "app/wild" and got.hostname == "*.example.com"
+    wild_root = httproute("wild", [rule("wild", "/")], hostnames=["*.example.com"])
+    got = route_http(objs_with(exact, wild_root), "shop.example.com", "/cart/items")
     assert got.route == "app/exact" and got.hostname == "shop.example.com"
     # Precedence, not exclusion: a path only the wildcard route has still reaches it.
     exact_only_api = httproute("exact", [rule("exact", "/api")], hostnames=["shop.example.com"])

@@ -33,6 +33,9 @@ __all__ = [
     "GATEWAY_GROUP",
     "Condition",
     "ParentStatus",
+    "ListenerStatus",
+    "listener_statuses",
+    "reference_granted",
     "Attachment",
     "BackendCandidate",
     "MatchCheck",
@@ -283,22 +286,37 @@ def _backend_problem(
     return None
 
 
-def _reference_granted(from_ns: str, to_ns: str, name: str, objects: list) -> bool:
-    for grant in _of_kind(objects, "ReferenceGrant"):
+def reference_granted(
+    from_kind: str, from_ns: str, to_kind: str, to_ns: str, name: str, objects: Iterable[Mapping[str, Any]]
+) -> bool:
+    """Does a ReferenceGrant in ``to_ns`` let a ``from_kind`` (HTTPRoute, Gateway) in ``from_ns`` refer to
+    the ``to_kind`` (Service, Secret) called ``name``?
+
+    ReferenceGrant (gateway.networking.k8s.io) lives in the target's namespace; ``from`` entries are
+    {group, kind, namespace}, ``to`` entries {group, kind, name?} (no name: every object of that kind).
+    A reference within one namespace needs no grant.
+    """
+    if from_ns == to_ns:
+        return True
+    for grant in _of_kind(list(objects), "ReferenceGrant"):
         if _ns(grant) != to_ns:
             continue
         spec = grant.get("spec") or {}
         froms = any(
-            f.get("group") == GATEWAY_GROUP and f.get("kind") == "HTTPRoute" and f.get("namespace") == from_ns
+            f.get("group") == GATEWAY_GROUP and f.get("kind") == from_kind and f.get("namespace") == from_ns
             for f in spec.get("from") or []
         )
         tos = any(
-            (t.get("group") or "") == "" and t.get("kind") == "Service" and t.get("name") in (None, "", name)
+            (t.get("group") or "") == "" and t.get("kind") == to_kind and t.get("name") in (None, "", name)
             for t in spec.get("to") or []
         )
         if froms and tos:
             return True
     return False
+
+
+def _reference_granted(from_ns: str, to_ns: str, name: str, objects: list) -> bool:
+    return reference_granted("HTTPRoute", from_ns, "Service", to_ns, name, objects)
 
 
 def _controller_for(gateway: Mapping[str, Any], objects: list) -> tuple[bool, str | None]:
@@ -403,6 +421,125 @@ def attachments(objects: Iterable[Mapping[str, Any]]) -> list[Attachment]:
     return out
 
 
+@dataclass
+class ListenerStatus:
+    """One ``status.listeners[]`` entry of a Gateway, as its controller writes it."""
+
+    gateway: str  # NS/NAME
+    name: str
+    protocol: str
+    port: int | None
+    hostname: str | None
+    attached_routes: int
+    supported_kinds: list[dict[str, str]]
+    conditions: list[Condition]
+    certificate: str | None = None  # NS/NAME of the Secret that terminates TLS (HTTPS listeners)
+
+    @property
+    def programmed(self) -> bool:
+        return any(c.type == "Programmed" and c.status == "True" for c in self.conditions)
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "attachedRoutes": self.attached_routes,
+            "supportedKinds": self.supported_kinds,
+            "conditions": [c.to_dict() for c in self.conditions],
+        }
+
+
+_TLS_SECRET_TYPE = "kubernetes.io/tls"
+
+
+def _certificate_problem(
+    gateway: Mapping[str, Any], listener: Mapping[str, Any], objects: list
+) -> tuple[str | None, tuple[str, str] | None]:
+    """(the Secret NS/NAME, (reason, message) when the listener's certificateRefs do not resolve).
+
+    Gateway API (Listener.tls.certificateRefs): core support is one Secret of type
+    ``kubernetes.io/tls``; a reference to another namespace needs a ReferenceGrant there for kind
+    Gateway, else ``RefNotPermitted``; a missing, unsupported or malformed one is
+    ``InvalidCertificateRef`` (used only when the reference is allowed). ``Passthrough`` ignores them.
+    """
+    tls = listener.get("tls") or {}
+    if listener.get("protocol") != "HTTPS" or tls.get("mode", "Terminate") == "Passthrough":
+        return None, None
+    refs = tls.get("certificateRefs") or []
+    if not refs:
+        return None, ("InvalidCertificateRef", "tls.certificateRefs needs at least one element in mode Terminate")
+    secret_key = None
+    for ref in refs:
+        group, kind, name = ref.get("group", "") or "", ref.get("kind", "Secret") or "Secret", ref.get("name", "")
+        ns = ref.get("namespace") or _ns(gateway)
+        where = f'certificateRef to {kind} "{ns}/{name}"'
+        if ns != _ns(gateway) and not reference_granted("Gateway", _ns(gateway), kind, ns, name, objects):
+            return None, ("RefNotPermitted", f'{where} crosses namespaces; no ReferenceGrant in "{ns}" allows it')
+        if group != "" or kind != "Secret":
+            return None, ("InvalidCertificateRef", f'{where}: group "{group}" kind "{kind}" is not supported '
+                          "(core support: a Secret)")
+        secret = next((o for o in _of_kind(objects, "Secret") if _key(o) == f"{ns}/{name}"), None)
+        if secret is None:
+            return None, ("InvalidCertificateRef", f'{where}: Secret "{ns}/{name}" not found')
+        data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+        if secret.get("type", "Opaque") != _TLS_SECRET_TYPE or \
+                (("data" in secret or "stringData" in secret) and not (data.get("tls.crt") and data.get("tls.key"))):
+            return None, ("InvalidCertificateRef", f'{where}: Secret "{ns}/{name}" is not a well-formed '
+                          f"{_TLS_SECRET_TYPE} Secret (tls.crt and tls.key)")
+        secret_key = secret_key or f"{ns}/{name}"
+    return secret_key, None
+
+
+def _supported_kinds(listener: Mapping[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
+    kinds = (listener.get("allowedRoutes") or {}).get("kinds")
+    if not kinds:
+        if listener.get("protocol") in ("HTTP", "HTTPS"):
+            return [{"group": GATEWAY_GROUP, "kind": "HTTPRoute"}], []
+        return [], []
+    ok, bad = [], []
+    for k in kinds:
+        group = k.get("group", GATEWAY_GROUP)
+        if k.get("kind") == "HTTPRoute" and group == GATEWAY_GROUP and listener.get("protocol") in ("HTTP", "HTTPS"):
+            ok.append({"group": group, "kind": "HTTPRoute"})
+        else:
+            bad.append(str(k.get("kind")))
+    return ok, bad
+
+
+def listener_statuses(gateway: Mapping[str, Any], objects: Iterable[Mapping[str, Any]]) -> list[ListenerStatus]:
+    """``status.listeners`` of a Gateway: ResolvedRefs, Accepted and Programmed, attached routes.
+
+    ``ResolvedRefs`` is False with ``InvalidCertificateRef`` or ``RefNotPermitted`` for an HTTPS
+    listener's certificateRefs (the conformance suite's GatewayInvalidTLSConfiguration and
+    GatewaySecretMissingReferenceGrant), or ``InvalidRouteKinds``; such a listener is not
+    programmed and has no attached routes.
+    """
+    objects = list(objects)
+    served, _ = _controller_for(gateway, objects)
+    routes = _of_kind(objects, "HTTPRoute")
+    out = []
+    for ls in (gateway.get("spec") or {}).get("listeners") or []:
+        name = ls.get("name", "")
+        secret, problem = _certificate_problem(gateway, ls, objects)
+        kinds, bad = _supported_kinds(ls)
+        if problem is None and bad:
+            problem = ("InvalidRouteKinds", f"route kinds {bad} are not supported on a {ls.get('protocol')} listener")
+        resolved = Condition("ResolvedRefs", "False", *problem) if problem else \
+            Condition("ResolvedRefs", "True", "ResolvedRefs", "all references resolved")
+        conditions = [Condition("Accepted", "True", "Accepted", "listener accepted"), resolved,
+                      Condition("Programmed", "False", "Invalid", f"ResolvedRefs is False: {problem[1]}")
+                      if problem else Condition("Programmed", "True", "Programmed", "listener programmed")]
+        attached = 0
+        if problem is None and served:
+            attached = sum(1 for r in routes for p in route_status(r, objects)
+                           if p.gateway == _key(gateway) and name in p.listeners)
+        out.append(ListenerStatus(_key(gateway), name, str(ls.get("protocol", "")), ls.get("port"), ls.get("hostname"),
+                                  attached, kinds, conditions, secret))
+    return out
+
+
 # --- request matching ---------------------------------------------------------------------------------
 
 
@@ -458,10 +595,11 @@ class GatewayRoute:
     """Where a Gateway sends a request, the candidates with their probabilities, and why.
 
     ``to_dict()``: ``{"backend", "candidates", "gateway", "listener", "route", "rule", "hostname",
-    "path", "path_type", "status"}``. ``backend`` is the one backend when the rule has exactly one
-    candidate, else null (``candidates`` carries the split); ``status`` is null when the request is
-    proxied, else what the Gateway answers itself (404 nothing matched, 500 no valid backend, or a
-    RequestRedirect code).
+    "path", "path_type", "status", "certificate", "tls_failure"}``. ``backend`` is the one backend
+    when the rule has exactly one candidate, else null (``candidates`` carries the split); ``status``
+    is null when the request is proxied, else what the Gateway answers itself (404 nothing matched,
+    500 no valid backend, or a RequestRedirect code). ``certificate`` is the Secret an HTTPS listener
+    terminates TLS with; ``tls_failure`` says why the handshake fails (no HTTP answer at all).
     """
 
     request_host: str
@@ -477,6 +615,8 @@ class GatewayRoute:
     status: int | None = 404
     reason: str = ""
     considered: list[MatchCheck] = field(default_factory=list)
+    certificate: str | None = None  # NS/NAME of the Secret whose certificate the HTTPS listener presents
+    tls_failure: str | None = None  # why the TLS handshake fails (an unprogrammed HTTPS listener)
 
     @property
     def backend(self) -> dict[str, Any] | None:
@@ -494,6 +634,8 @@ class GatewayRoute:
             "path": self.path,
             "path_type": self.path_type,
             "status": self.status,
+            "certificate": self.certificate,
+            "tls_failure": self.tls_failure,
         }
 
     def explain(self) -> list[str]:
@@ -577,8 +719,14 @@ def _match_rank(m: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
 def _select_listener(
     objects: list, gateway: str | None, host: str, protocol: str, port: int
 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None, str]:
-    """The listener a request lands on: right port and protocol, the most specific hostname."""
+    """The listener a request lands on: right port and protocol, the most specific hostname.
+
+    When no listener's hostname accepts the host, the Gateway that listens on that port still
+    receives the connection (its proxy answers 404): returned with listener None. No Gateway on
+    that port and protocol at all: (None, None, why).
+    """
     best: tuple[tuple[int, int], Mapping[str, Any], Mapping[str, Any]] | None = None
+    on_port: Mapping[str, Any] | None = None
     for gw in _of_kind(objects, "Gateway"):
         if gateway is not None and _key(gw) != gateway:
             continue
@@ -587,6 +735,7 @@ def _select_listener(
         for ls in (gw.get("spec") or {}).get("listeners") or []:
             if ls.get("protocol") != protocol or ls.get("port") != port:
                 continue
+            on_port = on_port or gw
             lh = ls.get("hostname")
             if not gateway_host_matches(lh, host):
                 continue
@@ -594,7 +743,8 @@ def _select_listener(
             if best is None or rank > best[0]:
                 best = (rank, gw, ls)
     if best is None:
-        return None, None, f"no {protocol} listener on port {port} accepts host {host}"
+        why = f"no {protocol} listener on port {port} accepts host {host}"
+        return on_port, None, why
     return best[1], best[2], ""
 
 
@@ -613,17 +763,20 @@ def route_http(
 
     The listener is the one on the request's port and protocol whose hostname matches most
     specifically (``gateway``, NS/NAME, restricts the search to one Gateway). Among the routes that
-    listener accepted, precedence follows the HTTPRoute spec: most characters of a matching
-    non-wildcard hostname, then of a matching hostname; then Exact path, RegularExpression, the
-    longest PathPrefix; method; most headers; most query parameters; then the oldest route, then
-    ``namespace/name`` alphabetically; then the first rule and match in list order. Precedence is
-    not exclusion: a request whose exact-hostname route has no matching path falls to a wildcard or
-    hostname-less route that matches. Nothing matches: 404.
+    listener accepted, precedence follows the HTTPRoute spec's match order: Exact path,
+    RegularExpression (implementation-specific: Envoy Gateway's place), the longest PathPrefix;
+    method; most headers; most query parameters. Ties then go to the route hostname with most
+    characters of a matching non-wildcard hostname, then of a matching hostname (the spec lists this
+    first, but its conformance suite, HTTPRouteMatchingAcrossRoutes, ranks the match above it); then
+    the oldest route, then ``namespace/name`` alphabetically; then the first rule and match in list
+    order. A request whose exact-hostname route has no matching path falls to a wildcard or
+    hostname-less route that matches. Nothing matches, or no listener accepts the host: 404 from
+    the Gateway listening on that port. An HTTPS listener whose certificateRefs do not resolve is
+    not programmed: the TLS handshake fails (``tls_failure``).
     """
     objects = list(objects)
     req_host = split_host(host)
-    path_only, _, query_string = path.partition("?")
-    path_only = path_only or "/"
+    query_string = path.partition("?")[2]
     query: dict[str, str] = {}
     for k, v in parse_qsl(query_string, keep_blank_values=True):
         query.setdefault(k, v)  # the spec recommends the first value of a repeated parameter
@@ -634,10 +787,49 @@ def route_http(
 
     result = GatewayRoute(req_host, path)
     gw, listener, why = _select_listener(objects, gateway, req_host, protocol, port)
-    if gw is None or listener is None:
+    if gw is None:
         result.reason = why + ": 404"
         return result
-    result.gateway, result.listener = _key(gw), listener.get("name")
+    result.gateway = _key(gw)
+    if listener is None:
+        # HTTPRouteHostnameIntersection / HTTPRouteListenerHostnameMatching: the proxy listens on the
+        # port, matches no listener hostname, and answers 404.
+        result.reason = f"{why}: the proxy of Gateway {result.gateway} answers 404"
+        return result
+    result.listener = listener.get("name")
+    failure = None
+    if protocol == "HTTPS":
+        status = next(ls for ls in listener_statuses(gw, objects) if ls.name == listener.get("name"))
+        if status.programmed:
+            result.certificate = status.certificate
+        else:
+            resolved = status.condition("ResolvedRefs")
+            failure = (
+                f"listener {result.listener} is not programmed (ResolvedRefs=False, "
+                f"{resolved.reason if resolved else 'Invalid'}: {resolved.message if resolved else ''}): the "
+                f"proxy has no certificate for {req_host}, so the TLS handshake fails before any HTTP request is sent"
+            )
+    _match(result, objects, gw, listener, req_host, path, method, hdrs, query)
+    if failure is not None:
+        # The routing below is what the configuration says; no request gets that far.
+        result.tls_failure, result.status = failure, None
+        result.reason = f"{failure} (had it been programmed: {result.reason})"
+    return result
+
+
+def _match(
+    result: GatewayRoute,
+    objects: list,
+    gw: Mapping[str, Any],
+    listener: Mapping[str, Any],
+    req_host: str,
+    path: str,
+    method: str,
+    hdrs: dict[str, str],
+    query: dict[str, str],
+) -> GatewayRoute:
+    """The matching of :func:`route_http` once the listener is known."""
+    path_only = path.partition("?")[0] or "/"
 
     ranked = []
     for route in _of_kind(objects, "HTTPRoute"):
@@ -670,7 +862,10 @@ def route_http(
                 check.hostname = best_host
                 check.matched, check.reason = _check_match(m, path_only, method, hdrs, query)
                 if check.matched:
-                    negated = tuple(-x for x in _host_rank(best_host) + _match_rank(m))
+                    # The match's own precedence first, then the route hostname's: the conformance suite
+                    # (HTTPRouteMatchingAcrossRoutes) sends example.com/v2 to a "*.com" route's PathPrefix /v2
+                    # rather than to an "example.com" route's PathPrefix /.
+                    negated = tuple(-x for x in _match_rank(m) + _host_rank(best_host))
                     ranked.append((negated + (_created(route), _key(route), i, j), check, route, rule))
     if not ranked:
         result.reason = f"no rule of a route attached to listener {listener.get('name')} matches: 404"

@@ -58,11 +58,21 @@ __all__ = [
     "TLSTermination",
     "IngressRoute",
     "route_ingress",
+    "REWRITE_TARGET_ANNOTATION",
+    "USE_REGEX_ANNOTATION",
+    "SSL_REDIRECT_ANNOTATION",
+    "FORCE_SSL_REDIRECT_ANNOTATION",
+    "rewrite",
 ]
 
 PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")  # the API server lists them sorted
 IS_DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"  # deprecated, still honoured
+# ingress-nginx's annotations (docs/user-guide/nginx-configuration/annotations.md)
+REWRITE_TARGET_ANNOTATION = "nginx.ingress.kubernetes.io/rewrite-target"
+USE_REGEX_ANNOTATION = "nginx.ingress.kubernetes.io/use-regex"
+SSL_REDIRECT_ANNOTATION = "nginx.ingress.kubernetes.io/ssl-redirect"
+FORCE_SSL_REDIRECT_ANNOTATION = "nginx.ingress.kubernetes.io/force-ssl-redirect"
 
 _INVALID_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
 _INVALID_SUFFIXES = ("/..", "/.")
@@ -488,6 +498,9 @@ class IngressRoute:
     tls: TLSTermination | None = None
     considered: list[PathCheck] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # Ingress -> why this controller ignores it
+    regex: bool = False  # the host's paths are case-insensitive regular expressions (use-regex, rewrite-target)
+    rewrite_target: str | None = None  # the chosen location's rewrite-target annotation
+    upstream_path: str | None = None  # the request line's path (and query) the backend receives
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -630,6 +643,48 @@ def _tls_for(host: str, server: str, served: list[dict[str, Any]]) -> TLSTermina
     return None
 
 
+def _annotations(ing: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (_meta(ing).get("annotations") or {}).items()}
+
+
+def _regex_location(path: str) -> re.Pattern[str] | None:
+    """nginx's ``location ~* "^PATH"``: a case-insensitive regular expression anchored at the start."""
+    try:
+        return re.compile("^" + path, re.IGNORECASE)
+    except re.error:
+        return None
+
+
+def rewrite(path: str, target: str, request: str) -> str:
+    """The URI nginx sends upstream: ``rewrite "(?i)PATH" TARGET break;`` as ingress-nginx writes it.
+
+    The location's path is searched in the request's URI (without the query); on a match the whole
+    URI becomes ``target`` with ``$1``..``$9`` replaced by the capture groups (an unmatched group
+    is empty), and the original query string is appended (after ``&`` when the target has its own).
+    The examples are ingress-nginx's docs/examples/rewrite/README.md:
+
+    >>> [rewrite("/something(/|$)(.*)", "/$2", p) for p in ("/something", "/something/", "/something/new")]
+    ['/', '/', '/new']
+    >>> rewrite("/api", "/", "/api/users?id=1")
+    '/?id=1'
+    """
+    uri, q, args = request.partition("?")
+    try:
+        m = re.search(path, uri, re.IGNORECASE)
+    except re.error:
+        m = None
+    if m is None:
+        return request
+    groups = m.groups()
+    out = re.sub(r"\$(\d)", lambda g: (groups[int(g.group(1)) - 1] or "") if 0 < int(g.group(1)) <= len(groups)
+                 else "", target)
+    if out.endswith("?"):
+        return out[:-1]  # a trailing "?" drops the original arguments
+    if q and args:
+        return f"{out}&{args}" if "?" in out else f"{out}?{args}"
+    return out
+
+
 def route_ingress(
     ingresses: Iterable[dict[str, Any]],
     host: str,
@@ -659,8 +714,16 @@ def route_ingress(
       a rule without a host. Without one, the controller's own default backend answers 404. (The API
       says a defaultBackend takes "requests that don't match any rule"; ingress-nginx releases differ
       on the catch-all case, see ingress-nginx issue 9030, so this follows the API's wording.)
+    - **Regular expressions**: when any Ingress of the host has ``use-regex: "true"`` or a
+      ``rewrite-target``, every path of that host becomes ``location ~* "^PATH"`` (case-insensitive,
+      whatever its pathType); ingress-nginx orders the paths by descending length and nginx takes
+      the first regular expression that matches (docs/user-guide/ingress-path-matching.md).
+    - **rewrite-target**: the backend receives the URI rewritten as nginx's ``rewrite`` does
+      (:func:`rewrite`, capture groups ``$1``..``$n``); ``upstream_path`` holds it.
     - **TLS**: terminates at the controller with the certificate from the ``tls`` section naming the
-      host; a plain ``http`` request to such a host gets a 308 redirect to https (``ssl-redirect``).
+      host; a plain ``http`` request gets a 308 redirect to https when the server has TLS and the
+      matched location's Ingress does not say ``ssl-redirect: "false"``, or when it says
+      ``force-ssl-redirect: "true"`` (annotations.md, "Server-side HTTPS enforcement through redirect").
     - **Missing Service or port** (when ``services`` is given): no endpoints, 503.
     """
     classes = list(classes)
@@ -669,6 +732,12 @@ def route_ingress(
     req_path = path.split("?", 1)[0] or "/"
     servers, fallback = _servers(served)
     server = _server_for(req_host, servers)
+    # use-regex or rewrite-target on any Ingress of the host makes all its paths regular expressions.
+    regex = any(
+        _annotations(loc.ingress).get(USE_REGEX_ANNOTATION) == "true"
+        or REWRITE_TARGET_ANNOTATION in _annotations(loc.ingress)
+        for loc in servers.get(server, [])
+    )
 
     considered: list[PathCheck] = []
     candidates: list[tuple[tuple[int, int], int, _Location]] = []
@@ -678,9 +747,17 @@ def route_ingress(
             ing_key = _key(loc.ingress)
             ns = _meta(loc.ingress).get("namespace") or "default"
             host_ok = name == server
-            matched = host_ok and path_matches(loc.path_type, loc.path, req_path)
+            if regex and host_ok:
+                pattern = _regex_location(loc.path)
+                matched = pattern is not None and pattern.match(req_path) is not None
+            else:
+                matched = host_ok and path_matches(loc.path_type, loc.path, req_path)
             if name != server:
                 why = _why_other_server(name, server, req_host)
+            elif regex:
+                verb = "matches" if matched else "does not match"
+                why = (f'location ~* "^{loc.path}" {verb} {req_path} (use-regex or rewrite-target on this host '
+                       "makes every path a case-insensitive regular expression)")
             elif not matched:
                 why = _why_not(loc.path_type, loc.path, req_path)
             else:
@@ -705,8 +782,14 @@ def route_ingress(
                 why,
             )
             if matched:
-                length = len(loc.path.rstrip("/") if loc.path_type == "Prefix" else loc.path)
-                candidates.append(((length, _TYPE_RANK.get(loc.path_type, -1)), len(considered), loc))
+                if regex:
+                    # ingress-nginx sorts a server's locations by descending path length (stable); nginx
+                    # then takes the first regular expression that matches.
+                    rank = (len(loc.path), 0)
+                else:
+                    length = len(loc.path.rstrip("/") if loc.path_type == "Prefix" else loc.path)
+                    rank = (length, _TYPE_RANK.get(loc.path_type, -1))
+                candidates.append((rank, len(considered), loc))
             considered.append(check)
 
     services_by_key = _services_by_key(services) if services is not None else None
@@ -714,21 +797,30 @@ def route_ingress(
     if scheme == "https" and tls is None:
         tls = TLSTermination(req_host, None, None)
     route = IngressRoute(
-        req_host, path, scheme, None, None, server, None, None, False, 404, "", cls, tls, considered, skipped
+        req_host, path, scheme, None, None, server, None, None, False, 404, "", cls, tls, considered, skipped,
+        regex=regex,
     )
 
+    chosen_ingress: dict[str, Any] | None = None
     if candidates:
         # max() keeps the first of equals: the order locations were merged in (oldest Ingress first).
         _, index, loc = max(candidates, key=lambda c: (c[0], -c[1]))
         considered[index].chosen = True
         others = [c for c in candidates if c[1] != index]
         for _rank, i, _loc in others:
-            considered[i].reason += f"; but {loc.path} ({loc.path_type}) is longer or more exact"
+            considered[i].reason += (f'; but location ~* "^{loc.path}" is longer, so nginx tries it first' if regex
+                                     else f"; but {loc.path} ({loc.path_type}) is longer or more exact")
         ns = _meta(loc.ingress).get("namespace") or "default"
         route.backend = _backend_dict(ns, loc.backend)
         route.ingress, route.path, route.path_type = _key(loc.ingress), loc.path, loc.path_type
         route.status, route.reason = None, considered[index].reason
         backend = loc.backend
+        chosen_ingress = loc.ingress
+        target = _annotations(loc.ingress).get(REWRITE_TARGET_ANNOTATION)
+        if target is not None:
+            route.rewrite_target = target
+            route.upstream_path = rewrite(loc.path, target, path)
+            route.reason += f"; rewrite-target {target}: the backend receives {route.upstream_path}"
     elif server in fallback:
         ing = fallback[server]
         ns = _meta(ing).get("namespace") or "default"
@@ -739,18 +831,19 @@ def route_ingress(
         considered.append(
             PathCheck(_key(ing), None, server, None, None, route.backend, True, True, True, route.reason)
         )
+        chosen_ingress = ing
     else:
         route.reason = (
             f"no rule matched {req_host}{req_path} and no defaultBackend applies: "
             "the controller's default backend answers 404"
         )
-        return _redirect(route, scheme)
+        return _redirect(route, scheme, None)
 
     if services_by_key is not None:
         problem = _backend_problem(ns, backend, services_by_key)
         if problem:
             route.status, route.reason = 503, f"{route.reason}; but {problem}: no endpoints, 503"
-    return _redirect(route, scheme)
+    return _redirect(route, scheme, chosen_ingress)
 
 
 def _why_other_server(name: str, server: str, req_host: str) -> str:
@@ -762,13 +855,25 @@ def _why_other_server(name: str, server: str, req_host: str) -> str:
     return f'host "{name}" does not match "{req_host}"'
 
 
-def _redirect(route: IngressRoute, scheme: str) -> IngressRoute:
-    if scheme == "http" and route.tls is not None and route.tls.ingress is not None:
-        route.status = 308
-        route.reason = (
-            f"{route.request_host} has TLS ({route.tls.secret}); ingress-nginx redirects http to https "
-            f"with 308 before routing (ssl-redirect); over https: {route.reason}"
-        )
+def _redirect(route: IngressRoute, scheme: str, ingress: dict[str, Any] | None) -> IngressRoute:
+    """ingress-nginx's redirect to https: ``force-ssl-redirect``, or TLS on the server and ``ssl-redirect``
+    (default true) on the matched location's Ingress."""
+    if scheme != "http":
+        return route
+    notes = _annotations(ingress) if ingress is not None else {}
+    has_tls = route.tls is not None and route.tls.ingress is not None
+    if notes.get(FORCE_SSL_REDIRECT_ANNOTATION) == "true":
+        why = f"force-ssl-redirect on Ingress {_key(ingress or {})}"
+    elif has_tls and notes.get(SSL_REDIRECT_ANNOTATION) != "false":
+        assert route.tls is not None
+        why = f"{route.request_host} has TLS ({route.tls.secret}); ssl-redirect defaults to true"
+    else:
+        if has_tls:
+            route.reason += f"; ssl-redirect: \"false\" on Ingress {_key(ingress or {})}: plain http is served"
+        return route
+    route.status = 308
+    route.upstream_path = None
+    route.reason = f"{why}: ingress-nginx redirects http to https with 308; over https: {route.reason}"
     return route
 
 

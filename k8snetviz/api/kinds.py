@@ -9,7 +9,8 @@ WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
 
 KNOWN_KINDS = frozenset({
     "Node", "Pod", "Namespace", "Service", "EndpointSlice", "Endpoints", "Ingress", "IngressClass",
-    "NetworkPolicy", "GatewayClass", "Gateway", "HTTPRoute", "Cluster", "Scenario", *WORKLOAD_KINDS,
+    "NetworkPolicy", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Cluster", "Scenario",
+    *WORKLOAD_KINDS,
 })
 
 # Kinds that carry no networking facts: read without a word and left out.

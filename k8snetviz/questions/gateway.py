@@ -14,13 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from k8snetviz.agents.gateway import GatewayRoute, ParentStatus, route_http, route_status
+from k8snetviz.agents.gateway import (
+    GatewayRoute,
+    ListenerStatus,
+    ParentStatus,
+    listener_statuses,
+    route_http,
+    route_status,
+)
 from k8snetviz.errors import UsageError
 from k8snetviz.questions.ingress import (
     ProxyAnswer,
     ProxyWalk,
     _check_request,
     _selects,
+    check_headers,
+    check_method,
     proxy_walk,
 )
 
@@ -29,13 +38,13 @@ if TYPE_CHECKING:
     from k8snetviz.api.services import Service
     from k8snetviz.cluster import Cluster
 
-__all__ = ["GatewayAnswer", "http_route", "gateway_walk", "route_statuses", "gateway_objects",
-           "OWNING_GATEWAY_NAME", "OWNING_GATEWAY_NAMESPACE"]
+__all__ = ["GatewayAnswer", "http_route", "gateway_walk", "route_statuses", "gateway_listener_statuses",
+           "gateway_objects", "OWNING_GATEWAY_NAME", "OWNING_GATEWAY_NAMESPACE"]
 
 # Envoy Gateway labels the data-plane pods and Service it creates for a Gateway with these.
 OWNING_GATEWAY_NAME = "gateway.envoyproxy.io/owning-gateway-name"
 OWNING_GATEWAY_NAMESPACE = "gateway.envoyproxy.io/owning-gateway-namespace"
-_KINDS = ("GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Service", "Namespace")
+_KINDS = ("GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Service", "Namespace", "Secret")
 
 
 def gateway_objects(cluster: Cluster) -> list[dict[str, Any]]:
@@ -57,6 +66,15 @@ def _route_statuses(objects: list[dict[str, Any]]) -> dict[str, list[ParentStatu
     return {_key(r): route_status(r, objects) for r in objects if r.get("kind") == "HTTPRoute"}
 
 
+def gateway_listener_statuses(cluster: Cluster) -> dict[str, list[ListenerStatus]]:
+    """``status.listeners`` of every Gateway, keyed NS/NAME."""
+    return _listener_statuses(gateway_objects(cluster))
+
+
+def _listener_statuses(objects: list[dict[str, Any]]) -> dict[str, list[ListenerStatus]]:
+    return {_key(g): listener_statuses(g, objects) for g in objects if g.get("kind") == "Gateway"}
+
+
 @dataclass
 class GatewayAnswer(ProxyAnswer):
     """Where a Gateway sends one request, why, and the status of every HTTPRoute in the scenario."""
@@ -66,12 +84,17 @@ class GatewayAnswer(ProxyAnswer):
     port: int = 80
     method: str = "GET"
     statuses: dict[str, list[ParentStatus]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    listeners: dict[str, list[ListenerStatus]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.route.to_dict()
+        d["method"] = self.method
+        d["headers"] = dict(self.headers)
         d["routes"] = {
             key: [p.to_dict() for p in parents] for key, parents in self.statuses.items()
         }
+        d["gateways"] = {key: [ls.to_dict() for ls in listeners] for key, listeners in self.listeners.items()}
         return d
 
 
@@ -90,7 +113,8 @@ def http_route(
     if scheme not in ("http", "https"):
         raise UsageError(f'scheme "{scheme}": use http or https')
     _check_request(host, path)
-    method = method.upper()
+    method = check_method(method)
+    headers = check_headers(headers)
     objects = gateway_objects(cluster)
     if gateway is not None and not any(o.get("kind") == "Gateway" and _key(o) == gateway for o in objects):
         ns, _, name = gateway.rpartition("/")
@@ -100,7 +124,7 @@ def http_route(
     result = route_http(objects, host, path, method=method, headers=headers, scheme=scheme, port=port,
                         gateway=gateway)
     return GatewayAnswer(result, scheme, port or (443 if scheme == "https" else 80), method,
-                         _route_statuses(objects))
+                         _route_statuses(objects), dict(headers or {}), _listener_statuses(objects))
 
 
 def _data_plane(cluster: Cluster, gateway: str) -> tuple[Pod, Service | None] | None:
@@ -125,7 +149,8 @@ def gateway_walk(cluster: Cluster, answer: GatewayAnswer, *, client: str = "exte
     EndpointSlices; each weighted backendRef's share is split over that Service's ready endpoints.
     """
     if answer.route.gateway is None:
-        raise UsageError(f"no Gateway listener takes {answer.url}: {answer.route.reason}")
+        # Nothing listens on that port and protocol: there is no proxy to connect to (bad input, not an answer).
+        raise UsageError(f"no Gateway listens for {answer.url}: {answer.route.reason}")
     found = _data_plane(cluster, answer.route.gateway)
     if found is None:
         raise UsageError(f"no data-plane pod for Gateway {answer.route.gateway} in the scenario: label the proxy "
@@ -134,4 +159,4 @@ def gateway_walk(cluster: Cluster, answer: GatewayAnswer, *, client: str = "exte
     backends = [(c.backend, c.probability) for c in answer.route.candidates if c.problem is None]
     return proxy_walk(cluster, proxy=f"Gateway {answer.route.gateway}", proxy_pod=pod, proxy_service=svc,
                       backends=backends, host=answer.route.request_host, scheme=answer.scheme, port=answer.port,
-                      status=answer.route.status, client=client)
+                      status=answer.route.status, client=client, failure=answer.route.tls_failure)

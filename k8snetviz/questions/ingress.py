@@ -55,6 +55,9 @@ __all__ = [
     "ingress_walk",
     "proxy_walk",
     "find_controller",
+    "check_method",
+    "check_headers",
+    "parse_header",
     "SERVICE_UPSTREAM_ANNOTATION",
 ]
 
@@ -99,6 +102,42 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
     if not host:
         raise UsageError(f'"{url}": the URL has no host')
     return scheme, host.lower(), port, rest or "/"
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token: a method, a field name
+
+
+def check_method(method: str) -> str:
+    """An HTTP method as the client sends it (upper-cased, as curl's users mean it).
+
+    >>> check_method("post")
+    'POST'
+    """
+    if not isinstance(method, str) or not _TOKEN.match(method):
+        raise UsageError(f'--method "{method}": an HTTP method is a token such as GET, POST or DELETE')
+    return method.upper()
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``'Name: value'`` (as curl's ``-H`` takes it) -> (name, value).
+
+    >>> parse_header("X-Canary:  always ")
+    ('X-Canary', 'always')
+    """
+    name, sep, value = text.partition(":")
+    if not sep or not _TOKEN.match(name):
+        raise UsageError(f"--header \"{text}\": write it as 'Name: value' (the name is a token, no spaces)")
+    return name, value.strip()
+
+
+def check_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    """Request headers by name; a name that is not an HTTP token is bad input."""
+    out: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise UsageError(f"header name {name!r}: a header name is a token (letters, digits, - and the like)")
+        out[name] = str(value)
+    return out
 
 
 def _check_request(host: str, path: str) -> None:
@@ -152,6 +191,8 @@ class IngressAnswer(ProxyAnswer):
     route: IngressRoute
     port: int = 80
     controller_service: str | None = None  # NS/NAME of the Service in front of the controller
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)  # ingress-nginx routes by host and path alone
 
     @property
     def scheme(self) -> str:
@@ -169,15 +210,20 @@ def ingress(
     scheme: str = "http",
     port: int | None = None,
     ingress_class: str | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
 ) -> IngressAnswer:
-    """Where the scenario's ingress controller sends ``scheme://host/path``, and why.
+    """Where the scenario's ingress controller sends ``METHOD scheme://host/path``, and why.
 
     Every IngressClass and Ingress is validated first, with the API server's messages; the backend
-    Services are checked (a missing Service or port makes the controller answer 503).
+    Services are checked (a missing Service or port makes the controller answer 503). The method and
+    headers are carried with the answer: ingress-nginx's Ingress rules route by host and path alone.
     """
     if scheme not in ("http", "https"):
         raise UsageError(f'scheme "{scheme}": use http or https')
     _check_request(host, path)
+    method = check_method(method)
+    headers = check_headers(headers)
     classes = cluster.documents("IngressClass")
     for c in classes:
         check_ingress_class(c)
@@ -193,7 +239,7 @@ def ingress(
         ingress_class=ingress_class,
         services=cluster.documents("Service"),
     )
-    answer = IngressAnswer(route, port or (443 if scheme == "https" else 80))
+    answer = IngressAnswer(route, port or (443 if scheme == "https" else 80), method=method, headers=headers)
     controller = find_controller(cluster, classes, route.ingress_class)
     if controller is not None:
         answer.controller_service = controller[1].key if controller[1] is not None else None
@@ -238,6 +284,8 @@ class ProxyWalk:
     port: int = 80
     status: int | None = None
     facts: list[str] = field(default_factory=list)
+    failure: str | None = None  # the connection ends without an HTTP answer (a TLS handshake that fails)
+    upstream_path: str | None = None  # the path the backend receives, when the proxy rewrites it
 
     def choose(self, pod: str) -> ProxyLeg:
         """The upstream leg to ``pod`` (``pod/NS/NAME`` or ``NS/NAME``), one of the candidates."""
@@ -275,6 +323,8 @@ class ProxyWalk:
             "client_ip_preserved": self.client_ip_preserved,
             "status": self.status,
             "facts": self.facts,
+            "failure": self.failure,
+            "upstream_path": self.upstream_path,
         }
 
 
@@ -376,17 +426,23 @@ def proxy_walk(
     status: int | None,
     via_service: bool = False,
     client: str = "external",
+    failure: str | None = None,
+    upstream_path: str | None = None,
 ) -> ProxyWalk:
     """The two legs of a request through an L7 proxy pod (shared by Ingress and Gateway walks).
 
     ``backends`` are ``({"service": "NS/NAME", "port": N}, share)`` pairs; each Service's ready
-    endpoints split its share equally.
+    endpoints split its share equally. ``failure`` says why the proxy ends the connection without an
+    HTTP answer (a TLS handshake that fails); ``upstream_path`` is the rewritten request path.
     """
     entry = _entry_leg(cluster, proxy_service, proxy_pod, port, client, proxy)
     etp = proxy_service.external_traffic_policy if proxy_service is not None else None
     walk = ProxyWalk(proxy, f"pod/{proxy_pod.key}", proxy_service.key if proxy_service else None, entry, None,
                      client_ip_preserved=etp == "Local", host=host, scheme=scheme, port=port, status=status,
-                     via_service=via_service)
+                     via_service=via_service, failure=failure, upstream_path=upstream_path)
+    if failure is not None:
+        walk.facts.append(f"{proxy} accepts the TCP connection in pod {proxy_pod.key}, but {failure}.")
+        return walk
     walk.facts.append(f"{proxy} ends the client's TCP connection in pod {proxy_pod.key} "
                       f"({'and terminates TLS there' if scheme == 'https' else 'and reads the HTTP request'}).")
     if etp == "Local":
@@ -425,6 +481,8 @@ def proxy_walk(
     else:
         note = (f"{proxy} opens a new connection straight to an endpoint it chose from the EndpointSlices: "
                 "no Service IP, no kube-proxy DNAT")
+    if upstream_path is not None:
+        note += f"; the request line carries the rewritten path {upstream_path}"
     walk.upstream = ProxyLeg(walk.proxy_pod, first["dst"], note)
     walk.facts.append(f"The backend sees the proxy pod {proxy_pod.key} ({proxy_pod.ip}) as its client.")
     walk.facts.append("The client's address travels only in the X-Forwarded-For and X-Real-IP headers the proxy "
@@ -467,4 +525,5 @@ def ingress_walk(cluster: Cluster, answer: IngressAnswer, *, client: str = "exte
     backends = [(answer.route.backend, 1.0)] if answer.route.backend and "service" in answer.route.backend else []
     return proxy_walk(cluster, proxy="ingress-nginx", proxy_pod=pod, proxy_service=svc, backends=backends,
                       host=answer.route.request_host, scheme=answer.route.scheme, port=answer.port,
-                      status=answer.route.status, via_service=upstream_annotation, client=client)
+                      status=answer.route.status, via_service=upstream_annotation, client=client,
+                      upstream_path=answer.route.upstream_path)

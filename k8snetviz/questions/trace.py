@@ -278,13 +278,21 @@ class TraceWalker(Walker):
         raise UsageError(f'destination "{dest.text}": {dest.kind} destinations are not modelled yet')
 
 
-def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP") -> TraceResult:
-    """Walk a packet from ``src`` to ``dst`` (see :mod:`k8snetviz.questions.targets` for the forms)."""
+def trace(cluster: Cluster, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP",
+          method: str | None = None, headers: dict[str, str] | None = None) -> TraceResult:
+    """Walk a packet from ``src`` to ``dst`` (see :mod:`k8snetviz.questions.targets` for the forms).
+
+    ``method`` and ``headers`` make the request an HTTP one: they need an ``http(s)://`` destination.
+    """
     source: Source = parse_source(cluster, src)
     dest = parse_destination(cluster, dst)
     chosen = _endpoint_pod(cluster, endpoint)
     if dest.kind == "http":
-        return http.trace_http(cluster, source.label, dest.text, endpoint)
+        return http.trace_http(cluster, source.label, dest.text, endpoint, method=method or "GET", headers=headers)
+    if method is not None or headers:
+        what = "--method" if method is not None else "--header"
+        raise UsageError(f'{what}: destination "{dst}" is not a URL; a method and headers go with '
+                         "http://HOST[:PORT]/PATH")
     if dest.kind == "dns":
         return dnswalk.trace_name(cluster, source.label, dest.name, dest.port or 0, protocol.upper(), endpoint)
     proto = protocol.upper()

@@ -382,6 +382,13 @@ def _svc(backend: dict[str, Any] | None) -> str:
     return str(backend.get("resource", backend))
 
 
+def _request_line(method: str, headers: dict[str, str]) -> str:
+    """``Request: POST, X-Canary: always`` when the request is more than a plain GET ("" otherwise)."""
+    if method == "GET" and not headers:
+        return ""
+    return "Request: " + ", ".join([method, *(f"{k}: {v}" for k, v in headers.items())])
+
+
 def _ingress_headline(answer: IngressAnswer) -> str:
     r = answer.route
     if r.status == 308:
@@ -415,9 +422,17 @@ def ingress_text(answer: IngressAnswer) -> str:
     """The answer in words: the decision, then every rule and path weighed and why."""
     r = answer.route
     lines = [_ingress_headline(answer), f"Why: {r.reason}"]
+    request = _request_line(answer.method, answer.headers)
+    if request:
+        lines.append(f"{request} (ingress-nginx routes Ingress rules by host and path only)")
     if r.tls is not None:
         where = f"with Secret {r.tls.secret}" if r.tls.secret else "with the controller's default certificate"
         lines.append(f"TLS: terminates at the controller {where}")
+    if r.upstream_path is not None:
+        lines.append(f"Rewrite: rewrite-target {r.rewrite_target}: the backend receives {r.upstream_path}")
+    if r.regex:
+        lines.append(f'Paths of {r.host if r.host != "*" else "the catch-all server"} are regular expressions '
+                     '(location ~* "^PATH", longest path tried first)')
     cls = f" (IngressClass {r.ingress_class})" if r.ingress_class else ""
     lines.append(f"Rules weighed{cls}:")
     for row in ingress_rows(answer):
@@ -444,14 +459,18 @@ def ingress_html(answer: IngressAnswer) -> str:
                         [[r["mark"], r["ingress"], r["host"], r["path"], r["backend"], r["reason"]] for r in rows],
                         [r["mark"] == CHECK for r in rows])
     colour = _OK if answer.route.status is None else _NO
+    extra = "".join(f"<p>{escape(line)}</p>" for line in ingress_text(answer).splitlines()[2:]
+                    if line.startswith(("Request:", "TLS:", "Rewrite:")))
     return (f"<div class='knv-ingress-answer'><p class='knv-backend' style='border-left:4px solid {colour};"
             f"padding-left:6px'><b>{escape(_ingress_headline(answer))}</b></p>"
-            f"<p>{escape(answer.route.reason)}</p>{table}</div>")
+            f"<p>{escape(answer.route.reason)}</p>{extra}{table}</div>")
 
 
 def _gateway_headline(answer: GatewayAnswer) -> str:
     r = answer.route
     what = f"{answer.method} {answer.url}"
+    if r.tls_failure is not None:
+        return f"{what} -> the TLS handshake fails (listener {r.listener} is not programmed)"
     if r.status is not None:
         return f"{what} -> the Gateway answers {r.status}"
     if len(r.candidates) == 1:
@@ -489,8 +508,12 @@ def _status_lines(answer: GatewayAnswer) -> list[str]:
 def gateway_text(answer: GatewayAnswer) -> str:
     r = answer.route
     lines = [_gateway_headline(answer), f"Why: {r.reason}"]
+    if answer.headers:
+        lines.append("Headers: " + ", ".join(f"{k}: {v}" for k, v in answer.headers.items()))
     if r.gateway:
-        lines.append(f"Listener: {r.gateway} {r.listener}")
+        lines.append(f"Listener: {r.gateway} {r.listener or '(none accepts the host)'}")
+    if r.certificate:
+        lines.append(f"TLS: terminates at the Gateway's proxy with Secret {r.certificate}")
     for c in r.candidates:
         if c.problem:
             lines.append(f"  backendRef {_svc(c.backend)} cannot be used: {c.problem}")
@@ -498,7 +521,23 @@ def gateway_text(answer: GatewayAnswer) -> str:
     lines += [f"  {x['mark']} {x['route']} rule {x['rule']} {x['path']}: {x['reason']}" for x in gateway_rows(answer)]
     lines.append("Route status:")
     lines += _status_lines(answer)
+    problems = _listener_lines(answer)
+    if problems:
+        lines.append("Listener status:")
+        lines += problems
     return "\n".join(lines)
+
+
+def _listener_lines(answer: GatewayAnswer) -> list[str]:
+    """The listeners whose references do not resolve (not programmed), as their status says."""
+    lines = []
+    for gw, listeners in answer.listeners.items():
+        for ls in listeners:
+            res = ls.condition("ResolvedRefs")
+            if res is not None and res.status != "True":
+                lines.append(f"  {CROSS} {gw} listener {ls.name}: ResolvedRefs=False ({res.reason}): {res.message}; "
+                             f"Programmed=False, attachedRoutes {ls.attached_routes}")
+    return lines
 
 
 def gateway_html(answer: GatewayAnswer) -> str:
@@ -511,8 +550,8 @@ def gateway_html(answer: GatewayAnswer) -> str:
         items = "".join(f"<li>{escape(_svc(c.backend))}: weight {c.weight}, {c.probability:.0%}"
                         f"{escape(' — ' + c.problem) if c.problem else ''}</li>" for c in answer.route.candidates)
         cands = f"<p>Backends:</p><ul class='knv-candidates'>{items}</ul>"
-    status = "".join(f"<li>{escape(line.strip())}</li>" for line in _status_lines(answer))
-    colour = _OK if answer.route.status is None else _NO
+    status = "".join(f"<li>{escape(line.strip())}</li>" for line in _status_lines(answer) + _listener_lines(answer))
+    colour = _OK if answer.route.status is None and answer.route.tls_failure is None else _NO
     return (f"<div class='knv-gateway-answer'><p class='knv-backend' style='border-left:4px solid {colour};"
             f"padding-left:6px'><b>{escape(_gateway_headline(answer))}</b></p>"
             f"<p>{escape(answer.route.reason)}</p>{cands}{table}<p>Route status:</p><ul>{status}</ul></div>")

@@ -20,7 +20,7 @@ import ipywidgets as w
 import k8snetviz.widgets.arguments as args
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.gateway import gateway_walk, http_route
-from k8snetviz.questions.ingress import ingress, ingress_walk, parse_url
+from k8snetviz.questions.ingress import ingress, ingress_walk, parse_header, parse_url
 from k8snetviz.views.ingresstext import gateway_html, ingress_html
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def walk_html(walk: ProxyWalk) -> str:
 
 
 class URLTester(w.VBox):
-    """A URL box, an Ingress/HTTPRoute switch, optional method and header for HTTPRoute, and the answer.
+    """A URL box, an Ingress/HTTPRoute switch, the request's method and a header, and the answer.
 
     ``cluster``: a Cluster or a scenario's name or path; ``mode``: one of ``MODES``; ``method``: one of
     ``METHODS``; ``header``: ``Name: value``.
@@ -80,8 +80,8 @@ class URLTester(w.VBox):
                             (self.result, "knv-result"), (self.walk_view, "knv-walk-view")):
             widget.add_class(cls)
         self.go.on_click(lambda _: self.test())
-        self.url.observe(lambda _: self.test(), names="value")
-        self.mode.observe(lambda _: self.test(), names="value")
+        for control in (self.url, self.mode, self.method, self.header):
+            control.observe(lambda _: self.test(), names="value")
         super().__init__([w.HBox([self.url, self.go]), self.mode, w.HBox([self.method, self.header]),
                           self.error, self.result, self.walk_view])
         self.add_class("knv-urltester")
@@ -92,10 +92,8 @@ class URLTester(w.VBox):
         text = self.header.value.strip()
         if not text:
             return None
-        name, sep, value = text.partition(":")
-        if not sep or not name.strip():
-            raise K8sNetVizError(f'header "{text}": write it as Name: value')
-        return {name.strip(): value.strip()}
+        name, value = parse_header(text)
+        return {name: value}
 
     def test(self) -> Any:
         """Route the typed URL; bad input is shown in place and the typed text is kept."""
@@ -107,7 +105,8 @@ class URLTester(w.VBox):
             scheme, host, port, path = parse_url(text)
             answer: Any
             if self.mode.value == "Ingress":
-                answer = ingress(self.cluster, host, path, scheme=scheme, port=port)
+                answer = ingress(self.cluster, host, path, scheme=scheme, port=port, method=self.method.value,
+                                 headers=self._headers())
                 html = ingress_html(answer)
             else:
                 answer = http_route(self.cluster, host, path, scheme=scheme, port=port, method=self.method.value,
