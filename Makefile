@@ -31,7 +31,7 @@ RESULTS := build/test-results
 NOTEBOOK := notebooks/00-start-here.ipynb
 
 # Debian packages as PROBE=PACKAGE: a command on PATH (or /usr/sbin) or a path that the package installs.
-DEBS_LAB := dot=graphviz
+DEBS_LAB := dot=graphviz ipset=ipset
 DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	/usr/share/fonts/truetype/liberation=fonts-liberation \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \

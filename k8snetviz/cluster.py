@@ -95,14 +95,16 @@ class Cluster:
                              det.evidence)
             if det.differs:
                 self.notes.approximate(f"CNI {det.found} is modelled as {det.model}: {det.differs}")
-        self.cni: CNIPlugin = plugin(cfg.cni, cfg.pod_subnet)
+        self.cni: CNIPlugin = plugin(cfg.cni, cfg.pod_subnet, obj=("Scenario", cfg.cni_from))
+        self.cni.read(scenario)
         self.nodes: dict[str, Node] = build_nodes(scenario, cfg, self.notes)
         if any(n.startswith("nodes") or n == "nodes" for n in (i.what for i in self.notes.inferred)):
             self.warnings.append(f"{scenario.source}: the scenario has no Node: {len(self.nodes)} nodes inferred from "
                                  "its pods (see `k8snetviz inspect`)")
         self.system = kubeadm.system_manifests(cfg, self.nodes, scenario, self.notes) if cfg.system_pods else []
         self.pods: dict[str, Pod] = build_pods(scenario, self.nodes, [m for m in self.system if m.kind != "Service"
-                                                                      and m.kind != "EndpointSlice"], self.notes)
+                                                                      and m.kind != "EndpointSlice"], self.notes,
+                                               self.cni.ipam(self.nodes))
         self.namespaces: dict[str, Namespace] = build_namespaces(scenario, self.pods)
         self.externals: dict[str, ExternalClient] = {n: ExternalClient(n, a) for n, a in cfg.external_clients.items()}
         self._build_services()
@@ -388,7 +390,12 @@ class Cluster:
     @property
     def policy_enforcer(self) -> str:
         """The program that enforces NetworkPolicy on this cluster's nodes (the CNI's agent)."""
-        return self.cni.daemon or f"kubelet/{self.cni.binary}"
+        return self.cni.policy_agent or self.cni.daemon or f"kubelet/{self.cni.binary}"
+
+    @property
+    def policy_enforced(self) -> bool:
+        """Whether the CNI enforces NetworkPolicy (the API server stores policies whatever the CNI)."""
+        return self.cni.enforces_network_policy
 
     # --- questions -------------------------------------------------------------------------------
     def trace(self, src: str, dst: str, *, endpoint: str | None = None, protocol: str = "TCP",

@@ -165,10 +165,12 @@ def test_bad_pod_subnet_in_kind_config_names_the_field() -> None:
 
 
 def test_scenario_document_rejects_unknown_cni() -> None:
+    # issue 14 adds Calico as a model, so the unknown CNI here is now Cilium, and calico is in the list.
     with pytest.raises(InvalidObject) as e:
         k8snetviz.loads("apiVersion: k8snetviz.dev/v1alpha1\nkind: Scenario\nmetadata: {name: s}\n"
-                        "spec: {cni: calico}\n")
-    assert 'spec.cni: Unsupported value: "calico": supported values: "bridge", "flannel", "kindnet"' in str(e.value)
+                        "spec: {cni: cilium}\n")
+    assert str(e.value) == ('The Scenario "s" is invalid: spec.cni: Unsupported value: "cilium": supported values: '
+                            '"bridge", "calico", "flannel", "kindnet"')
 
 
 # --- honour what is written -------------------------------------------------------------------

@@ -11,8 +11,12 @@ pods get the next ones in order (``.2``, ``.3``, ...), and an address already ta
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["HostLocal", "split_pod_cidrs"]
+if TYPE_CHECKING:
+    from k8snetviz.api.objects import Node
+
+__all__ = ["HostLocal", "HostLocalIPAM", "PodIPAM", "split_pod_cidrs"]
 
 
 class HostLocal:
@@ -40,6 +44,49 @@ class HostLocal:
                 self.allocated.add(addr)
                 return addr
         raise ValueError(f"no IP addresses available in range set: {self.range_start}-{self.range_end}")
+
+
+class PodIPAM(Protocol):
+    """What hands pods their addresses, cluster-wide: the CNI's IPAM (:meth:`CNIPlugin.ipam`).
+
+    ``refuses`` says, in words, why the IPAM could not have given a pod on ``node`` the address a
+    scenario fixes (None when it could); ``reserve`` records a fixed address (an address the IPAM could
+    not have given, from a dump, is kept by the pod and not recorded); ``prepare`` runs once the fixed
+    ones are known; ``allocate`` is the next address for a pod on ``node``.
+    """
+
+    def refuses(self, node: str, addr: IPv4Address) -> str | None: ...
+
+    def reserve(self, node: str, addr: IPv4Address) -> None: ...
+
+    def prepare(self) -> None: ...
+
+    def allocate(self, node: str) -> IPv4Address: ...
+
+
+class HostLocalIPAM:
+    """host-local on every node, each with its podCIDR as its one range."""
+
+    def __init__(self, nodes: dict[str, Node]) -> None:
+        self.nodes = nodes
+        self.pools = {n: HostLocal(node.pod_cidr) for n, node in nodes.items()}
+
+    def refuses(self, node: str, addr: IPv4Address) -> str | None:
+        pool, n = self.pools[node], self.nodes[node]
+        if addr not in n.pod_cidr or not (pool.range_start <= addr <= pool.range_end):
+            return (f'not in the range host-local hands out on node "{node}" '
+                    f"({pool.range_start}-{pool.range_end} of podCIDR {n.pod_cidr})")
+        return None
+
+    def reserve(self, node: str, addr: IPv4Address) -> None:
+        if addr in self.nodes[node].pod_cidr:
+            self.pools[node].reserve(addr)
+
+    def prepare(self) -> None:
+        return None
+
+    def allocate(self, node: str) -> IPv4Address:
+        return self.pools[node].allocate()
 
 
 def split_pod_cidrs(pod_subnet: IPv4Network, mask: int, count: int) -> list[IPv4Network]:

@@ -38,6 +38,7 @@ __all__ = [
     "RouteDel",
     "SharedRoutes",
     "SharedNeighbours",
+    "IpsetAdd",
     "IptablesRestore",
     "IptablesEdit",
     "IptablesCall",
@@ -273,6 +274,17 @@ class NfacctAdd:
     owner: Owner = KERNEL
 
 
+@dataclass(frozen=True)
+class IpsetAdd:
+    """``ipset create NAME TYPE`` and ``ipset add NAME MEMBER`` for each member (what ``-m set`` matches)."""
+
+    netns: str
+    name: str
+    type: str  # hash:net | hash:ip
+    members: tuple[str, ...]
+    owner: Owner = KERNEL
+
+
 @dataclass
 class IptablesRestore:
     """What a program feeds ``iptables-restore --noflush``: chains to create, then rules in order.
@@ -357,4 +369,5 @@ class NftablesTransaction:
 
 
 Write = (NetnsAdd | LinkAdd | LinkSet | AddrAdd | RouteAdd | RouteDel | SharedRoutes | NeighAdd | FdbAdd
-         | SharedNeighbours | Sysctl | NfacctAdd | IptablesRestore | IptablesEdit | IptablesCall | NftablesTransaction)
+         | SharedNeighbours | Sysctl | NfacctAdd | IpsetAdd | IptablesRestore | IptablesEdit | IptablesCall
+         | NftablesTransaction)

@@ -19,7 +19,6 @@ __all__ = [
     "DNS_SERVICE_IP",
     "KUBE_PROXY_MODE",
     "CNI",
-    "CNI_MODELS",
     "EXTERNAL_CLIENT_IP",
     "LOAD_BALANCER_POOL",
     "NODE_PORT_RANGE",
@@ -40,7 +39,6 @@ CLUSTER_DOMAIN = "cluster.local"
 DNS_SERVICE_IP = "10.96.0.10"  # the tenth address of the service subnet, as kubeadm picks it
 KUBE_PROXY_MODE = "iptables"
 CNI = "kindnet"
-CNI_MODELS = ("bridge", "kindnet", "flannel")
 # A laptop on the same docker network as the nodes.
 EXTERNAL_CLIENT_IP = "172.18.0.100"
 # Where a LoadBalancer's EXTERNAL-IP comes from (cloud-provider-kind/MetalLB hand out docker-network addresses).

@@ -9,7 +9,7 @@ WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
 
 KNOWN_KINDS = frozenset({
     "Node", "Pod", "Namespace", "Service", "EndpointSlice", "Endpoints", "Ingress", "IngressClass",
-    "NetworkPolicy", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Cluster", "Scenario",
+    "NetworkPolicy", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "IPPool", "Cluster", "Scenario",
     *WORKLOAD_KINDS,
 })
 

@@ -12,11 +12,12 @@ becomes one ruleset whose chains every node shares until it writes to one of the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from k8snetviz.agents.writes import (
     AddrAdd,
     FdbAdd,
+    IpsetAdd,
     IptablesCall,
     IptablesEdit,
     IptablesRestore,
@@ -36,7 +37,7 @@ from k8snetviz.agents.writes import (
 )
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.kernel.netfilter import Ruleset, parse_rule
-from k8snetviz.kernel.netns import FdbEntry, Interface, LayeredMap, Neighbour, NetNS
+from k8snetviz.kernel.netns import FdbEntry, Interface, IpSet, LayeredMap, Neighbour, NetNS
 from k8snetviz.kernel.nftables import NftRuleset
 from k8snetviz.kernel.routing import Route, RouteLayer, interface, ip
 
@@ -123,6 +124,8 @@ class Kernel:
             ns.nfacct.setdefault(w.name, w.owner)
         elif isinstance(w, RouteDel):
             ns.routes.remove(w.dst)
+        elif isinstance(w, IpsetAdd):
+            ns.ipsets[w.name] = IpSet(w.name, w.type, tuple(IPv4Network(m) for m in w.members), w.owner)
         elif isinstance(w, IptablesRestore):
             self._restore(ns, w)
         elif isinstance(w, IptablesEdit):

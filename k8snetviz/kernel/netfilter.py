@@ -140,6 +140,7 @@ class HookContext:
       ``SNAT`` once the connection is NATed, which :func:`traverse_hook` adds by itself).
     - ``recent``: for ``-m recent``, the addresses each named list holds that are still fresh
       (seen within the rule's ``--seconds``); the caller keeps this state between packets.
+    - ``ipsets``: for ``-m set``, the members of each ipset of the namespace (``hash:net`` sets).
     """
 
     in_iface: str | None = None
@@ -148,6 +149,7 @@ class HookContext:
     out_address: IPv4Address | None = None
     ctstate: frozenset[str] = frozenset({"NEW"})
     recent: Mapping[str, frozenset[IPv4Address]] = field(default_factory=dict)
+    ipsets: Mapping[str, tuple[IPv4Network, ...]] = field(default_factory=dict)  # for -m set: name -> members
 
     def __post_init__(self) -> None:
         # Normalised only when needed: the walk makes one context per hook and passes what it holds already.
@@ -357,6 +359,24 @@ class _Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class _Set:
+    """``-m set [!] --match-set NAME src|dst``: the packet's address is (not) in an ipset."""
+
+    name: str
+    flags: str  # src | dst (one dimension: a hash:net or hash:ip set)
+    negated: bool = False
+    kind = "test"
+
+    def save(self) -> str:
+        return f"-m set {_neg(self.negated)}--match-set {self.name} {self.flags}"
+
+    def test(self, pkt: Packet, ctx: HookContext) -> bool:
+        addr = pkt.src if self.flags == "src" else pkt.dst
+        hit = any(addr in member for member in ctx.ipsets.get(self.name, ()))
+        return hit != self.negated
+
+
+@dataclass(frozen=True, slots=True)
 class _Statistic:
     fixed: int  # the kernel's value: probability * 2**31, rounded
     negated: bool = False
@@ -421,9 +441,15 @@ class _AddrType:
         return out
 
     def test(self, pkt: Packet, ctx: HookContext) -> bool:
-        if self.src_types is not None and (ctx.addrtype(pkt.src) in self.src_types) == self.src_neg:
+        def kind(addr: IPv4Address) -> str:
+            # --limit-iface-out: LOCAL only for an address of the outgoing interface (its address, here)
+            if self.limit_out and ctx.out_address is not None and ctx.addrtype(addr) == "LOCAL":
+                return "LOCAL" if addr == ctx.out_address else "UNICAST"
+            return ctx.addrtype(addr)
+
+        if self.src_types is not None and (kind(pkt.src) in self.src_types) == self.src_neg:
             return False
-        if self.dst_types is not None and (ctx.addrtype(pkt.dst) in self.dst_types) == self.dst_neg:
+        if self.dst_types is not None and (kind(pkt.dst) in self.dst_types) == self.dst_neg:
             return False
         return True
 
@@ -539,6 +565,7 @@ _MODULE_OPTIONS: dict[str, dict[str, int]] = {
     },
     "multiport": {"--dports": 1, "--sports": 1, "--ports": 1},
     "nfacct": {"--nfacct-name": 1},
+    "set": {"--match-set": 2},
 }
 _OPTION_ALIASES = {
     "--source-port": "--sport", "--destination-port": "--dport",
@@ -641,6 +668,13 @@ def _build_match(module: str, opts: list[_Opt], proto: str | None, proto_neg: bo
         if len(opts) != 1:
             raise RulesetError("nfacct: --nfacct-name is required")
         return _Nfacct(opts[0][2][0])
+    if module == "set":
+        if len(opts) != 1:
+            raise RulesetError("set: --match-set NAME FLAGS is required")
+        _, neg, (name, flags) = opts[0]
+        if flags not in ("src", "dst"):
+            raise RulesetError(f'set: flags "{flags}": only a one-dimensional src or dst set is modelled')
+        return _Set(name, flags, neg)
     raise RulesetError(f"Couldn't load match `{module}':No such file or directory")
 
 

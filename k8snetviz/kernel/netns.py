@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, TypeVar
 
 from k8snetviz.agents.writes import KERNEL, Owner
 from k8snetviz.kernel.routing import Route, RoutingTable
 
-__all__ = ["Interface", "Neighbour", "FdbEntry", "NetNS", "LayeredMap", "SYSCTL_DEFAULTS"]
+__all__ = ["Interface", "Neighbour", "FdbEntry", "NetNS", "LayeredMap", "IpSet", "SYSCTL_DEFAULTS"]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -141,6 +141,20 @@ class LayeredMap(MutableMapping[_K, _V]):
         return sum(1 for _ in self)
 
 
+@dataclass(frozen=True)
+class IpSet:
+    """An ipset (``ipset list``): a named set of networks that ``-m set`` rules match against."""
+
+    name: str
+    type: str
+    members: tuple[IPv4Network, ...]
+    owner: Owner = KERNEL
+
+    @property
+    def line(self) -> str:
+        return f"create {self.name} {self.type} family inet"
+
+
 @dataclass
 class NetNS:
     """A network namespace: a node's (the root namespace of a kind node), a pod's, or an outside host's."""
@@ -157,6 +171,7 @@ class NetNS:
     sysctls: dict[str, str] = field(default_factory=dict)  # only what differs from SYSCTL_DEFAULTS
     sysctl_owners: dict[str, Owner] = field(default_factory=dict)
     nfacct: dict[str, Owner] = field(default_factory=dict)  # nfacct counter objects by name, with who made them
+    ipsets: dict[str, IpSet] = field(default_factory=dict)
     owner: Owner = KERNEL
     _top_ifindex: int = field(default=0, repr=False, compare=False)
     _local: tuple[int, frozenset[IPv4Address]] | None = field(default=None, repr=False, compare=False)

@@ -5,6 +5,9 @@ routed (OUTPUT), a received one goes through PREROUTING, then either INPUT (it i
 or, with ``net.ipv4.ip_forward = 1``, a route lookup and FORWARD; POSTROUTING last, then the device:
 a veth hands the packet to its peer, a bridge forwards the frame to the port behind the next hop's
 MAC address, a VXLAN device wraps it in UDP to the peer node, and ``eth0`` puts it on the wire.
+An ``ipip`` device (``tunl0``) wraps the packet in an outer IP header (protocol 4) to the route's
+next hop, and the receiving host's ``ipip`` device unwraps it. A veth's far end answers ARP for the
+next hop when it holds that address, or by proxy ARP (``net.ipv4.conf.DEV.proxy_arp = 1``).
 A reply walks back the same way, with conntrack undoing each NAT where it was done.
 
 Every hop carries :class:`DecidedBy`: the kind of row (route, rule, fdb, neighbour, address, link,
@@ -268,8 +271,13 @@ class Walker:
         out_addr = None
         if out_dev is not None and out_dev in ns.interfaces:
             out_addr = ns.interfaces[out_dev].primary
+            if out_addr is None:
+                # inet_select_addr(): a device without an address lends one of the namespace's other devices,
+                # the first global (not loopback) one in device order (a Calico veth has none of its own)
+                out_addr = next((d.primary for d in sorted(ns.interfaces.values(), key=lambda d: d.ifindex)
+                                 if d.kind != "loopback" and d.primary is not None), None)
         ctx = nf.HookContext(in_iface=in_dev, out_iface=out_dev, local_addresses=frozenset(ns.local_addresses()),
-                             out_address=out_addr)
+                             out_address=out_addr, ipsets={n: s.members for n, s in ns.ipsets.items()})
         traversal = nft.traverse_hook(ruleset, ns.nftables, hook, pkt, ctx)
         outcome = self.choose(ns, traversal)
         after = Packet(outcome.packet.src, outcome.packet.dst, pkt.proto, outcome.packet.sport,
@@ -449,13 +457,19 @@ class Walker:
         if dev.kind == "veth":
             assert dev.peer is not None
             peer_ns = self.network.netns[dev.peer[0]]
+            ref, how = self.link_ref(ns, dev), ""
+            peer_dev = peer_ns.interfaces.get(dev.peer[1])
+            if peer_dev is not None and peer_dev.master is None and nexthop not in peer_ns.local_addresses():
+                ref, how = self.arp_answer(ns, dev.name, peer_ns, peer_dev.name, pkt, nexthop)
             self.hop(ns.name, dev.name, "veth", f"out of {dev.name}, into its veth peer {dev.peer[1]} in "
-                     f"{peer_ns.name}", pkt, self.link_ref(ns, dev), peer=f"{peer_ns.name}#{dev.peer[1]}")
+                     f"{peer_ns.name}{how}", pkt, ref, peer=f"{peer_ns.name}#{dev.peer[1]}")
             self.arrive(peer_ns, dev.peer[1], pkt, nexthop)
         elif dev.kind == "bridge":
             self.bridge_forward(ns, dev.name, pkt, nexthop)
         elif dev.kind == "vxlan":
             self.encapsulate(ns, dev.name, pkt, nexthop)
+        elif dev.kind == "ipip":
+            self.ipip_encapsulate(ns, dev.name, pkt, nexthop)
         elif dev.kind == "ether":
             self.wire(ns, dev.name, pkt, nexthop)
         else:
@@ -550,6 +564,51 @@ class Walker:
         self.hop(ns.name, r.dev or "-", "route", f"the outer packet: {r}", pkt, self.route_ref(ns, r), table="route")
         self.wire(ns, r.dev or "eth0", pkt, r.via or remote)
 
+    def arp_answer(self, ns: NetNS, dev: str, peer_ns: NetNS, peer_dev: str, pkt: Packet,
+                   nexthop: IPv4Address) -> tuple[DecidedBy, str]:
+        """Who answers ARP for ``nexthop`` at the far end of a veth that does not hold it: proxy ARP, or nobody.
+
+        Linux answers for an address it does not hold when ``proxy_arp`` is on for the device the request
+        came in on and it has a route to that address through another device (Calico's ``169.254.1.1``).
+        """
+        name = f"net.ipv4.conf.{peer_dev}.proxy_arp"
+        if "1" in (peer_ns.sysctl(name), peer_ns.sysctl("net.ipv4.conf.all.proxy_arp")):
+            via = peer_ns.routes.lookup(nexthop)
+            if via is not None and via.dev != peer_dev and via.type == "unicast":
+                key = name if peer_ns.sysctl(name) == "1" else "net.ipv4.conf.all.proxy_arp"
+                mac = peer_ns.interfaces[peer_dev].mac
+                return self.sysctl_ref(peer_ns, key), (
+                    f"; {nexthop} is no address of {peer_ns.name}, but proxy ARP on {peer_dev} answers its ARP "
+                    f"request with {peer_dev}'s own MAC {mac} (it has a route to {nexthop} through {via.dev}), so "
+                    f"the frame goes to {peer_ns.name}")
+        self.hop(ns.name, dev, "drop", f"nobody at the far end of {dev} ({peer_ns.name}#{peer_dev}) answers ARP "
+                 f"for the next hop {nexthop}: it is not an address there and proxy ARP is off", pkt,
+                 DecidedBy("neighbour", element_id("neigh", ns.name, dev, str(nexthop)),
+                           f"{nexthop} dev {dev} FAILED", KERNEL))
+        raise Stop("no-route", f"{nexthop} does not answer ARP on {dev} in {ns.name}")
+
+    def ipip_encapsulate(self, ns: NetNS, dev_name: str, pkt: Packet, nexthop: IPv4Address) -> None:
+        """IP-in-IP: an outer IPv4 header (protocol 4) to the tunnel's remote, or, on a tunnel without one
+        (``tunl0``), to the route's next hop; the outer source is the tunnel's local address, else the one
+        the kernel picks for the outer route."""
+        dev = ns.interfaces[dev_name]
+        conf = dev.vxlan or {}  # an ipip device keeps its local/remote in the same parameters
+        remote = IPv4Address(str(conf["remote"])) if conf.get("remote") else nexthop
+        r = ns.routes.lookup(remote)
+        if r is None or r.dev == dev_name:
+            self.hop(ns.name, dev_name, "drop", f"{dev_name} has no route for the outer packet to {remote}", pkt,
+                     self.table_ref(ns, remote), table="route")
+            raise Stop("no-route", f"{ns.name} has no route to the IP-in-IP peer {remote}")
+        local = IPv4Address(str(conf["local"])) if conf.get("local") else ns.source_address(r)
+        assert local is not None
+        self.outer = Packet(local, remote, "IPIP", inner=pkt)
+        whose = "the tunnel's remote" if conf.get("remote") else \
+            f"the route's next hop ({dev_name} has no fixed remote: each route names the far end)"
+        self.hop(ns.name, dev_name, "encap", f"IP-in-IP: {dev_name} wraps the packet in an outer IP header "
+                 f"(protocol 4) from {local} to {remote}, {whose}", pkt, self.link_ref(ns, dev), changed=("outer",))
+        self.hop(ns.name, r.dev or "-", "route", f"the outer packet: {r}", pkt, self.route_ref(ns, r), table="route")
+        self.wire(ns, r.dev or "eth0", pkt, r.via or remote)
+
     def wire(self, ns: NetNS, dev_name: str, pkt: Packet, nexthop: IPv4Address) -> None:
         target = self.network.lan_host(nexthop)
         carried = self.outer or pkt
@@ -562,7 +621,21 @@ class Walker:
         self.hop(ns.name, dev_name, "forward", f"onto the wire: {ns.name} → {peer_ns.name} "
                  f"({carried.src} → {carried.dst}, next hop {nexthop})", pkt, ref, peer=f"{peer_ns.name}#eth0")
         if self.outer is not None:
-            vxlan = _vxlan_device(peer_ns, self.outer) if self.outer.dst in peer_ns.local_addresses() else None
+            here = self.outer.dst in peer_ns.local_addresses()
+            if self.outer.proto == "IPIP":
+                tunnel = _ipip_device(peer_ns, self.outer) if here else None
+                if tunnel is not None:
+                    self.outer = None
+                    self.hop(peer_ns.name, tunnel.name, "decap", f"protocol 4 (IP-in-IP) reaches {tunnel.name}, "
+                             "which strips the outer header; the inner packet arrives on it", pkt,
+                             self.link_ref(peer_ns, tunnel), changed=("outer",))
+                    self.receive(peer_ns, tunnel.name, pkt)
+                    return
+                self.hop(peer_ns.name, "eth0", "drop", f"an IP-in-IP packet reaches {peer_ns.name}, which has no "
+                         "IP-in-IP device to unwrap it (the kernel answers protocol unreachable)", pkt,
+                         self.address_ref(peer_ns, eth0, self.outer.dst) if eth0 is not None else self.gateway_ref())
+                raise Stop("dropped", f"the IP-in-IP packet reached {peer_ns.name}, which has no ipip device")
+            vxlan = _vxlan_device(peer_ns, self.outer) if here else None
             if vxlan is not None:
                 self.outer = None
                 self.hop(peer_ns.name, vxlan.name, "decap", f"UDP {(vxlan.vxlan or {}).get('dstport')} reaches the "
@@ -620,6 +693,16 @@ def _vxlan_device(ns: NetNS, outer: Packet) -> Interface | None:
         if dev.kind == "vxlan" and dev.vxlan and int(dev.vxlan.get("dstport", 0)) == outer.dport:
             return dev
     return None
+
+
+def _ipip_device(ns: NetNS, outer: Packet) -> Interface | None:
+    """The ipip device that takes an IP-in-IP packet: one whose remote is its source, else the catch-all
+    (no remote, like ``tunl0``)."""
+    devs = [d for d in ns.interfaces.values() if d.kind == "ipip"]
+    for d in devs:
+        if (d.vxlan or {}).get("remote") and str((d.vxlan or {})["remote"]) == str(outer.src):
+            return d
+    return next((d for d in devs if not (d.vxlan or {}).get("remote")), None)
 
 
 def _chains(rules: tuple[Any, ...]) -> list[str]:

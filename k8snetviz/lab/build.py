@@ -3,11 +3,13 @@
 One namespace per node on a LAN (a bridge in its own namespace), a gateway namespace at the
 scenario's gateway (it stands for "outside"), one namespace per pod attached by running the real
 CNI plugins with the model's conflists (:mod:`k8snetviz.agents.cni.config`) inside the node's
-namespace, the node routes the model has, flannel's VXLAN device with its neighbour and FDB
-entries, each node's iptables rules from the model (``iptables-restore``, after the nfacct counters
-and the ``net.ipv4.conf.all`` sysctls the node's agents set) and its nftables tables (``nft -f``),
-``net.ipv4.ip_forward`` as the model says, a namespace per outside client, and a pod server in every
-pod (and a kubelet-port server in every node) that names the peer it sees.
+namespace (or, for a plugin the lab lacks, such as Calico's, the plugin's writes made with ``ip``), what
+the node daemons write (kindnetd's and BIRD's routes, flanneld's and Felix's tunnel devices with their
+neighbour and FDB entries, Felix's IP sets: :mod:`k8snetviz.lab.replay`), each node's iptables rules
+from the model (``iptables-restore``, after the nfacct counters and the ``net.ipv4.conf.all`` sysctls
+the node's agents set) and its nftables tables (``nft -f``), ``net.ipv4.ip_forward`` as the model says,
+a namespace per outside client, and a pod server in every pod (and a kubelet-port server in every
+node) that names the peer it sees.
 
 Cluster DNS: in every CoreDNS pod (the ready endpoints of kube-dns) the model's CoreDNS answers on
 UDP and TCP 53 (:mod:`k8snetviz.lab.dnsserver`; the pod server keeps the pod's other ports), so a
@@ -28,7 +30,9 @@ What was built is written to ``layout.json`` in the lab's work directory, for ``
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,16 +40,19 @@ from typing import TYPE_CHECKING, Any
 from k8snetviz.agents.cni.base import host_veth_name
 from k8snetviz.agents.cni.config import container_id, runtime_conflist
 from k8snetviz.agents.cni.portmap import port_mappings, runtime_config
+from k8snetviz.agents.kubelet.network import HOST_NETWORK
+from k8snetviz.agents.writes import IpsetAdd, LinkAdd, NetnsAdd
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.kernel.netns import SYSCTL_DEFAULTS
 from k8snetviz.lab import dnsserver, podserver
 from k8snetviz.lab.cniexec import add_network_list, k8s_cni_args, save_result
-from k8snetviz.lab.errors import LabError
+from k8snetviz.lab.errors import LabError, MissingTool
 from k8snetviz.lab.netns import Lab
 from k8snetviz.lab.preflight import preflight
+from k8snetviz.lab.replay import expand, is_daemon_write, replay
 from k8snetviz.lab.state import RUN_DIR
 from k8snetviz.lab.topology import Node as TopoNode
-from k8snetviz.lab.topology import add_flannel_peer, add_flannel_vxlan, add_lan, add_node
+from k8snetviz.lab.topology import add_lan, add_node
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -89,6 +96,15 @@ class Layout:
     dns: dict[str, dict[str, str]] = field(default_factory=dict)
     # model node -> the CNI-HOSTPORT-*/CNI-DN-* lines of `iptables-save -t nat` as the real portmap left them
     portmap: dict[str, list[str]] = field(default_factory=dict)
+    # model netns -> devices of the model this kernel cannot make (an ipip device without ipip support)
+    unbuilt: dict[str, list[str]] = field(default_factory=dict)
+
+    def crosses_unbuilt(self, hops: Any) -> str | None:
+        """The first ``NS#DEV`` a walk's hops cross that the lab could not build, or None."""
+        for h in hops:
+            if h.device in self.unbuilt.get(h.at, []):
+                return f"{h.at}#{h.device}"
+        return None
 
     def real_dev(self, model_ns: str, dev: str) -> str:
         return self.devices.get(model_ns, {}).get(dev, dev)
@@ -177,17 +193,10 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
         nodes[n.name] = TopoNode(n.name, tn.netns, tn.ip, tn.prefixlen, tn.pod_cidr)
         lay.netns[f"node/{n.name}"] = tn.netns
 
-    if cfg.cni == "flannel":
-        macs = {name: add_flannel_vxlan(lab, tn) for name, tn in nodes.items()}
-        for name, tn in nodes.items():
-            for peer, ptn in nodes.items():
-                if peer != name:
-                    add_flannel_peer(lab, tn, ptn, macs[peer])
-
     from k8snetviz.questions.resolve import dns_server_pods
 
     dns_pods = {p.key for p in dns_server_pods(cluster)}
-    _add_pods(lab, cluster, nodes, lay, dns_pods)
+    _add_pods(lab, cluster, nodes, lay, dns_pods, cni_path)
     # the servers load the model while the rest is built; they are waited for at the end
     servers = _launch_dns(lab, cluster, scenario, lay, dns_pods)
     _prepare_resolvers(lab, cluster, lay)
@@ -195,10 +204,13 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
     for name, tn in nodes.items():
         model = cluster.netns[f"node/{name}"]
         for r in model.routes.sorted():
-            # the kernel and the plugins make their own rows; the rest is the node's routing set-up
-            if r.proto == "kernel" or r.dev is None or r.dev.startswith("veth") or r.scope == "host":
-                continue
-            lab.run_in(tn.netns, _ip_route(r, lay.real_dev(model.name, r.dev)))
+            # the node's own network set-up (its default route); the kernel, the plugins and the daemons
+            # make the other rows
+            if r.owner.component == HOST_NETWORK and r.proto != "kernel" and r.dev is not None:
+                lab.run_in(tn.netns, _ip_route(r, lay.real_dev(model.name, r.dev)))
+    # what the node daemons write (kindnetd's and BIRD's routes, flanneld's and Felix's devices, neighbour
+    # and FDB entries, IP sets): the model's writes, made in the node's namespace
+    _replay_daemons(lab, cluster, nodes, lay)
     _apply_overrides(lab, cluster, lay)
 
     # the plugins turn ip_forward on in the node; the model's value goes last
@@ -240,7 +252,39 @@ def build(lab: Lab, cluster: Cluster, scenario: str, cni_path: str) -> Layout:
     return lay
 
 
-def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layout, dns_pods: set[str]) -> None:
+def _replay_daemons(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layout) -> None:
+    """Each node daemon's writes for its node, in the order the model makes them."""
+    with_pods = {p.node_name for p in cluster.pods.values() if p.has_sandbox}
+    model_nodes = list(cluster.nodes.values())
+    for node in model_nodes:
+        tn = nodes[node.name]
+        writes = expand(cluster.cni.node_writes(node, model_nodes, node.name in with_pods))
+        if any(isinstance(w, IpsetAdd) for w in writes) and shutil.which("ipset") is None:
+            raise MissingTool([f"ipset (the {cluster.cni.name} model's rules match IP sets; apt-get install ipset)"])
+        for model, dev in replay(lab, [w for w in writes if is_daemon_write(w)], lay.netns, tn.netns,
+                                 f"node/{node.name}"):
+            lay.unbuilt.setdefault(model, []).append(dev)
+            kinds = {w.kind for w in writes if isinstance(w, LinkAdd) and w.name == dev}
+            note = (f"this kernel cannot create {'/'.join(sorted(kinds))} devices: {dev} and the routes through it "
+                    "are left out, and what crosses it is not checked")
+            if note not in lay.notes:
+                lay.notes.append(note)
+
+
+def _plugin_in_lab(cluster: Cluster, cni_path: str) -> bool:
+    """Does the lab have the binary the runtime would run first for a pod (bridge, ptp; not calico)?"""
+    conf = cluster.cni.runtime_conflist("10.0.0.0/24")
+    first = (conf.get("plugins") or [{}])[0].get("type", "")
+    return bool(first) and os.access(os.path.join(cni_path, first), os.X_OK)
+
+
+def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layout, dns_pods: set[str],
+              cni_path: str) -> None:
+    if not _plugin_in_lab(cluster, cni_path):
+        lay.notes.append(f"no {cluster.cni.binary} CNI plugin in the lab: each pod's veth pair, addresses, routes "
+                         f"and sysctls are the model's {cluster.cni.name} plugin writes, made with ip and sysctl")
+        _replay_pods(lab, cluster, nodes, lay, dns_pods)
+        return
     index = 0
     for name, tn in nodes.items():
         pods = [p for p in cluster.pods.values() if p.node_name == name and not p.host_network]
@@ -279,12 +323,31 @@ def _add_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layou
             if host:
                 lay.devices.setdefault(model_node, {})[host_veth_name(pod)] = host[0]
                 lay.devices.setdefault(f"pod/{pod.key}", {})["eth0"] = "eth0"
-            ports = _ports(pod)
-            if pod.key in dns_pods:  # port 53 is the DNS server's
-                ports = {proto: [p for p in ps if p != DNS_PORT] for proto, ps in ports.items()}
-            if ports["tcp"] or ports["udp"]:
-                podserver.start(lab, ns, pod.key, ports["tcp"], ports["udp"])
-                lay.servers[f"pod/{pod.key}"] = ports
+            _serve(lab, pod, ns, lay, dns_pods)
+
+
+def _replay_pods(lab: Lab, cluster: Cluster, nodes: dict[str, TopoNode], lay: Layout, dns_pods: set[str]) -> None:
+    """The pods of a CNI whose plugin the lab lacks: its writes for each pod, made with ip and sysctl."""
+    from k8snetviz.agents.kubelet.network import pod_writes
+
+    for index, pod in enumerate(p for p in cluster.pods.values() if not p.host_network):
+        ns = lab.add_netns(_role(f"p{index + 1}-{pod.name}"))
+        lay.netns[f"pod/{pod.key}"] = ns
+        lab.run_in(ns, ["ip", "link", "set", "lo", "up"])
+        node = cluster.nodes[pod.node_name]
+        # the sandbox is the namespace just made; the rest is what the plugin's ADD does
+        writes = [w for w in expand(pod_writes(cluster.cni, node, pod)) if not isinstance(w, NetnsAdd)]
+        replay(lab, writes, lay.netns, nodes[node.name].netns)
+        _serve(lab, pod, ns, lay, dns_pods)
+
+
+def _serve(lab: Lab, pod: Any, ns: str, lay: Layout, dns_pods: set[str]) -> None:
+    ports = _ports(pod)
+    if pod.key in dns_pods:  # port 53 is the DNS server's
+        ports = {proto: [p for p in ps if p != DNS_PORT] for proto, ps in ports.items()}
+    if ports["tcp"] or ports["udp"]:
+        podserver.start(lab, ns, pod.key, ports["tcp"], ports["udp"])
+        lay.servers[f"pod/{pod.key}"] = ports
 
 
 def _launch_dns(lab: Lab, cluster: Cluster, scenario: str, lay: Layout,

@@ -98,8 +98,24 @@ class RealLookup:
 
 
 # -- which pods, which names ---------------------------------------------------------------------
+def _reaches_its_server(cluster: Cluster, layout: Layout, pod: Pod) -> bool:
+    """Does the pod's query to its nameserver stay on devices the lab could build (see Layout.unbuilt)?"""
+    from k8snetviz.questions.resolve import pod_dns
+
+    if not layout.unbuilt:
+        return True
+    for ns in pod_dns(cluster, pod).resolv_conf.nameservers[:1]:
+        sim = cluster.trace(f"pod/{pod.key}", f"{ns}:{DNS_PORT}", protocol="UDP")
+        walks = [sim] + [cluster.trace(f"pod/{pod.key}", f"{ns}:{DNS_PORT}", protocol="UDP", endpoint=c["pod"])
+                         for c in sim.candidates if "/" in str(c.get("pod", ""))]
+        if any(layout.crosses_unbuilt(w.hops) for w in walks):
+            return False
+    return True
+
+
 def dns_clients(cluster: Cluster, layout: Layout) -> list[Pod]:
-    """The pods to resolve from: every dnsPolicy present first, then other namespaces and nodes."""
+    """The pods to resolve from: every dnsPolicy present first, then other namespaces and nodes. A pod whose
+    queries would cross a device the lab could not build is left out."""
     from k8snetviz.questions.resolve import pod_dns
 
     servers = {m.removeprefix("pod/") for m in layout.dns}
@@ -111,6 +127,8 @@ def dns_clients(cluster: Cluster, layout: Layout) -> list[Pod]:
             pod_dns(cluster, p)
         except K8sNetVizError:
             continue  # build said so: no resolv.conf
+        if not _reaches_its_server(cluster, layout, p):
+            continue
         pool.append(p)
     chosen: list[Pod] = []
     for policy in dict.fromkeys(p.dns_policy for p in pool):

@@ -59,8 +59,22 @@ class PolicyMatrix(Shown):
         self.cluster = cluster
         self.result = result
 
+    @property
+    def enforced(self) -> bool:
+        """Whether the cluster's CNI enforces the policies; the matrix is what they say either way."""
+        return self.cluster.policy_enforced
+
+    @property
+    def enforcement(self) -> str:
+        """Who enforces the policies, or why nothing does, with the source of that fact."""
+        cni = self.cluster.cni
+        if cni.enforces_network_policy:
+            return f"enforced by {self.cluster.policy_enforcer} ({cni.name}): {cni.policy_source}"
+        return (f"not enforced: the CNI ({cni.name}) implements no NetworkPolicy, so every connection is in fact "
+                f"allowed; the matrix shows what the policies say ({cni.policy_source})")
+
     def to_dict(self) -> dict[str, Any]:
-        return self.result.to_dict()
+        return {**self.result.to_dict(), "enforced": self.enforced, "enforcement": self.enforcement}
 
 
 def matrix(cluster: Cluster, port: int = 80, protocol: str = "TCP") -> PolicyMatrix:

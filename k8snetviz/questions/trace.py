@@ -242,6 +242,9 @@ class TraceWalker(Walker):
         self._policy_hop(ns, dev, pkt, v)
 
     def _policy_hop(self, ns: NetNS, dev: str, pkt: Packet, v: Any) -> None:
+        if not self.cluster.policy_enforced:
+            self._unenforced_hop(ns, dev, pkt, v)
+            return
         if v.allowed_by is not None:
             text = f"NetworkPolicy {v.allowed_by.policy}: {v.allowed_by.path}"
             ident = element_id("policy", v.allowed_by.policy, v.allowed_by.path)
@@ -255,6 +258,22 @@ class TraceWalker(Walker):
                  pkt, DecidedBy("policy", ident, text, owner), table="networkpolicy")
         if not v.allowed:
             raise Stop("dropped", v.reason)
+
+    def _unenforced_hop(self, ns: NetNS, dev: str, pkt: Packet, v: Any) -> None:
+        """A policy selects the pod, but the CNI implements none: the API server stores it, nothing acts on it."""
+        if not v.isolated:
+            return
+        cni = self.cluster.cni
+        policies = ", ".join(v.selected_by)
+        would = "allow" if v.allowed else "drop"
+        detail = (f"NetworkPolicy {v.direction.lower()}: {policies} select{'s' if len(v.selected_by) == 1 else ''} "
+                  f"the pod and would {would} this connection ({v.reason}), but the CNI ({cni.name}) does not "
+                  f"enforce NetworkPolicy: {cni.policy_source}. The packet passes")
+        owner = Owner("kube-apiserver", None, f"NetworkPolicy {v.selected_by[0]}" if v.selected_by else None, (),
+                      f"stored, not enforced: no agent of the {cni.name} CNI reads NetworkPolicy")
+        self.hop(ns.name, dev, "policy", detail, pkt,
+                 DecidedBy("policy", element_id("policy", ns.name, v.direction.lower(), "not-enforced"),
+                           f"{policies}: not enforced by {cni.name}", owner), table="networkpolicy")
 
     # --- where the client sends to --------------------------------------------------------------------
     def destination_address(self, dest: Destination, proto: str) -> IPv4Address:

@@ -18,12 +18,15 @@ def ip_route(ns: NetNS) -> str:
 
 
 def link_name(i: Interface) -> str:
-    """``eth0@if7`` for a veth (the peer's ifindex), the plain name otherwise."""
+    """``eth0@if7`` for a veth (the peer's ifindex), ``tunl0@NONE`` for an IP-in-IP device without a lower
+    device, the plain name otherwise."""
+    if i.kind == "ipip":
+        return f"{i.name}@NONE"
     return f"{i.name}@if{i.peer_ifindex}" if i.peer_ifindex else i.name
 
 
 def _state(i: Interface) -> str:
-    if i.kind in ("loopback", "vxlan"):
+    if i.kind in ("loopback", "vxlan", "ipip"):
         return "UNKNOWN"
     return "UP" if i.up else "DOWN"
 
@@ -31,6 +34,8 @@ def _state(i: Interface) -> str:
 def _flags(i: Interface) -> str:
     if i.kind == "loopback":
         return "<LOOPBACK,UP,LOWER_UP>"
+    if i.kind == "ipip":
+        return "<NOARP,UP,LOWER_UP>"
     return "<BROADCAST,MULTICAST,UP,LOWER_UP>"
 
 
@@ -59,9 +64,12 @@ def ip_link(ns: NetNS, dev: str | None = None, *, details: bool = False) -> str:
             continue
         master = f" master {i.master}" if i.master else ""
         out.append(f"{i.ifindex}: {link_name(i)}: {_flags(i)} mtu {i.mtu} qdisc noqueue{master} state {_state(i)} "
-                   "mode DEFAULT group default" + (" qlen 1000" if i.kind in ("loopback", "bridge", "vxlan") else ""))
+                   "mode DEFAULT group default" + (" qlen 1000" if i.kind in ("loopback", "bridge", "vxlan", "ipip")
+                                                   else ""))
         if i.kind == "loopback":
             out.append("    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00")
+        elif i.kind == "ipip":
+            out.append("    link/ipip 0.0.0.0 brd 0.0.0.0")
         else:
             extra = " link-netnsid 0" if i.peer_ifindex else ""
             out.append(f"    link/ether {i.mac} brd ff:ff:ff:ff:ff:ff{extra}")

@@ -12,7 +12,7 @@ from typing import Any
 from k8snetviz.questions.display import rich_view, text_view
 from k8snetviz.questions.policy import PolicyMatrix
 
-__all__ = ["grid_html"]
+__all__ = ["grid_html", "enforcement_html"]
 
 ALLOWED = "#0072B2"
 DENIED = "#D55E00"
@@ -43,6 +43,14 @@ def grid_html(result: Any, caption: str | None = None) -> str:
             f"<tr><th>from ↓ / to →</th>{head}</tr>{''.join(rows)}</table>")
 
 
+def enforcement_html(matrix: PolicyMatrix) -> str:
+    """A warning when the cluster's CNI does not enforce NetworkPolicy ("" when it does)."""
+    if matrix.enforced:
+        return ""
+    return (f'<p class="knv-not-enforced" style="border-left:4px solid {DENIED};padding-left:6px">'
+            f"<b>⚠ NetworkPolicy {escape(matrix.enforcement)}</b></p>")
+
+
 @rich_view.register
 def _(matrix: PolicyMatrix) -> dict[str, str]:
-    return {"text/plain": text_view(matrix), "text/html": grid_html(matrix.result)}
+    return {"text/plain": text_view(matrix), "text/html": enforcement_html(matrix) + grid_html(matrix.result)}

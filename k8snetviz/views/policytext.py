@@ -108,4 +108,7 @@ def verdict_text(verdict: Any) -> str:
 
 @text_view.register
 def _(matrix: PolicyMatrix) -> str:
-    return truth_table(matrix.result, aligned=True) + "\n" + summary(matrix.result)
+    text = truth_table(matrix.result, aligned=True) + "\n" + summary(matrix.result)
+    if not matrix.enforced:
+        text += "\nNetworkPolicy " + matrix.enforcement
+    return text

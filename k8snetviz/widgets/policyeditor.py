@@ -43,7 +43,7 @@ import k8snetviz.widgets.arguments as args
 from k8snetviz.agents.networkpolicy import PROTOCOLS, Reachability
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.policy import PolicyMatrix, engine, matrix
-from k8snetviz.views.policygrid import grid_html
+from k8snetviz.views.policygrid import enforcement_html, grid_html
 from k8snetviz.views.policytext import summary, verdict_text
 
 if TYPE_CHECKING:
@@ -196,7 +196,8 @@ class PolicyEditor(w.VBox):
         names = [p.key for p in engine(self.cluster).policies]
         policies = ", ".join(names) if names else "none: every pod reaches every pod"
         self.status.value = (f"<p class='knv-summary'><b>{escape(summary(shown))}</b>. "
-                             f"NetworkPolicies: {escape(policies)}. Click a cell to see its walk.</p>")
+                             f"NetworkPolicies: {escape(policies)}. Click a cell to see its walk.</p>"
+                             + enforcement_html(result))
         src, dst = self.grid.selected
         if src and dst and src in shown.pods and dst in shown.pods:
             self.select(src, dst)

@@ -3,7 +3,7 @@
 Adding a model touches its own module here, its scenario and its tests; nothing else names the models.
 
 >>> sorted(plugins())
-['bridge', 'flannel', 'kindnet']
+['bridge', 'calico', 'flannel', 'kindnet']
 >>> plugin("kindnet", IPv4Network("10.244.0.0/16")).binary
 'ptp'
 """

@@ -16,8 +16,10 @@ import hashlib
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, ClassVar
 
+from k8snetviz.agents.ipam import HostLocalIPAM, PodIPAM
 from k8snetviz.agents.writes import AddrAdd, IptablesRestore, LinkAdd, Owner, RouteAdd, SharedRoutes, Sysctl, Write
 from k8snetviz.api.objects import Node, Pod
+from k8snetviz.scenario.loader import Scenario
 
 __all__ = ["CNIPlugin", "host_veth_name", "mac_for", "ipam", "node_ns", "pod_ns"]
 
@@ -73,9 +75,13 @@ class CNIPlugin:
     bridge: ClassVar[str | None] = None
     # Names of kube-system workloads whose presence shows this plugin runs (a DaemonSet, its pods' prefix).
     detect: ClassVar[tuple[str, ...]] = ()
-    # Whether the plugin implements NetworkPolicy, and where that fact comes from.
+    # Whether the plugin implements NetworkPolicy, where that fact comes from, and the program that
+    # enforces it (the owner of the walk's policy hops: "calico-node/felix").
     enforces_network_policy: ClassVar[bool] = False
     policy_source: ClassVar[str] = ""
+    policy_agent: ClassVar[str] = ""
+    # The add-on's rules go before kube-proxy's (Felix keeps its jumps at the top of the built-in chains).
+    netfilter_first: ClassVar[bool] = False
     masq_chain: ClassVar[str] = "IP-MASQ-AGENT"
     masq_author: ClassVar[str] = "ip-masq-agent"
 
@@ -83,6 +89,14 @@ class CNIPlugin:
         self.pod_subnet = pod_subnet
         # the routes to every node's podCIDR, built once for a list of nodes (kept, so its id is not reused)
         self._peer_table: tuple[list[Node], tuple[RouteAdd, ...], dict[str, tuple[RouteAdd, ...]]] | None = None
+
+    # --- what the plugin reads, and who hands out addresses ----------------------------------------------
+    def read(self, scenario: Scenario) -> None:
+        """Settings the plugin takes from the cluster's own objects (Calico: its IPPool); none by default."""
+
+    def ipam(self, nodes: dict[str, Node]) -> PodIPAM:
+        """The IPAM that gives pods their addresses: host-local on each node's podCIDR by default."""
+        return HostLocalIPAM(nodes)
 
     # --- owners --------------------------------------------------------------------------------------
     def plugin_owner(self, pod: Pod, why: str) -> Owner:
@@ -187,11 +201,11 @@ class CNIPlugin:
         raise NotImplementedError
 
     # --- the files -----------------------------------------------------------------------------------
-    def conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
-        """The network configuration list in ``/etc/cni/net.d`` (``conf_file``)."""
+    def conflist(self, pod_cidr: str, data_dir: str | None = None, node: str | None = None) -> dict[str, Any]:
+        """The network configuration list in ``/etc/cni/net.d`` (``conf_file``) of ``node``."""
         raise NotImplementedError
 
-    def runtime_conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
+    def runtime_conflist(self, pod_cidr: str, data_dir: str | None = None, node: str | None = None) -> dict[str, Any]:
         """The list whose plugins really run for a pod (a delegating plugin: what it delegates to)."""
-        return self.conflist(pod_cidr, data_dir)
+        return self.conflist(pod_cidr, data_dir, node)
 

@@ -45,7 +45,7 @@ class BridgePlugin(CNIPlugin):
         return [LinkSet(node_ns(node), host, master=self.bridge,
                         owner=self.plugin_owner(pod, f"the host end of the veth, a port of {self.bridge}"))]
 
-    def conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
+    def conflist(self, pod_cidr: str, data_dir: str | None = None, node: str | None = None) -> dict[str, Any]:
         """The classic bridge set-up: ``cni0`` holds the gateway, pods default-route through it."""
         bridge = {
             "type": "bridge",

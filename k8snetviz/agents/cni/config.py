@@ -96,7 +96,7 @@ def _node(cluster: Cluster, node: str | Node) -> Node:
 def conflist_file(cluster: Cluster, node: str | Node) -> ConfigFile:
     """The ``.conflist`` the node's runtime reads from ``/etc/cni/net.d`` (the first file, by name)."""
     n = _node(cluster, node)
-    return ConfigFile(f"{CNI_CONF_DIR}/{cluster.cni.conf_file}", cluster.cni.conflist(str(n.pod_cidr)))
+    return ConfigFile(f"{CNI_CONF_DIR}/{cluster.cni.conf_file}", cluster.cni.conflist(str(n.pod_cidr), node=n.name))
 
 
 def runtime_conflist(cluster: Cluster, node: str | Node, data_dir: str | None = None) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def runtime_conflist(cluster: Cluster, node: str | Node, data_dir: str | None = 
     ``data_dir`` moves host-local's state (the lab keeps it in its own directory).
     """
     n = _node(cluster, node)
-    return cluster.cni.runtime_conflist(str(n.pod_cidr), data_dir)
+    return cluster.cni.runtime_conflist(str(n.pod_cidr), data_dir, n.name)
 
 
 @dataclass(frozen=True)

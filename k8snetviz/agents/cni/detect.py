@@ -32,10 +32,6 @@ class Detection:
 # Plugins without a model of their own: the DaemonSet (or pod) names that show them, the nearest model, and
 # what the model does not show.
 APPROXIMATED: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
-    ("calico", ("calico-node",), "kindnet",
-     "Calico routes each node's /26 IPAM blocks with BIRD (IPIP or VXLAN across subnets) and enforces "
-     "NetworkPolicy with Felix; the model routes the blocks via the node IPs and gives each pod a cali-style "
-     "/32 host route (as kindnet's ptp does)"),
     ("cilium", ("cilium", "anetd"), "flannel",
      "Cilium forwards with eBPF programs (no iptables rules or host routes per pod), tunnels with VXLAN or "
      "Geneve, may replace kube-proxy and enforces NetworkPolicy; the model shows a VXLAN overlay with a bridge"),

@@ -56,8 +56,8 @@ class FlannelPlugin(BridgePlugin):
     mtu = 1500 - VXLAN_OVERHEAD
     detect = ("kube-flannel", "flannel")
     enforces_network_policy = False
-    policy_source = ("flannel's documentation: flannel is focused on networking; for network policy use another "
-                     "project such as Calico (flannel-io/flannel, README)")
+    policy_source = ("flannel-io/flannel README: flanneld does not natively enforce Network Policies (for that, "
+                     "add kube-network-policies, or Calico as Canal)")
 
     def __init__(self, pod_subnet: Any) -> None:
         super().__init__(pod_subnet)
@@ -137,7 +137,7 @@ class FlannelPlugin(BridgePlugin):
         out.append("filter", "FLANNEL-FWD", ["-d", net, *f, "-j", "ACCEPT"])
         return out
 
-    def conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
+    def conflist(self, pod_cidr: str, data_dir: str | None = None, node: str | None = None) -> dict[str, Any]:
         """kube-flannel.yml's ``/etc/cni/net.d/10-flannel.conflist`` (the same on every node)."""
         return {
             "name": "cbr0",
@@ -148,14 +148,14 @@ class FlannelPlugin(BridgePlugin):
             ],
         }
 
-    def runtime_conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
+    def runtime_conflist(self, pod_cidr: str, data_dir: str | None = None, node: str | None = None) -> dict[str, Any]:
         """The list with the flannel plugin replaced by the bridge configuration it delegates to.
 
         flannel's CNI plugin reads ``subnet.env``: ``mtu`` from FLANNEL_MTU, ``ipMasq`` = not
         FLANNEL_IPMASQ, ``isGateway`` true, host-local's range = the node's lease and one route to
         FLANNEL_NETWORK; kube-flannel.yml's ``delegate`` adds ``hairpinMode`` and ``isDefaultGateway``.
         """
-        base = self.conflist(pod_cidr, data_dir)
+        base = self.conflist(pod_cidr, data_dir, node)
         delegate = {
             "type": "bridge",
             "hairpinMode": True,

@@ -27,12 +27,14 @@ class KindnetPlugin(CNIPlugin):
     daemon = "kindnet"
     conf_file = "10-kindnet.conflist"
     detect = ("kindnet",)
-    # kindnetd gained a NetworkPolicy controller in kind v0.24 (kubernetes-sigs/kind release notes and
-    # kubernetes-sigs/kube-network-policies, which kindnetd embeds); the course's model follows older kind,
-    # whose kindnetd does not enforce policies. See the notebook on NetworkPolicy.
-    enforces_network_policy = False
-    policy_source = ("kindnetd before kind v0.24 implements no NetworkPolicy (kubernetes-sigs/kind, images/kindnetd); "
-                     "later versions embed kube-network-policies")
+    # kindnetd gained a NetworkPolicy controller in kind v0.24.0 (kubernetes-sigs/kind commit e7903573
+    # "implement network policies", first in kindnetd v20240813-c6f155d6): it embeds
+    # sigs.k8s.io/kube-network-policies, which judges each new connection in an nfqueue. The model follows
+    # kind >= v0.24 (the default since Kubernetes v1.31); before it, kindnetd enforced no policy.
+    enforces_network_policy = True
+    policy_source = ("kindnetd enforces NetworkPolicy since kind v0.24.0 (kindnetd v20240813, kubernetes-sigs/kind "
+                     "images/kindnetd) with sigs.k8s.io/kube-network-policies; older kind did not")
+    policy_agent = "kindnet/kube-network-policies"
     masq_chain = "KIND-MASQ-AGENT"
     masq_author = "kind-masq-agent"
 
@@ -56,7 +58,7 @@ class KindnetPlugin(CNIPlugin):
             RouteAdd(ns, pod.ip, host, scope="host", owner=self.plugin_owner(pod, f"the host route to pod {pod.key}")),
         ]
 
-    def conflist(self, pod_cidr: str, data_dir: str | None = None) -> dict[str, Any]:
+    def conflist(self, pod_cidr: str, data_dir: str | None = None, node: str | None = None) -> dict[str, Any]:
         """kindnetd's ``/etc/cni/net.d/10-kindnet.conflist`` (its template in kind's images/kindnetd)."""
         ptp = {
             "type": "ptp",

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from k8snetviz.agents.controllers import WORKLOAD_KINDS, PresentPods, controller_pods, expand_workload
-from k8snetviz.agents.ipam import HostLocal
+from k8snetviz.agents.ipam import HostLocalIPAM, PodIPAM
 from k8snetviz.agents.scheduler import Placer, tolerates
 from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import ContainerPort, Node, ObjectRef, Pod
@@ -93,7 +93,8 @@ def _uid(m: Manifest) -> str | None:
 
 
 def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest],
-               notes: Notes | None = None) -> dict[str, Pod]:
+               notes: Notes | None = None, ipam: PodIPAM | None = None) -> dict[str, Pod]:
+    """The pods, placed and addressed; ``ipam`` is the CNI's (host-local on each node's podCIDR by default)."""
     notes = notes if notes is not None else Notes()
     node_names = list(nodes)
     manifests: list[tuple[dict[str, Any], Manifest]] = []
@@ -184,12 +185,11 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
         )
         pods[key] = pod
         where[key] = m.where
-    _assign_ips(pods, nodes, notes)
+    _assign_ips(pods, nodes, notes, ipam or HostLocalIPAM(nodes))
     return pods
 
 
-def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node], notes: Notes) -> None:
-    pools = {n: HostLocal(node.pod_cidr) for n, node in nodes.items()}
+def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node], notes: Notes, ipam: PodIPAM) -> None:
     owners: dict[IPv4Address, str] = {}
     finished_reuse: list[str] = []
     no_ip: list[str] = []
@@ -218,13 +218,9 @@ def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node], notes: Notes) -> N
         except ValueError:
             raise InvalidObject("Pod", p.name, [FieldError.invalid(
                 "status.podIP", given, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]) from None
-        node = nodes[p.node_name]
-        pool = pools[p.node_name]
-        if not observed and (addr not in node.pod_cidr or not (pool.range_start <= addr <= pool.range_end)):
-            raise InvalidObject("Pod", p.name, [FieldError.invalid(
-                "status.podIP", str(addr),
-                f'not in the range host-local hands out on node "{node.name}" '
-                f"({pool.range_start}-{pool.range_end} of podCIDR {node.pod_cidr})")])
+        refused = None if observed else ipam.refuses(p.node_name, addr)
+        if refused is not None:
+            raise InvalidObject("Pod", p.name, [FieldError.invalid("status.podIP", str(addr), refused)])
         p.ip = addr
         if p.phase in ("Succeeded", "Failed"):
             # A finished pod's sandbox is gone: its address is free for the next pod (the dump still shows it).
@@ -234,16 +230,16 @@ def _assign_ips(pods: dict[str, Pod], nodes: dict[str, Node], notes: Notes) -> N
         if addr in owners:
             raise InvalidObject("Pod", p.name, [FieldError.duplicate("status.podIP", str(addr))])
         owners[addr] = p.key
-        if addr in node.pod_cidr:
-            pool.reserve(addr)
+        ipam.reserve(p.node_name, addr)  # an address of a dump the IPAM could not have given stays the pod's
     notes.ignore("pod addresses", finished_reuse, "held by a finished (Succeeded/Failed) pod and reused by a "
                  "running one: the running pod owns it")
     notes.ignore("hostNetwork pods", stale, "report an address that is not their node's InternalIP (the dump's "
                  "Nodes and pods were read at different times): shown with the pod's own status.podIP")
     notes.ignore("pods", no_ip, "without status.podIP (pending, or finished): no address is invented, no network")
+    ipam.prepare()
     for p in pods.values():
         if p.ip is None and not is_observed(p.raw):
             try:
-                p.ip = pools[p.node_name].allocate()
+                p.ip = ipam.allocate(p.node_name)
             except ValueError as e:
                 raise InvalidObject("Pod", p.name, [FieldError.invalid("status.podIP", None, str(e))]) from None

@@ -123,6 +123,6 @@ def node_rules(cfg: ClusterConfig, cni: CNIPlugin, nodes: list[Node], services: 
                 # the table as one sync writes it, loaded in two: what nodes alike share, then the node's
                 # own primary address in nodeport-ips
                 payloads += [rules, proxier.node_addresses()]
-        payloads.append(cni.netfilter(node))
+        payloads.insert(0, cni.netfilter(node)) if cni.netfilter_first else payloads.append(cni.netfilter(node))
         out[node.name] = payloads
     return out
