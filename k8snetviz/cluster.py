@@ -97,6 +97,8 @@ class Cluster:
                 self.notes.approximate(f"CNI {det.found} is modelled as {det.model}: {det.differs}")
         self.cni: CNIPlugin = plugin(cfg.cni, cfg.pod_subnet, obj=("Scenario", cfg.cni_from))
         self.cni.read(scenario)
+        for what in self.cni.approximations:
+            self.notes.approximate(what)
         self.nodes: dict[str, Node] = build_nodes(scenario, cfg, self.notes)
         if any(n.startswith("nodes") or n == "nodes" for n in (i.what for i in self.notes.inferred)):
             self.warnings.append(f"{scenario.source}: the scenario has no Node: {len(self.nodes)} nodes inferred from "

@@ -280,3 +280,34 @@ def test_felix_enforces_network_policy(ipip: Cluster) -> None:
     drop = blocked.hops[-1]
     assert drop.action == "drop" and drop.decided_by is not None
     assert drop.decided_by.kind == "policy" and drop.decided_by.owner.component == "calico-node/felix"
+
+
+# --- real dumps (tests/data/dumps, see SOURCES.md) -------------------------------------------------------
+
+DUMPS = __import__("pathlib").Path(__file__).parent / "data" / "dumps"
+
+
+def test_a_minikube_dump_keeps_its_block_and_the_tunnel_takes_its_first_address() -> None:
+    # minikube-calico-pods.yaml (np-guard/netpol-analyzer tests/minikube_resources/pods.yaml): calico-node with
+    # CALICO_IPV4POOL_IPIP=Always; the pods hold 10.244.120.65.. of the block 10.244.120.64/26 (the node's
+    # /24 podCIDR unused); the first address went to tunl0 before any pod.
+    c = k8snetviz.load(str(DUMPS / "minikube-calico-pods.yaml"))
+    assert c.config.cni == "calico" and c.cni.pool.encapsulation == "IPIP"  # type: ignore[attr-defined]
+    assert c.cni.blocks("minikube") == [IPv4Network("10.244.120.64/26")]  # type: ignore[attr-defined]
+    assert c.cni.tunnel_address("minikube") == IPv4Address("10.244.120.64")  # type: ignore[attr-defined]
+    assert "blackhole 10.244.120.64/26 proto bird" in str(c.netns["node/minikube"].routes)
+
+
+def test_a_gke_dump_runs_calico_for_policy_only() -> None:
+    # gke-calico-kubevious (kubevious/parser mock-data): calico-node with CALICO_NETWORKING_BACKEND=none and
+    # NO_DEFAULT_POOLS, install-cni's CNI_NETWORK_CONFIG with "ipam": {"type": "host-local", "subnet":
+    # "usePodCidr"} and "mtu": 1460: GKE routes the podCIDRs, Felix enforces NetworkPolicy.
+    c = k8snetviz.load(str(DUMPS / "gke-calico-kubevious"))
+    assert c.cni.policy_only and c.policy_enforcer == "calico-node/felix"  # type: ignore[attr-defined]
+    node = next(iter(c.nodes.values()))
+    pods = [p for p in c.pods.values() if p.node_name == node.name and p.ip is not None and not p.host_network]
+    assert pods and all(p.ip in node.pod_cidr for p in pods)
+    host = c.netns[f"node/{node.name}"].interfaces[veth_name(pods[0].namespace, pods[0].name)]
+    assert host.mtu == 1460
+    assert any("NetworkPolicy only" in a for a in c.notes.approximated)
+    assert "tunl0" not in c.netns[f"node/{node.name}"].interfaces

@@ -89,6 +89,8 @@ class CNIPlugin:
         self.pod_subnet = pod_subnet
         # the routes to every node's podCIDR, built once for a list of nodes (kept, so its id is not reused)
         self._peer_table: tuple[list[Node], tuple[RouteAdd, ...], dict[str, tuple[RouteAdd, ...]]] | None = None
+        # What the model shows differently from what the cluster's objects say runs (for inspect's notes).
+        self.approximations: list[str] = []
 
     # --- what the plugin reads, and who hands out addresses ----------------------------------------------
     def read(self, scenario: Scenario) -> None:

@@ -32,12 +32,15 @@ What the model writes, and who writes it:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from k8snetviz.agents.cni.base import CNIPlugin, mac_for, node_ns, pod_ns
+from k8snetviz.agents.cni.base import CNIPlugin, host_veth_name, mac_for, node_ns, pod_ns
+from k8snetviz.agents.ipam import HostLocalIPAM, PodIPAM
 from k8snetviz.agents.writes import (
     AddrAdd,
     FdbAdd,
@@ -187,15 +190,30 @@ def _pool_from(obj: dict[str, Any]) -> IPPool:
                   bool(spec.get("natOutgoing", False)), f"IPPool {name} as the scenario gives it")
 
 
-def _env(daemonset: dict[str, Any]) -> dict[str, str]:
-    spec = ((daemonset.get("spec") or {}).get("template") or {}).get("spec") or {}
+def _env(obj: dict[str, Any], container: str = "calico-node") -> dict[str, str]:
+    """The literal env of a calico-node DaemonSet's (or pod's) container."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") != "Pod":
+        spec = (spec.get("template") or {}).get("spec") or {}
     out: dict[str, str] = {}
-    for c in spec.get("containers") or []:
-        if c.get("name") == "calico-node":
+    for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        if c.get("name") == container:
             for e in c.get("env") or []:
-                if "value" in e:
-                    out[str(e.get("name"))] = str(e["value"])
+                if isinstance(e, dict) and isinstance(e.get("value"), str):
+                    out[str(e.get("name"))] = e["value"]
     return out
+
+
+def _renamed(w: Write, old: str, new: str, owner: Owner) -> Write:
+    """A request with device ``old`` renamed ``new`` (a veth's host end, or its peer reference)."""
+    changes: dict[str, Any] = {"owner": owner}
+    for attr in ("name", "dev"):
+        if getattr(w, attr, None) == old:
+            changes[attr] = new
+    peer = getattr(w, "peer", None)
+    if peer is not None and peer[1] == old:
+        changes["peer"] = (peer[0], new)
+    return dataclasses.replace(w, **changes)  # type: ignore[type-var]
 
 
 class BlockIPAM:
@@ -303,11 +321,48 @@ class CalicoPlugin(CNIPlugin):
         super().__init__(pod_subnet)
         self.pool = IPPool(DEFAULT_POOL_NAME, pod_subnet)
         self._state = _State()
+        # calico-node's CALICO_NETWORKING_BACKEND: bird (calico.yaml), vxlan, or none: Calico for policy only, the
+        # pods addressed by host-local from the node's podCIDR and routed by someone else (GKE's VPC routes).
+        self.networking = "bird"
+        self.veth_mtu: int | None = None  # an MTU the install-cni container's CNI_NETWORK_CONFIG fixes
+
+    @property
+    def policy_only(self) -> bool:
+        return self.networking == "none"
 
     # --- configuration --------------------------------------------------------------------------------
     def read(self, scenario: Scenario) -> None:
-        """The pool: an IPPool in the scenario, else the one calico-node creates from its DaemonSet's env
-        (CALICO_IPV4POOL_CIDR, _IPIP, _VXLAN, _BLOCK_SIZE, _NAT_OUTGOING), else the manifest's defaults."""
+        """calico-node's settings, from a DaemonSet (or, in a dump of pods, a calico-node pod): the networking
+        backend, the CNI config's IPAM and MTU; then the pool: an IPPool in the scenario, else the one
+        calico-node creates from its env (CALICO_IPV4POOL_CIDR, _IPIP, _VXLAN, _BLOCK_SIZE, _NAT_OUTGOING),
+        else the manifest's defaults."""
+        node = next((m.body for m in scenario.manifests if m.kind == "DaemonSet" and m.name == "calico-node"), None) \
+            or next((m.body for m in scenario.manifests if m.kind == "Pod" and (m.name == "calico-node" or
+                                                                                 m.name.startswith("calico-node-"))),
+                    None)
+        env = _env(node) if node is not None else {}
+        install = _env(node, "install-cni") if node is not None else {}
+        if env.get("CALICO_NETWORKING_BACKEND", "bird").lower() == "none":
+            self.networking = "none"
+        try:
+            conf = json.loads(install.get("CNI_NETWORK_CONFIG", "{}"))
+            first = (conf.get("plugins") or [conf])[0]
+            if isinstance(first.get("mtu"), int):
+                self.veth_mtu = first["mtu"]
+            if (first.get("ipam") or {}).get("type") == "host-local":
+                self.networking = "none"  # calico-ipam not used: the node's podCIDR is the range (usePodCidr)
+        except (ValueError, AttributeError, IndexError, TypeError):
+            pass  # not a CNI config the model can read: calico.yaml's is assumed
+        if self.policy_only:
+            self.pool = IPPool(DEFAULT_POOL_NAME, self.pod_subnet, DEFAULT_BLOCK_SIZE, "Never", "Never", False,
+                               "no pool: calico-node runs with CALICO_NETWORKING_BACKEND none (policy only)")
+            self.approximations = [
+                "Calico runs for NetworkPolicy only (CALICO_NETWORKING_BACKEND none, host-local IPAM): the "
+                "platform routes each node's podCIDR (a cloud's VPC routes); the model puts those routes on the "
+                "nodes, and gives each pod the podCIDR's first address on the host end of its cali veth as its "
+                "gateway (the calico plugin's 169.254.1.1 relies on proxy ARP and the node's default route, which "
+                "the dump does not record)"]
+            return
         by_name: dict[str, IPPool] = {}
         for m in scenario.manifests:
             if m.kind == "IPPool":
@@ -318,10 +373,8 @@ class CalicoPlugin(CNIPlugin):
             # whose nodeSelector selects the node).
             self.pool = next(iter(by_name.values()))
             return
-        ds = next((m.body for m in scenario.manifests if m.kind == "DaemonSet" and m.name == "calico-node"), None)
-        if ds is None:
+        if node is None or not any(k.startswith("CALICO_IPV4POOL_") for k in env):
             return
-        env = _env(ds)
         try:
             cidr = IPv4Network(env.get("CALICO_IPV4POOL_CIDR") or str(self.pod_subnet), strict=True)
             block = int(env.get("CALICO_IPV4POOL_BLOCK_SIZE") or DEFAULT_BLOCK_SIZE)
@@ -335,10 +388,12 @@ class CalicoPlugin(CNIPlugin):
             "natOutgoing": env.get("CALICO_IPV4POOL_NAT_OUTGOING", "true").lower() == "true"}}
         pool = _pool_from(doc)
         self.pool = IPPool(pool.name, pool.cidr, pool.block_size, pool.ipip_mode, pool.vxlan_mode,
-                           pool.nat_outgoing, "calico-node's default pool, from its DaemonSet's CALICO_IPV4POOL_* env")
+                           pool.nat_outgoing, "calico-node's default pool, from its CALICO_IPV4POOL_* env")
 
-    def ipam(self, nodes: dict[str, Node]) -> BlockIPAM:
+    def ipam(self, nodes: dict[str, Node]) -> PodIPAM:
         self._state = _State(BlockIPAM(self.pool, list(nodes.values()), self.pool.encapsulation != "None"))
+        if self.policy_only:
+            return HostLocalIPAM(nodes)
         return self._state.ipam  # type: ignore[return-value]
 
     def _ipam(self) -> BlockIPAM:
@@ -372,6 +427,8 @@ class CalicoPlugin(CNIPlugin):
         ns, obj = node_ns(node), f"Node {node.name}"
         out: list[Write] = [Sysctl(ns, "net.ipv4.ip_forward", "1", self.felix(
             node.name, obj, "Felix turns on forwarding (FelixConfiguration ipForwarding: Enabled)"))]
+        if self.policy_only:
+            return [*out, self.peer_routes(node, nodes), *self.ipsets(node)]
         enc = self.pool.encapsulation
         tunnel = self.tunnel_address(node.name)
         if enc == "IPIP":
@@ -398,6 +455,12 @@ class CalicoPlugin(CNIPlugin):
                 out.append(RouteAdd(ns, str(block), None, proto=BIRD_PROTO, type="blackhole",
                                     owner=self.bird(node.name, f"IPAMBlock {block}", why)))
         return out + self.peer_writes(node, nodes) + self.ipsets(node)
+
+    def peer_route(self, peer: Node) -> RouteAdd:
+        """Policy-only Calico: the platform's route to a node's podCIDR (the cloud's VPC routes), put on the nodes."""
+        return RouteAdd("", str(peer.pod_cidr), "eth0", via=str(peer.internal_ip), owner=Owner(
+            "cloud-routes", None, f"Node {peer.name}", (), f"the platform's route to {peer.name}'s podCIDR "
+            "(Calico routes nothing here: it runs for NetworkPolicy only)"))
 
     def _vtep_mac(self, node: Node) -> str:
         return mac_for(f"{node.name}/{VXLAN_DEVICE}")
@@ -461,7 +524,7 @@ class CalicoPlugin(CNIPlugin):
     def ipsets(self, node: Node) -> list[Write]:
         """Felix's IP sets of the pools: ``cali40all-ipam-pools`` and ``cali40masq-ipam-pools`` (natOutgoing)."""
         ns, obj = node_ns(node), f"IPPool {self.pool.name}"
-        pools = (str(self.pool.cidr),)
+        pools = () if self.policy_only else (str(self.pool.cidr),)
         return [IpsetAdd(ns, "cali40all-ipam-pools", "hash:net", pools,
                          self.felix(node.name, obj, "every IP pool's CIDR")),
                 IpsetAdd(ns, "cali40masq-ipam-pools", "hash:net", pools if self.pool.nat_outgoing else (),
@@ -500,15 +563,18 @@ class CalicoPlugin(CNIPlugin):
 
     # --- one pod --------------------------------------------------------------------------------------
     def pod_writes(self, node: Node, pod: Pod) -> list[Write]:
+        if self.policy_only:
+            return self._policy_only_pod(node, pod)
         assert pod.ip is not None
         host = veth_name(pod.namespace, pod.name)
         pns, hns = pod_ns(pod), node_ns(node)
-        mtu = self.pool.mtu
+        mtu = self.veth_mtu or self.pool.mtu
         owner = self.plugin_owner(pod, f"the veth pair of pod {pod.key}")
         out: list[Write] = [
             LinkAdd(hns, host, "veth", HOST_SIDE_MAC, mtu, peer=(pns, "eth0"), owner=owner),
             LinkAdd(pns, "eth0", "veth", mac_for(pod.key + "/eth0"), mtu, peer=(hns, host), owner=owner),
-            AddrAdd(pns, "eth0", f"{pod.ip}/32", self.plugin_owner(pod, "the address calico-ipam assigned, as a /32")),
+            AddrAdd(pns, "eth0", f"{pod.ip}/32", self.plugin_owner(
+                pod, f"the address {'host-local' if self.policy_only else 'calico-ipam'} assigned, as a /32")),
             RouteAdd(pns, LINK_LOCAL_GATEWAY, "eth0", scope="link", owner=self.plugin_owner(
                 pod, "a connected route to the dummy next hop")),
             RouteAdd(pns, "default", "eth0", via=LINK_LOCAL_GATEWAY, owner=self.plugin_owner(
@@ -522,6 +588,23 @@ class CalicoPlugin(CNIPlugin):
             out.append(Sysctl(hns, name, value, self.plugin_owner(pod, why)))
         return out
 
+    def _policy_only_pod(self, node: Node, pod: Pod) -> list[Write]:
+        """Policy-only Calico (a cloud's CNI with host-local): approximated the ptp way, the podCIDR's gateway on
+        the host end of a ``cali`` veth. The calico plugin's 169.254.1.1 needs proxy ARP, which needs a route
+        on the node (its default route), and a dump does not record the node's gateway."""
+        from k8snetviz.agents.cni.kindnet import KindnetPlugin
+
+        ptp = KindnetPlugin(self.pod_subnet)
+        host = veth_name(pod.namespace, pod.name)
+        out: list[Write] = []
+        for w in ptp.pod_writes(node, pod):
+            # the same requests, with the host end named as Calico names it and the owner the calico plugin
+            w = _renamed(w, host_veth_name(pod), host, self.plugin_owner(pod, w.owner.why))
+            if isinstance(w, LinkAdd):
+                w = dataclasses.replace(w, mtu=self.veth_mtu or 1500, mac=HOST_SIDE_MAC if w.name == host else w.mac)
+            out.append(w)
+        return out
+
     # --- the files ------------------------------------------------------------------------------------
     def conflist(self, pod_cidr: str, data_dir: str | None = None, node: str | None = None) -> dict[str, Any]:
         """calico.yaml's ``cni_network_config`` as its install-cni container writes ``10-calico.conflist``:
@@ -531,8 +614,10 @@ class CalicoPlugin(CNIPlugin):
             "cniVersion": "1.0.0",
             "plugins": [
                 {"type": "calico", "log_level": "info", "log_file_path": "/var/log/calico/cni/cni.log",
-                 "datastore_type": "kubernetes", "nodename": node or "__KUBERNETES_NODE_NAME__", "mtu": self.pool.mtu,
-                 "ipam": {"type": "calico-ipam"}, "policy": {"type": "k8s"},
+                 "datastore_type": "kubernetes", "nodename": node or "__KUBERNETES_NODE_NAME__",
+                 "mtu": self.veth_mtu or self.pool.mtu,
+                 "ipam": {"type": "host-local", "subnet": pod_cidr} if self.policy_only else {"type": "calico-ipam"},
+                 "policy": {"type": "k8s"},
                  "kubernetes": {"kubeconfig": "/etc/cni/net.d/calico-kubeconfig"}},
                 {"type": "portmap", "snat": True, "capabilities": {"portMappings": True}},
             ],
