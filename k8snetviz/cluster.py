@@ -104,9 +104,12 @@ class Cluster:
             self.warnings.append(f"{scenario.source}: the scenario has no Node: {len(self.nodes)} nodes inferred from "
                                  "its pods (see `k8snetviz inspect`)")
         self.system = kubeadm.system_manifests(cfg, self.nodes, scenario, self.notes) if cfg.system_pods else []
+        addons = kubeadm.kind_manifests(cfg, self.nodes, scenario, self.cni.system_objects(), self.notes) \
+            if cfg.system_pods else []
         self.pods: dict[str, Pod] = build_pods(scenario, self.nodes, [m for m in self.system if m.kind != "Service"
                                                                       and m.kind != "EndpointSlice"], self.notes,
-                                               self.cni.ipam(self.nodes))
+                                               self.cni.ipam(self.nodes), addons)
+        self.system += addons
         self.namespaces: dict[str, Namespace] = build_namespaces(scenario, self.pods)
         self.externals: dict[str, ExternalClient] = {n: ExternalClient(n, a) for n, a in cfg.external_clients.items()}
         self._build_services()
@@ -185,7 +188,7 @@ class Cluster:
             kernel.apply(load_balancer_writes(svc.key, addr, cfg.node_network))
         for o in cfg.overrides:
             self._override(kernel, o)
-        proxied = self._kube_proxy_nodes()
+        self.kube_proxy_nodes = proxied = self._kube_proxy_nodes()
         for name, setup in node_setup(cfg, nodes, proxied).items():
             kernel.apply(setup, f"node/{name}")
         for name, payloads in node_rules(cfg, self.cni, nodes, self.services.values(), self.endpointslices,
@@ -196,15 +199,8 @@ class Cluster:
         return kernel.done()
 
     def _kube_proxy_nodes(self) -> set[str] | None:
-        """The nodes where a kube-proxy pod runs and is ready, when the scenario holds kube-proxy (its DaemonSet
-        or its pods, ``k8s-app: kube-proxy`` in kube-system); None when it does not say, so every node has it."""
-        declared = any(m.namespace == "kube-system" and (m.name == "kube-proxy" or (m.metadata.get("labels") or {})
-                                                          .get("k8s-app") == "kube-proxy")
-                       for m in self.scenario.of_kind("DaemonSet", "Pod"))
-        if not declared:
-            return None
-        return {p.node_name for p in self.pods.values()
-                if p.namespace == "kube-system" and p.labels.get("k8s-app") == "kube-proxy" and p.ready}
+        """The nodes where a kube-proxy pod runs and is ready (see :func:`kubeadm.kube_proxy_nodes`)."""
+        return kubeadm.kube_proxy_nodes(self.config, self.pods, self.scenario, self.system)
 
     def _override(self, kernel: Kernel, o: Any) -> None:
         """A scenario's change to one namespace, with its errors worded for the Scenario document."""
@@ -388,6 +384,21 @@ class Cluster:
             if e.ip == addr:
                 return f"external/{e.name}"
         return None
+
+    def kube_proxy_absence(self) -> str:
+        """Why kube-proxy runs on none (or not all) of the nodes, in words."""
+        if self.config.kube_proxy_mode == "none":
+            return "kubeProxyMode: none: kind installs no kube-proxy"
+        ds = next((m for m in [*self.system, *self.scenario.manifests] if m.kind == "DaemonSet"
+                   and (m.namespace or "default") == "kube-system" and m.name == "kube-proxy"), None)
+        if ds is None:
+            return "no kube-proxy pod on that node"
+        spec = ((ds.body.get("spec") or {}).get("template") or {}).get("spec") or {}
+        selector = spec.get("nodeSelector") or {}
+        if selector and not any(all(n.labels.get(k) == str(v) for k, v in selector.items())
+                                for n in self.nodes.values()):
+            return f"DaemonSet kube-system/kube-proxy has nodeSelector {selector}, which no node matches"
+        return "DaemonSet kube-system/kube-proxy runs no pod on that node"
 
     @property
     def policy_enforcer(self) -> str:

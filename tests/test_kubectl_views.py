@@ -85,7 +85,8 @@ def test_get_pods_all_namespaces_adds_the_namespace_column_sorted_by_namespace_t
     rows = cells(text, ["NAMESPACE", *PODS_WIDE])
     keys = [(r[0], r[1]) for r in rows[1:]]
     assert keys == sorted(keys)
-    assert {r[0] for r in rows[1:]} == {"default", "kube-system"}
+    # issue 14 (the full kind control plane): kind's local-path-provisioner runs in local-path-storage.
+    assert {r[0] for r in rows[1:]} == {"default", "kube-system", "local-path-storage"}
     assert sum(r[1].startswith("coredns-") for r in rows[1:]) == 2
 
 

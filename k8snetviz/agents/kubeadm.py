@@ -1,17 +1,21 @@
 """What ``kubeadm init`` creates that networking depends on: CoreDNS behind ``kube-system/kube-dns``, and
-the ``default/kubernetes`` Service with its EndpointSlice (the API server on the control-plane node).
+the ``default/kubernetes`` Service with its EndpointSlice (the API server on the control-plane node); and
+the rest of a kind cluster's system pods (:func:`kind_manifests`): the control plane's static pods, the
+kube-proxy DaemonSet, the CNI's DaemonSet and local-path-provisioner.
 """
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from typing import Any
 
 from k8snetviz.api.config import ClusterConfig
-from k8snetviz.api.notes import Notes
-from k8snetviz.api.objects import Node
+from k8snetviz.api.notes import Notes, is_observed
+from k8snetviz.api.objects import Node, Pod
 from k8snetviz.scenario.loader import Manifest, Scenario
 
-__all__ = ["system_manifests", "DNS_LABEL"]
+__all__ = ["system_manifests", "kind_manifests", "DNS_LABEL", "KUBERNETES_VERSION", "KUBE_PROXY_LABEL",
+           "kube_proxy_nodes"]
 
 DNS_LABEL = ("k8s-app", "kube-dns")  # CoreDNS's pods and Deployment, and the kube-dns Service's selector
 
@@ -134,3 +138,136 @@ def _defaults(cfg: ClusterConfig, nodes: dict[str, Node]) -> list[Manifest]:
         "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
     }
     return [Manifest(b, "<kubeadm>", 0) for b in (coredns, kube_dns, kubernetes, kubernetes_slice)]
+
+
+# --- the rest of a kind cluster: control plane, kube-proxy, the CNI, local-path-provisioner -------------
+
+KUBERNETES_VERSION = "v1.31.0"  # kind v0.24.0's default node image, the release whose kindnetd enforces policy
+KUBE_PROXY_LABEL = ("k8s-app", "kube-proxy")
+_CP_TAINTS = [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def _static_pod(component: str, node: Node, image: str, command: list[str]) -> dict[str, Any]:
+    """A static pod as the kubelet mirrors it: ``<component>-<node>``, on the host network, owned by its Node."""
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": f"{component}-{node.name}", "namespace": "kube-system",
+            "labels": {"component": component, "tier": "control-plane"},
+            "annotations": {"kubernetes.io/config.source": "file"},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node.name, "controller": True}],
+        },
+        "spec": {"nodeName": node.name, "hostNetwork": True, "priorityClassName": "system-node-critical",
+                 "containers": [{"name": component, "image": image, "command": command}]},
+    }
+
+
+def _control_plane(cfg: ClusterConfig, cp: Node) -> list[dict[str, Any]]:
+    """kubeadm's four static pods (/etc/kubernetes/manifests), with the flags a kind cluster runs them with."""
+    ip, reg = str(cp.internal_ip), "registry.k8s.io"
+    return [
+        _static_pod("etcd", cp, f"{reg}/etcd:3.5.15-0", [
+            "etcd", f"--advertise-client-urls=https://{ip}:2379", "--data-dir=/var/lib/etcd",
+            f"--listen-client-urls=https://127.0.0.1:2379,https://{ip}:2379", f"--name={cp.name}"]),
+        _static_pod("kube-apiserver", cp, f"{reg}/kube-apiserver:{KUBERNETES_VERSION}", [
+            "kube-apiserver", f"--advertise-address={ip}", "--allow-privileged=true",
+            "--authorization-mode=Node,RBAC", "--etcd-servers=https://127.0.0.1:2379", "--secure-port=6443",
+            f"--service-cluster-ip-range={cfg.service_subnet}"]),
+        _static_pod("kube-controller-manager", cp, f"{reg}/kube-controller-manager:{KUBERNETES_VERSION}", [
+            "kube-controller-manager", "--allocate-node-cidrs=true", "--bind-address=127.0.0.1",
+            f"--cluster-cidr={cfg.pod_subnet}", "--cluster-name=kind", "--leader-elect=true",
+            f"--service-cluster-ip-range={cfg.service_subnet}"]),
+        _static_pod("kube-scheduler", cp, f"{reg}/kube-scheduler:{KUBERNETES_VERSION}", [
+            "kube-scheduler", "--bind-address=127.0.0.1", "--leader-elect=true"]),
+    ]
+
+
+def _kube_proxy() -> dict[str, Any]:
+    """kubeadm's kube-proxy DaemonSet: one host-network pod on every Linux node, whatever its taints."""
+    labels = {KUBE_PROXY_LABEL[0]: KUBE_PROXY_LABEL[1]}
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": labels},
+        "spec": {"selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"hostNetwork": True, "priorityClassName": "system-node-critical",
+                     "nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": [{"operator": "Exists"}],
+                     "containers": [{
+                         "name": "kube-proxy", "image": f"registry.k8s.io/kube-proxy:{KUBERNETES_VERSION}",
+                         "command": ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf",
+                                     "--hostname-override=$(NODE_NAME)"]}]}}},
+    }
+
+
+def _local_path_provisioner(cp: Node) -> dict[str, Any]:
+    """kind's default StorageClass provisioner, in local-path-storage; it starts before the workers join, on the
+    control plane (whose taint it tolerates)."""
+    labels = {"app": "local-path-provisioner"}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "local-path-provisioner", "namespace": "local-path-storage"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"nodeName": cp.name, "nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": _CP_TAINTS,
+                     "containers": [{"name": "local-path-provisioner",
+                                     "image": "docker.io/kindest/local-path-provisioner:v20240813-c6f155d6"}]}}},
+    }
+
+
+def _present(scenario: Scenario, kind: str, namespace: str, name: str) -> bool:
+    if _has(scenario, kind, namespace, name) is not None:
+        return True
+    # a workload's pods are in the scenario (a DaemonSet's name-xxxxx, a Deployment's name-hash-xxxxx)
+    return kind != "Pod" and any((m.namespace or "default") == namespace and m.name.startswith(name + "-")
+                                 for m in scenario.of_kind("Pod"))
+
+
+def kind_manifests(cfg: ClusterConfig, nodes: dict[str, Node], scenario: Scenario,
+                   cni_objects: list[dict[str, Any]], notes: Notes | None = None) -> list[Manifest]:
+    """The rest of ``kubectl get pods -A`` on a fresh kind cluster, where the scenario has none of it.
+
+    The static pods ``etcd-``, ``kube-apiserver-``, ``kube-controller-manager-``, ``kube-scheduler-<node>`` on the
+    control plane (host network, owned by the Node, labels ``component`` and ``tier: control-plane``); the
+    ``kube-proxy`` DaemonSet (not with ``kubeProxyMode: none``: kind then installs none); the CNI's DaemonSet
+    (``cni_objects``, the model's); local-path-provisioner in ``local-path-storage``. A dump (objects read back
+    from a cluster) gets none of them: what it does not hold, its cluster may not run (k3s embeds kube-proxy,
+    a managed control plane runs outside the nodes).
+    """
+    if any(is_observed(m.body) for m in scenario.manifests):
+        return []
+    cp = next((n for n in nodes.values() if n.role == "control-plane"), None)
+    wanted: list[dict[str, Any]] = []
+    if cp is not None:
+        wanted += _control_plane(cfg, cp)
+    if cfg.kube_proxy_mode != "none":
+        wanted.append(_kube_proxy())
+    wanted += cni_objects
+    if cp is not None:
+        wanted.append(_local_path_provisioner(cp))
+    out = []
+    for body in wanted:
+        md = body["metadata"]
+        if not _present(scenario, body["kind"], md.get("namespace") or "default", md["name"]):
+            out.append(Manifest(body, "<kind>", 0))
+    if notes is not None:
+        notes.added.extend(f"{m.kind} {m.namespace or 'default'}/{m.name}" for m in out)
+    return out
+
+
+def kube_proxy_nodes(cfg: ClusterConfig, pods: dict[str, Pod], scenario: Scenario,
+                     system: list[Manifest]) -> set[str] | None:
+    """The nodes where kube-proxy runs: those with a kube-proxy pod. None means every node (nothing in the
+    scenario says: no kube-proxy DaemonSet nor pod, as in a dump of k3s, which embeds kube-proxy, or a
+    scenario without system pods); an empty set, nowhere (``kubeProxyMode: none``, or a DaemonSet that
+    schedules no pod, for instance with a nodeSelector that matches no node)."""
+    if cfg.kube_proxy_mode == "none":
+        return set()
+    declared = any(m.kind in ("DaemonSet", "Pod") and (m.namespace or "default") == "kube-system" and (
+        m.name == "kube-proxy" or (m.metadata.get("labels") or {}).get(KUBE_PROXY_LABEL[0]) == KUBE_PROXY_LABEL[1])
+        for m in [*system, *scenario.manifests])
+    if not declared:
+        return None
+    # a kube-proxy pod that is not ready (its container not started, crash-looping) syncs no rules
+    return {p.node_name for p in pods.values() if p.namespace == "kube-system" and p.ready and (
+        p.labels.get(KUBE_PROXY_LABEL[0]) == KUBE_PROXY_LABEL[1]
+        or (p.owner is not None and p.owner.kind == "DaemonSet" and p.owner.name == "kube-proxy"))}

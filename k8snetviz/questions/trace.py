@@ -146,6 +146,16 @@ class TraceWalker(Walker):
             if ref is not None and ref.kind == "svc":
                 svc = self.cluster.services[ref.key]
                 ports = " (" + ", ".join(f"{p.protocol} {p.port}" for p in svc.ports) + ")"
+            running = getattr(self.cluster, "kube_proxy_nodes", None)
+            node = ns.name[5:] if ns.kind == "node" else None
+            if running is not None and node is not None and node not in running and ref is not None \
+                    and ref.kind == "svc":
+                why = self.cluster.kube_proxy_absence()
+                self.hop("gateway", "-", "drop", f"{what}, but kube-proxy does not run on {node} ({why}): no rule "
+                         f"rewrites the cluster IP, so the packet followed the default route out of the node, and the "
+                         f"gateway {cfg.gateway} has no route for it", pkt, gw)
+                raise Stop("no-route", f"kube-proxy is not running on {node} ({why}): nothing rewrites the cluster IP "
+                           f"{pkt.dst} of {owner}, which no interface owns")
             if cfg.kube_proxy_mode == "none":
                 self.hop("gateway", "-", "drop", f"{what}, but no interface anywhere owns it and no kube-proxy runs "
                          "(networking.kubeProxyMode: none): nothing rewrites the cluster IP, so the packet followed "

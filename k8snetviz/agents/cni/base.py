@@ -21,7 +21,7 @@ from k8snetviz.agents.writes import AddrAdd, IptablesRestore, LinkAdd, Owner, Ro
 from k8snetviz.api.objects import Node, Pod
 from k8snetviz.scenario.loader import Scenario
 
-__all__ = ["CNIPlugin", "host_veth_name", "mac_for", "ipam", "node_ns", "pod_ns"]
+__all__ = ["CNIPlugin", "host_veth_name", "mac_for", "ipam", "node_ns", "pod_ns", "daemonset"]
 
 
 def _digest(seed: str) -> bytes:
@@ -57,6 +57,21 @@ def ipam(pod_cidr: str, data_dir: str | None, routes: list[dict[str, str]] | Non
         out["routes"] = routes
     out["ranges"] = [[{"subnet": pod_cidr}]]
     return out
+
+
+def daemonset(name: str, namespace: str, labels: dict[str, str], container: dict[str, Any], *,
+              tolerations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A node agent's DaemonSet: one host-network pod per Linux node."""
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "spec": {"selector": {"matchLabels": dict(labels)}, "template": {
+            "metadata": {"labels": dict(labels)},
+            "spec": {"hostNetwork": True, "priorityClassName": "system-node-critical",
+                     "nodeSelector": {"kubernetes.io/os": "linux"},
+                     "tolerations": tolerations if tolerations is not None else [{"operator": "Exists"}],
+                     "containers": [container]}}},
+    }
 
 
 class CNIPlugin:
@@ -99,6 +114,11 @@ class CNIPlugin:
     def ipam(self, nodes: dict[str, Node]) -> PodIPAM:
         """The IPAM that gives pods their addresses: host-local on each node's podCIDR by default."""
         return HostLocalIPAM(nodes)
+
+    def system_objects(self) -> list[dict[str, Any]]:
+        """The add-on's own objects as its manifest installs them (its DaemonSet: ``kindnet``, ``calico-node``);
+        none for a plugin without a node agent."""
+        return []
 
     # --- owners --------------------------------------------------------------------------------------
     def plugin_owner(self, pod: Pod, why: str) -> Owner:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from k8snetviz.agents.cni.base import CNIPlugin, host_veth_name, mac_for, node_ns, pod_ns
+from k8snetviz.agents.cni.base import CNIPlugin, daemonset, host_veth_name, mac_for, node_ns, pod_ns
 from k8snetviz.agents.ipam import HostLocalIPAM, PodIPAM
 from k8snetviz.agents.writes import (
     AddrAdd,
@@ -407,6 +407,32 @@ class CalicoPlugin(CNIPlugin):
 
     def tunnel_address(self, node: str) -> IPv4Address | None:
         return self._ipam().tunnel_addr.get(node)
+
+    def system_objects(self) -> list[dict[str, Any]]:
+        """calico.yaml's calico-node DaemonSet (BIRD and Felix) and calico-kube-controllers, in kube-system."""
+        env = [{"name": "DATASTORE_TYPE", "value": "kubernetes"},
+               {"name": "CALICO_NETWORKING_BACKEND", "value": "bird"},
+               {"name": "CLUSTER_TYPE", "value": "k8s,bgp"}, {"name": "IP", "value": "autodetect"},
+               {"name": "CALICO_IPV4POOL_IPIP", "value": "Always"}, {"name": "CALICO_IPV4POOL_VXLAN", "value": "Never"},
+               {"name": "FELIX_DEFAULTENDPOINTTOHOSTACTION", "value": "ACCEPT"},
+               {"name": "FELIX_IPV6SUPPORT", "value": "false"}, {"name": "FELIX_HEALTHENABLED", "value": "true"}]
+        controllers = {"k8s-app": "calico-kube-controllers"}
+        return [
+            daemonset("calico-node", "kube-system", {"k8s-app": "calico-node"},
+                      {"name": "calico-node", "image": "docker.io/calico/node:v3.28.0", "env": env},
+                      tolerations=[{"effect": "NoSchedule", "operator": "Exists"},
+                                   {"key": "CriticalAddonsOnly", "operator": "Exists"},
+                                   {"effect": "NoExecute", "operator": "Exists"}]),
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "calico-kube-controllers", "namespace": "kube-system", "labels": controllers},
+             "spec": {"replicas": 1, "selector": {"matchLabels": controllers}, "template": {
+                 "metadata": {"labels": controllers},
+                 "spec": {"nodeSelector": {"kubernetes.io/os": "linux"}, "priorityClassName": "system-cluster-critical",
+                          "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},
+                                          {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
+                          "containers": [{"name": "calico-kube-controllers",
+                                          "image": "docker.io/calico/kube-controllers:v3.28.0"}]}}}},
+        ]
 
     # --- owners ---------------------------------------------------------------------------------------
     def felix(self, node: str | None, obj: str | None, why: str) -> Owner:

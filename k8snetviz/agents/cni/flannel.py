@@ -12,7 +12,7 @@ import ipaddress
 from ipaddress import IPv4Address
 from typing import Any
 
-from k8snetviz.agents.cni.base import ipam, mac_for, node_ns, pod_ns
+from k8snetviz.agents.cni.base import daemonset, ipam, mac_for, node_ns, pod_ns
 from k8snetviz.agents.cni.bridge import BridgePlugin
 from k8snetviz.agents.writes import (
     AddrAdd,
@@ -67,6 +67,14 @@ class FlannelPlugin(BridgePlugin):
 
     def daemon_owner(self, obj: str | None, why: str, node: str | None = None) -> Owner:
         return Owner("flanneld", node, obj, (), why)
+
+    def system_objects(self) -> list[dict[str, Any]]:
+        """kube-flannel.yml's DaemonSet, in its own namespace kube-flannel."""
+        return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-flannel"}},
+                daemonset("kube-flannel-ds", "kube-flannel", {"app": "flannel", "k8s-app": "flannel", "tier": "node"},
+                          {"name": "kube-flannel", "image": "docker.io/flannel/flannel:v0.25.6",
+                           "command": ["/opt/bin/flanneld"], "args": ["--ip-masq", "--kube-subnet-mgr"]},
+                          tolerations=[{"operator": "Exists", "effect": "NoSchedule"}])]
 
     def node_writes(self, node: Node, nodes: list[Node], has_pods: bool) -> list[Write]:
         ns = node_ns(node)

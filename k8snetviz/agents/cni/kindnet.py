@@ -11,7 +11,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
-from k8snetviz.agents.cni.base import CNIPlugin, ipam, node_ns, pod_ns
+from k8snetviz.agents.cni.base import CNIPlugin, daemonset, ipam, node_ns, pod_ns
 from k8snetviz.agents.writes import AddrAdd, RouteAdd, Write
 from k8snetviz.api.objects import Node, Pod
 
@@ -37,6 +37,15 @@ class KindnetPlugin(CNIPlugin):
     policy_agent = "kindnet/kube-network-policies"
     masq_chain = "KIND-MASQ-AGENT"
     masq_author = "kind-masq-agent"
+
+    def system_objects(self) -> list[dict[str, Any]]:
+        """kind's kindnet DaemonSet (kind v0.24.0's manifest: kindnetd v20240813, NetworkPolicy included)."""
+        env = [{"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+               {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+               {"name": "POD_SUBNET", "value": str(self.pod_subnet)}]
+        return [daemonset("kindnet", "kube-system", {"app": "kindnet", "tier": "node", "k8s-app": "kindnet"},
+                          {"name": "kindnet-cni", "image": "docker.io/kindest/kindnetd:v20240813-c6f155d6",
+                           "env": env})]
 
     def pod_routes(self, node: Node, pod: Pod, gw: IPv4Address) -> list[Write]:
         # ptp replaces the connected subnet route with a route via the gateway, reached by a link route.

@@ -93,19 +93,23 @@ def _uid(m: Manifest) -> str | None:
 
 
 def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest],
-               notes: Notes | None = None, ipam: PodIPAM | None = None) -> dict[str, Pod]:
-    """The pods, placed and addressed; ``ipam`` is the CNI's (host-local on each node's podCIDR by default)."""
+               notes: Notes | None = None, ipam: PodIPAM | None = None,
+               after: list[Manifest] | None = None) -> dict[str, Pod]:
+    """The pods, placed and addressed in order: ``extra`` (kubeadm's objects), the scenario's, then ``after`` (kind's
+    add-ons, so that they do not move the addresses of the scenario's own pods); ``ipam`` is the CNI's
+    (host-local on each node's podCIDR by default)."""
+    after = after or []
     notes = notes if notes is not None else Notes()
     node_names = list(nodes)
     manifests: list[tuple[dict[str, Any], Manifest]] = []
-    present = PresentPods([m for m in [*extra, *scenario.manifests] if m.kind == "Pod"],
-                          [m for m in [*extra, *scenario.manifests] if m.kind in WORKLOAD_KINDS])
+    present = PresentPods([m for m in [*extra, *scenario.manifests, *after] if m.kind == "Pod"],
+                          [m for m in [*extra, *scenario.manifests, *after] if m.kind in WORKLOAD_KINDS])
     uids: set[str] = set()
     copies: list[str] = []
     unscheduled: list[str] = []
     expanded_from: list[str] = []
     budget = MAX_PODS - sum(1 for m in scenario.manifests if m.kind == "Pod")
-    for m in [*extra, *scenario.manifests]:
+    for m in [*extra, *scenario.manifests, *after]:
         if m.kind == "Pod":
             uid = _uid(m)
             if uid is not None:
