@@ -109,7 +109,8 @@ class Cluster:
         self.pods: dict[str, Pod] = build_pods(scenario, self.nodes, [m for m in self.system if m.kind != "Service"
                                                                       and m.kind != "EndpointSlice"], self.notes,
                                                self.cni.ipam(self.nodes), addons)
-        self.system += addons
+        # kind's add-ons come after the scenario's objects: a session that owns them keeps that order
+        self.addons: list[Manifest] = addons
         self.namespaces: dict[str, Namespace] = build_namespaces(scenario, self.pods)
         self.externals: dict[str, ExternalClient] = {n: ExternalClient(n, a) for n, a in cfg.external_clients.items()}
         self._build_services()
@@ -200,7 +201,7 @@ class Cluster:
 
     def _kube_proxy_nodes(self) -> set[str] | None:
         """The nodes where a kube-proxy pod runs and is ready (see :func:`kubeadm.kube_proxy_nodes`)."""
-        return kubeadm.kube_proxy_nodes(self.config, self.pods, self.scenario, self.system)
+        return kubeadm.kube_proxy_nodes(self.config, self.pods, self.scenario, [*self.system, *self.addons])
 
     def _override(self, kernel: Kernel, o: Any) -> None:
         """A scenario's change to one namespace, with its errors worded for the Scenario document."""
@@ -259,8 +260,10 @@ class Cluster:
         return self.services[r.key]
 
     def documents(self, kind: str) -> list[dict[str, Any]]:
-        """Every object of ``kind`` as written: kubeadm's (CoreDNS, kube-dns, kubernetes) first, then the scenario's."""
-        return [m.body for m in self.system if m.kind == kind] + [m.body for m in self.scenario.of_kind(kind)]
+        """Every object of ``kind`` as written: kubeadm's (CoreDNS, kube-dns, kubernetes) first, then the scenario's,
+        then kind's add-ons (the static pods, kube-proxy, the CNI, local-path-provisioner)."""
+        return [m.body for m in self.system if m.kind == kind] + [m.body for m in self.scenario.of_kind(kind)] + \
+            [m.body for m in self.addons if m.kind == kind]
 
     def service_destinations(self) -> list[tuple[str, int]]:
         return [(s.key, p.port) for s in self.services.values() for p in s.ports]
@@ -389,7 +392,7 @@ class Cluster:
         """Why kube-proxy runs on none (or not all) of the nodes, in words."""
         if self.config.kube_proxy_mode == "none":
             return "kubeProxyMode: none: kind installs no kube-proxy"
-        ds = next((m for m in [*self.system, *self.scenario.manifests] if m.kind == "DaemonSet"
+        ds = next((m for m in [*self.system, *self.scenario.manifests, *self.addons] if m.kind == "DaemonSet"
                    and (m.namespace or "default") == "kube-system" and m.name == "kube-proxy"), None)
         if ds is None:
             return "no kube-proxy pod on that node"

@@ -77,7 +77,8 @@ class ClusterState:
         """The objects as stored: kubeadm's that the scenario does not replace, then the scenario's."""
         system = [m for m in self.cluster.system if kind is None or m.kind == kind]
         own = [m for m in self.manifests if kind is None or m.kind == kind]
-        return system + own
+        addons = [m for m in getattr(self.cluster, "addons", []) if kind is None or m.kind == kind]
+        return system + own + addons
 
     def find(self, kind: str, namespace: str, name: str) -> Manifest | None:
         want = ObjectKey(kind, namespace if is_namespaced(kind) else "", name)
@@ -137,7 +138,10 @@ class ClusterState:
             manifests.insert(0, Manifest({"apiVersion": API_VERSION, "kind": "Scenario",
                                           "metadata": {"name": "session"}, "spec": {"systemPods": False}},
                                          "<session>", 0))
-        self.manifests = system + manifests
+        # kind's add-ons (the control plane's static pods, kube-proxy, the CNI, local-path-provisioner) go last,
+        # where the model builds them
+        addons = [Manifest(copy.deepcopy(m.body), m.source, m.line) for m in getattr(self.cluster, "addons", [])]
+        self.manifests = system + manifests + addons
 
     def _rebuild(self, manifests: list[Manifest]) -> Cluster:
         cluster = Cluster(Scenario(self.source, manifests, self.text))
