@@ -350,15 +350,21 @@ def _route_checks(layout: Layout, sim: TraceResult, report: Report, seen: set[tu
 
 def _not_checkable(cluster: Cluster, layout: Layout, case: Case, sim: TraceResult) -> str | None:
     """Why the lab cannot check a case: the walk (or a walk to any endpoint kube-proxy may pick) crosses a
-    device the lab's kernel cannot make."""
-    if not layout.unbuilt:
-        return None
-    walks = [sim] + [cluster.trace(case.src, case.dst, protocol=case.proto, endpoint=c["pod"])
-                     for c in sim.candidates if c.get("pod") and "/" in str(c["pod"])]
+    device the lab's kernel cannot make, or a NetworkPolicy decides it (no CNI agent runs in the lab to
+    enforce one: the lab's pods reach each other whatever the policies say)."""
+    walks = [sim]
+    if layout.unbuilt or sim.candidates:
+        walks += [cluster.trace(case.src, case.dst, protocol=case.proto, endpoint=c["pod"])
+                  for c in sim.candidates if c.get("pod") and "/" in str(c["pod"])]
     for walk in walks:
-        where = layout.crosses_unbuilt(walk.hops)
+        where = layout.crosses_unbuilt(walk.hops) if layout.unbuilt else None
         if where is not None:
             return f"the walk crosses {where}, which the lab's kernel cannot make"
+        last = walk.hops[-1] if walk.hops else None
+        if walk.verdict == "dropped" and last is not None and last.decided_by is not None \
+                and last.decided_by.kind == "policy":
+            return (f"a NetworkPolicy drops it ({last.decided_by.owner.component} enforces it), and no policy agent "
+                    "runs in the lab")
     return None
 
 
