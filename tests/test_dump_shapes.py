@@ -460,3 +460,22 @@ def test_the_default_service_cidr_object_gives_the_service_range(tmp_path: Path)
     cluster = k8snetviz.load(_write(tmp_path, objs))
     assert str(cluster.config.service_subnet) == "10.96.0.0/12"
     assert not [w for w in cluster.warnings if "unknown kind" in w]
+
+
+def test_a_service_local_both_ways_still_has_its_cluster_chain(tmp_path: Path) -> None:
+    # pkg/proxy/serviceport.go UsesClusterEndpoints: "if the internal traffic policy is Cluster, or if it accepts
+    # external traffic at all. (Even if the external traffic policy is Local, we need Cluster endpoints to implement
+    # short circuiting.)" A NodePort with internalTrafficPolicy and externalTrafficPolicy Local keeps KUBE-SVC-…,
+    # which its KUBE-EXT-… chain jumps to for pods and the node itself.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    web = next(o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == "web")
+    web["spec"].update({"type": "NodePort", "externalTrafficPolicy": "Local", "internalTrafficPolicy": "Local"})
+    web["spec"]["ports"][0]["nodePort"] = 30080
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    rules = str(cluster.iptables("n1"))
+    ext = [line for line in rules.splitlines() if line.startswith("-A KUBE-EXT-") and "-j KUBE-SVC-" in line]
+    assert ext and all(f":{line.split()[-1]} " in rules for line in ext)
+    # from a pod, internalTrafficPolicy Local: only this node's endpoints (none on n1), so the ClusterIP drops
+    assert cluster.trace("default/client", "svc/default/web:80").verdict != "delivered"
+    # from outside to n2's node port: n2's own endpoint
+    assert cluster.trace("external", "node/n2:30080").final["pod"] == "default/web-1"

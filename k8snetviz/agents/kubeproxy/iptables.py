@@ -207,8 +207,10 @@ class ServicePort:
 
     @property
     def uses_cluster_endpoints(self) -> bool:
-        external_cluster = self.externally_accessible and not self.external_policy_local
-        return not self.internal_policy_local or external_cluster
+        # pkg/proxy/serviceport.go UsesClusterEndpoints: "if the internal traffic policy is Cluster, or if it accepts
+        # external traffic at all. (Even if the external traffic policy is Local, we need Cluster endpoints to
+        # implement short circuiting.)"
+        return not self.internal_policy_local or self.externally_accessible
 
     @property
     def uses_local_endpoints(self) -> bool:
