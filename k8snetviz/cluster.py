@@ -99,6 +99,10 @@ class Cluster:
         self.cni.read(scenario)
         for what in self.cni.approximations:
             self.notes.approximate(what)
+        if not cfg.gateway_known and self.cni.needs_node_default_route:
+            self.notes.approximate(f"the nodes' default route is shown without its gateway (the dump does not record "
+                                   f"it): {self.cni.name}'s pods reach their node through a next hop that proxy ARP "
+                                   "answers only for an address the node has a route to")
         self.nodes: dict[str, Node] = build_nodes(scenario, cfg, self.notes)
         if any(n.startswith("nodes") or n == "nodes" for n in (i.what for i in self.notes.inferred)):
             self.warnings.append(f"{scenario.source}: the scenario has no Node: {len(self.nodes)} nodes inferred from "

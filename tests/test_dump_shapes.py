@@ -479,3 +479,35 @@ def test_a_service_local_both_ways_still_has_its_cluster_chain(tmp_path: Path) -
     assert cluster.trace("default/client", "svc/default/web:80").verdict != "delivered"
     # from outside to n2's node port: n2's own endpoint
     assert cluster.trace("external", "node/n2:30080").final["pod"] == "default/web-1"
+
+
+def test_a_calico_dump_without_a_known_gateway_still_reaches_its_services(tmp_path: Path) -> None:
+    # The calico CNI plugin gives each pod "default via 169.254.1.1 dev eth0" and turns on proxy_arp on the host
+    # end (projectcalico/calico cni-plugin, "Why 169.254.1.1" in Calico's docs); Linux answers proxy ARP only for
+    # an address it has a route to through another device (arp_process: ip_route_input, then "rt->dst.dev != dev"),
+    # on a real node its default route. A dump does not record the gateway: the route is kept, without it.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    objs = [o for o in objs if o["kind"] != "Node"]  # `kubectl get all -A`: no Node, Calico's /26 blocks
+    objs = _rename(objs, {"10.244.0.5": "10.244.42.229", "10.244.1.7": "10.244.166.135",
+                          "172.18.0.2": "192.168.1.2", "172.18.0.3": "192.168.1.3"})  # kubeadm on a LAN
+    for node, ip in (("n1", "192.168.1.2"), ("n2", "192.168.1.3")):
+        objs.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": _md(f"calico-node-{node}", "calico-system", labels={"k8s-app": "calico-node"}),
+                     "spec": {"nodeName": node, "hostNetwork": True,
+                              "containers": [{"name": "calico-node", "image": "docker.io/calico/node:v3.26.1"}]},
+                     "status": {"phase": "Running", "podIP": ip, "hostIP": ip,
+                                "conditions": [{"type": "Ready", "status": "True"}]}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert cluster.config.cni == "calico" and cluster.inspect().to_dict()["found"]["gateway"] is None
+    t = cluster.trace("default/client", "svc/default/web:80")
+    assert t.verdict == "delivered" and t.final["pod"] == "default/web-1", t.reason
+    assert "default dev eth0 scope link" in str(cluster.routes("node/n1"))
+    assert any("default route is shown without its gateway" in a for a in cluster.inspect().to_dict()["approximated"])
+
+
+def test_a_dump_with_another_cni_gets_no_default_route_it_does_not_know(tmp_path: Path) -> None:
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    cluster = k8snetviz.load(_write(tmp_path, _rename(objs, {"172.18.0.2": "192.168.1.2",
+                                                             "172.18.0.3": "192.168.1.3"})))
+    assert cluster.config.cni != "calico" and not cluster.config.gateway_known
+    assert not [r for r in str(cluster.routes("node/n1")).splitlines() if r.startswith("default")]

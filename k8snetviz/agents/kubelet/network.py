@@ -38,6 +38,12 @@ def node_writes(node: Node, network: IPv4Network, gateway: IPv4Address | None, c
     if gateway is not None:
         out.append(RouteAdd(ns, "default", "eth0", via=str(gateway), owner=Owner(
             HOST_NETWORK, node.name, f"Node {node.name}", (), "the node's default gateway")))
+    elif cni.needs_node_default_route:
+        # A real node has a default route, and the CNI's proxy-ARP next hop depends on it; a dump does not record
+        # its gateway, so the route is shown on the link, without one (inspect says so).
+        out.append(RouteAdd(ns, "default", "eth0", scope="link", owner=Owner(
+            HOST_NETWORK, node.name, f"Node {node.name}", (),
+            "the node's default route, its gateway unknown (the dump does not record it)")))
     out.append(RouteAdd(ns, str(network), "eth0", proto="kernel", scope="link", src=str(node.internal_ip),
                         owner=Owner("kernel", node.name, f"Node {node.name}", (), "the address on eth0")))
     out += cni.node_writes(node, nodes, has_pods)
