@@ -511,3 +511,17 @@ def test_a_dump_with_another_cni_gets_no_default_route_it_does_not_know(tmp_path
                                                              "172.18.0.3": "192.168.1.3"})))
     assert cluster.config.cni != "calico" and not cluster.config.gateway_known
     assert not [r for r in str(cluster.routes("node/n1")).splitlines() if r.startswith("default")]
+
+
+@pytest.mark.parametrize("text", ["", "---\n",
+                                  'apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ""\n',
+                                  '{"apiVersion": "v1", "kind": "PodList", "items": []}'])
+def test_a_dump_of_nothing_is_refused_not_read_as_the_default_cluster(tmp_path: Path, text: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # `kubectl get pods -o yaml` in an empty namespace prints a List without items; `kubectl apply -f` of a file
+    # without objects says "error: no objects passed to apply". Issue 10: never the default cluster in its place.
+    path = tmp_path / "dump.yaml"
+    path.write_text(text)
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no objects passed to apply" in err

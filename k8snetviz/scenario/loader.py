@@ -524,6 +524,16 @@ def _read(path: Path, shown: str) -> bytes:
 _NOT_OBJECTS = ("not a Kubernetes object", "a document must be a mapping")
 
 
+def _not_empty(scenario: Scenario) -> Scenario:
+    """A file (or directory) that holds no object is refused, as ``kubectl apply -f`` refuses it ("no objects
+    passed to apply"), rather than read as the default cluster: an empty ``kubectl get`` List is a dump of nothing."""
+    if not scenario.manifests:
+        raise ScenarioError("no objects passed to apply: it holds no Kubernetes object (an empty file, or a kubectl "
+                            "List without items: the cluster or namespace had none of what was asked for)",
+                            source=scenario.source)
+    return scenario
+
+
 def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
     """Read a scenario from a file, a directory of files, or a shipped name."""
     path = resolve_path(scenario)
@@ -533,7 +543,7 @@ def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
         is_dir = False
     if not is_dir:
         shown = str(path) if Path(scenario).is_file() else str(scenario)
-        return parse_bytes(_read(path, shown), shown)
+        return _not_empty(parse_bytes(_read(path, shown), shown))
     files = _files(path)
     if not files:
         raise ScenarioError("no .yaml, .yml or .json file in this directory", source=str(path))
@@ -564,5 +574,6 @@ def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
         texts.append(text)
     if not out.manifests and first_skip is not None:
         raise first_skip
+    _not_empty(out)
     out.text = "\n---\n".join(texts) if len(texts) > 1 else (texts[0] if texts else "")
     return out
