@@ -525,3 +525,27 @@ def test_a_dump_of_nothing_is_refused_not_read_as_the_default_cluster(tmp_path: 
     assert main(["inspect", str(path)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "no objects passed to apply" in err
+
+
+def test_cilium_nodes_give_their_pod_cidr_from_their_ciliumnode(tmp_path: Path) -> None:
+    # Cilium docs, "Cluster Scope (Default)" IPAM: the operator allocates each node's pod CIDRs in its CiliumNode
+    # (cilium.io/v2, spec.ipam.podCIDRs); the Node itself has no spec.podCIDR. A node without pods in the dump
+    # still gets its own range, not the next free /24.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    for o in objs:
+        if o["kind"] == "Node":
+            o["spec"] = {}
+    objs = _rename(objs, {"10.244.0.5": "10.0.0.37", "10.244.1.7": "10.0.1.201"})
+    objs.append({**_node("n3", "172.18.0.4", "fc00::4", "10.0.2.0/24", "fd00::/64"), "spec": {}})
+    for node, ip, cidr in (("n1", "172.18.0.2", "10.0.0.0/24"), ("n2", "172.18.0.3", "10.0.1.0/24"),
+                           ("n3", "172.18.0.4", "10.0.7.0/24")):
+        objs.append({"apiVersion": "v1", "kind": "Pod", "metadata": _md(f"cilium-{node}x", "kube-system",
+                                                                       labels={"k8s-app": "cilium"}),
+                     "spec": {"nodeName": node, "hostNetwork": True, "containers": [{"name": "cilium-agent"}]},
+                     "status": {"phase": "Running", "podIP": ip, "hostIP": ip,
+                                "conditions": [{"type": "Ready", "status": "True"}]}})
+        objs.append({"apiVersion": "cilium.io/v2", "kind": "CiliumNode", "metadata": _md(node, None),
+                     "spec": {"ipam": {"podCIDRs": [cidr]}}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert [str(r) for r in cluster.nodes["n3"].pod_ranges] == ["10.0.7.0/24"]
+    assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"

@@ -32,7 +32,8 @@ from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.scenario.loader import Manifest, Scenario
 
 __all__ = ["infer_config", "covering", "WELL_KNOWN_SERVICE_CIDRS", "command_flag", "MAX_SERVICE_PREFIX",
-           "node_addresses", "observed_pod_ips", "ovn_node_subnet"]
+           "node_addresses", "observed_pod_ips", "ovn_node_subnet",
+           "cilium_node_cidr"]
 
 # kube-apiserver refuses an IPv4 service CIDR wider than a /12 (cmd/kube-apiserver/app/options/validation.go:
 # "specified --service-cluster-ip-range is too large; for 32-bit addresses, the mask must be >= 12").
@@ -180,12 +181,25 @@ def _node_pod_cidrs(scenario: Scenario) -> list[IPv4Network]:
             cidrs = [spec.get("podCIDR")] + list(spec.get("podCIDRs") or [] if isinstance(spec.get("podCIDRs"),
                                                                                         list) else [])
             if not any(isinstance(c, str) and "." in c for c in cidrs):
-                cidrs.append(ovn_node_subnet(m.metadata.get("annotations")))
+                cidrs.append(ovn_node_subnet(m.metadata.get("annotations")) or
+                             cilium_node_cidr(scenario, m.name))
             for c in cidrs:
                 n = _net(c) if isinstance(c, str) and "." in c else None
                 if n is not None:
                     out.append(n)
     return out
+
+
+def cilium_node_cidr(scenario: Scenario, node: str) -> str | None:
+    """The node's IPv4 pod CIDR in its CiliumNode (cilium.io/v2): Cilium's default cluster-pool IPAM hands each
+    node its ranges there, in ``spec.ipam.podCIDRs``, not in the Node's ``spec.podCIDR`` (Cilium docs, "Cluster
+    Scope (Default)" IPAM)."""
+    for m in scenario.of_kind("CiliumNode"):
+        spec = m.body.get("spec")
+        ipam = spec.get("ipam") if isinstance(spec, dict) and m.name == node else None
+        if isinstance(ipam, dict):
+            return first_ipv4(ipam.get("podCIDRs"))
+    return None
 
 
 def ovn_node_subnet(annotations: Any) -> str | None:

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from k8snetviz.api.config import ClusterConfig
-from k8snetviz.api.inference import ovn_node_subnet
+from k8snetviz.api.inference import cilium_node_cidr, ovn_node_subnet
 from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import Node
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError
@@ -129,6 +129,7 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
     ips: dict[str, IPv4Address] = {}
     cidrs: dict[str, IPv4Network] = {}
     ovn: list[str] = []
+    cilium: list[str] = []
     external: list[str] = []
     for name, _, m in specs:
         if m is None:
@@ -162,6 +163,10 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
             pod_cidr = ovn_node_subnet(m.metadata.get("annotations"))
             if pod_cidr is not None:
                 ovn.append(f"{name}: {pod_cidr}")
+            else:
+                pod_cidr = cilium_node_cidr(scenario, name)
+                if pod_cidr is not None:
+                    cilium.append(f"{name}: {pod_cidr}")
         if pod_cidr is not None:
             try:
                 cidrs[name] = IPv4Network(str(pod_cidr), strict=True)
@@ -173,6 +178,10 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
     if external:
         notes.infer("node addresses", ", ".join(f"{n}: {ips[n]}" for n in external[:4]),
                     "the nodes' ExternalIP (they report no InternalIP)")
+    if cilium:
+        notes.infer("podCIDR", "; ".join(cilium[:4]) + ("; …" if len(cilium) > 4 else ""),
+                    "the nodes' CiliumNode spec.ipam.podCIDRs (Cilium's cluster-pool IPAM; the Node has no "
+                    "spec.podCIDR)")
     if ovn:
         notes.infer("podCIDR", "; ".join(ovn[:4]) + ("; …" if len(ovn) > 4 else ""),
                     "the k8s.ovn.org/node-subnets annotation (OVN-Kubernetes allocates each node's subnet itself; "
