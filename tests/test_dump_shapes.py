@@ -549,3 +549,28 @@ def test_cilium_nodes_give_their_pod_cidr_from_their_ciliumnode(tmp_path: Path) 
     cluster = k8snetviz.load(_write(tmp_path, objs))
     assert [str(r) for r in cluster.nodes["n3"].pod_ranges] == ["10.0.7.0/24"]
     assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
+
+
+def test_a_vpc_cnis_pods_in_the_nodes_subnet_do_not_capture_the_nodes(tmp_path: Path) -> None:
+    # Amazon VPC CNI (and Azure CNI) give pods secondary addresses of the node's own VPC subnet (aws/amazon-vpc-cni-k8s
+    # docs: "pods receive IP addresses from the VPC"); the Nodes have no podCIDR. A pod range inferred from the
+    # pods must not hold a node's address, or the other nodes would route to that node through the pods' node.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    objs.append(_node("n3", "172.18.0.4", "fc00::4", "10.244.2.0/24", "fd00::/64"))
+    for o in objs:
+        if o["kind"] == "Node":
+            o["spec"] = {}
+    objs = _rename(objs, {"172.18.0.2": "10.0.10.5", "172.18.0.3": "10.0.11.6", "172.18.0.4": "10.0.10.7",
+                          "10.244.0.5": "10.0.10.50", "10.244.1.7": "10.0.11.60", "10.96.40.10": "172.20.40.10"})
+    objs.append({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": _md("aws-node", "kube-system"),
+                 "spec": {"selector": {"matchLabels": {"k8s-app": "aws-node"}},
+                          "template": {"metadata": {"labels": {"k8s-app": "aws-node"}},
+                                       "spec": {"hostNetwork": True, "containers": [{"name": "aws-node"}]}}}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    node_ips = {n.internal_ip for n in cluster.nodes.values()}
+    for node in cluster.nodes.values():
+        assert not [r for r in node.pod_ranges if any(ip in r for ip in node_ips)], (node.name, node.pod_ranges)
+    for peer in ("n1", "n2"):  # each node reaches the others on its own subnet, not through a pod range
+        route = cluster.netns["node/n3"].routes.lookup(cluster.nodes[peer].internal_ip)
+        assert route is not None and route.via is None, (peer, route)
+    assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"

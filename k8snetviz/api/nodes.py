@@ -9,6 +9,7 @@ A scenario without Nodes gets kind's: ``kind-control-plane``, ``kind-worker``, `
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -208,12 +209,11 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
                                          for n, _, _ in specs}
     blocks: dict[str, list[IPv4Network]] = {}
     if any(own.values()):
-        _infer_pod_ranges(specs, own, cidrs, blocks, notes)
+        _infer_pod_ranges(specs, own, cidrs, blocks, notes, set(ips.values()))
     used_ips = set(ips.values())
     host = 2
     written = list(cidrs.values()) + [b for bs in blocks.values() for b in bs]
-    free_cidrs = (c for c in cfg.pod_subnet.subnets(new_prefix=max(24, cfg.pod_subnet.prefixlen))
-                  if not any(c.overlaps(x) for x in written))
+    free_cidrs = _free_blocks(cfg.pod_subnet, written, cfg.node_network)
     nodes: dict[str, Node] = {}
     has_workers = any(r == "worker" for _, r, _ in specs)
     for name, role, m in specs:
@@ -244,8 +244,25 @@ def build_nodes(scenario: Scenario, cfg: ClusterConfig, notes: Notes | None = No
     return nodes
 
 
+def _free_blocks(pod_subnet: IPv4Network, written: list[IPv4Network],
+                 node_network: IPv4Network) -> Iterator[IPv4Network]:
+    """The pod subnet's free /24s in order, as node IPAM hands them out; where the pod subnet holds the node
+    network too (a VPC CNI's pods share the nodes' subnet: EKS, AKS), blocks outside the node network first, so
+    that a node without pods is not given the addresses of the nodes' own subnet."""
+    prefix = max(24, pod_subnet.prefixlen)
+    given: set[IPv4Network] = set()
+    passes = (True, False) if pod_subnet.overlaps(node_network) else (False,)
+    for avoid in passes:
+        for c in pod_subnet.subnets(new_prefix=prefix):
+            if c in given or any(c.overlaps(x) for x in written) or (avoid and c.overlaps(node_network)):
+                continue
+            given.add(c)
+            yield c
+
+
 def _infer_pod_ranges(specs: list[tuple[str, str, Manifest | None]], own: dict[str, list[IPv4Address]],
-                      cidrs: dict[str, IPv4Network], blocks: dict[str, list[IPv4Network]], notes: Notes) -> None:
+                      cidrs: dict[str, IPv4Network], blocks: dict[str, list[IPv4Network]], notes: Notes,
+                      node_ips: set[IPv4Address] | None = None) -> None:
     """A node without a podCIDR gets the /24 that holds its pods (when no other node's pods are in it); the pods
     outside their node's podCIDR make IPAM blocks of the node: the /26 that holds them (Calico's block size), or a
     /32 where another node's pods share that /26."""
@@ -267,14 +284,16 @@ def _infer_pod_ranges(specs: list[tuple[str, str, Manifest | None]], own: dict[s
             net = IPv4Network(f"{ip}/24", strict=False)
             counts[net] = counts.get(net, 0) + 1
         best = max(counts, key=lambda n: (counts[n], -int(n.network_address)))
-        if by24[best] == {name} and not any(best.overlaps(t) for t in taken):
+        # A VPC CNI's pods share the nodes' subnet (EKS, AKS): a /24 that holds a node's address is no pod range.
+        if by24[best] == {name} and not any(best.overlaps(t) for t in taken) and \
+                not any(ip in best for ip in node_ips or ()):
             cidrs[name] = best
             taken.add(best)
             chosen.append(f"{name}: {best}")
     if chosen:
         notes.infer("podCIDR", "; ".join(chosen[:4]) + ("; …" if len(chosen) > 4 else ""),
                     "the /24 that holds the node's pod addresses (the dump gives the node no spec.podCIDR)")
-    shared = {b for b, names in by26.items() if len(names) > 1}
+    shared = {b for b, names in by26.items() if len(names) > 1 or any(ip in b for ip in node_ips or ())}
     outside = 0
     for name, _, _ in specs:
         stray = [ip for ip in own[name] if name not in cidrs or ip not in cidrs[name]]
