@@ -99,10 +99,11 @@ class Cluster:
         self.cni.read(scenario)
         for what in self.cni.approximations:
             self.notes.approximate(what)
-        if not cfg.gateway_known and self.cni.needs_node_default_route:
-            self.notes.approximate(f"the nodes' default route is shown without its gateway (the dump does not record "
-                                   f"it): {self.cni.name}'s pods reach their node through a next hop that proxy ARP "
-                                   "answers only for an address the node has a route to")
+        if not cfg.gateway_known:
+            self.notes.approximate("the nodes' default route is shown without its gateway (the dump does not record "
+                                   "it): a node's own connections to a ClusterIP need a route before kube-proxy's "
+                                   "DNAT, and Calico's proxy-ARP next hop too; what leaves the node network is not "
+                                   "followed")
         self.nodes: dict[str, Node] = build_nodes(scenario, cfg, self.notes)
         if any(n.startswith("nodes") or n == "nodes" for n in (i.what for i in self.notes.inferred)):
             self.warnings.append(f"{scenario.source}: the scenario has no Node: {len(self.nodes)} nodes inferred from "
@@ -281,8 +282,11 @@ class Cluster:
             if ns.kind in ("node", "external", "loadbalancer") and "eth0" in ns.interfaces:
                 for a in ns.interfaces["eth0"].addrs:
                     self._lan[int(a.ip)] = ns.name
-        self._pod_ips: dict[int, Pod] = {int(p.ip): p for p in self.pods.values()
-                                         if p.ip is not None and not p.host_network}
+        # A finished pod's address may be held again by a running pod (the kubelet tore its sandbox down):
+        # the running pod owns it, whichever the dump lists first.
+        held = sorted((p for p in self.pods.values() if p.ip is not None and not p.host_network),
+                      key=lambda p: p.has_sandbox)
+        self._pod_ips: dict[int, Pod] = {int(p.ip): p for p in held if p.ip is not None}
         # owner_of's answers, by precedence: cluster and load-balancer IPs over pods over nodes and clients
         self._hosts: dict[int, str] = {int(e.ip): f"external/{e.name}" for e in self.externals.values()}
         self._hosts.update({int(n.internal_ip): f"node/{n.name}" for n in self.nodes.values()})

@@ -505,12 +505,23 @@ def test_a_calico_dump_without_a_known_gateway_still_reaches_its_services(tmp_pa
     assert any("default route is shown without its gateway" in a for a in cluster.inspect().to_dict()["approximated"])
 
 
-def test_a_dump_with_another_cni_gets_no_default_route_it_does_not_know(tmp_path: Path) -> None:
+def test_a_hostnetwork_pod_of_a_dump_reaches_a_cluster_ip(tmp_path: Path) -> None:
+    # A node's own connection is routed before netfilter's OUTPUT hook, where kube-proxy DNATs a ClusterIP
+    # (netfilter's "locally generated packets": routing decision, then OUTPUT, then a re-route after NAT): without
+    # any route to the ClusterIP, connect() fails with ENETUNREACH. A real node's default route covers it; a dump's
+    # node keeps one without the gateway it does not record.
     objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    objs.append({"apiVersion": "v1", "kind": "Pod", "metadata": _md("agent-n1", "kube-system"),
+                 "spec": {"nodeName": "n1", "hostNetwork": True, "containers": [{"name": "agent"}]},
+                 "status": {"phase": "Running", "podIP": "172.18.0.2", "hostIP": "172.18.0.2",
+                            "conditions": [{"type": "Ready", "status": "True"}]}})
     cluster = k8snetviz.load(_write(tmp_path, _rename(objs, {"172.18.0.2": "192.168.1.2",
                                                              "172.18.0.3": "192.168.1.3"})))
     assert cluster.config.cni != "calico" and not cluster.config.gateway_known
-    assert not [r for r in str(cluster.routes("node/n1")).splitlines() if r.startswith("default")]
+    assert "default dev eth0 scope link" in str(cluster.routes("node/n1")).splitlines()
+    t = cluster.trace("kube-system/agent-n1", "svc/default/web:80")
+    assert t.verdict == "delivered" and t.final["pod"] == "default/web-1", t.reason
+    assert cluster.trace("default/client", "8.8.8.8:53").verdict != "delivered"  # the outside is not followed
 
 
 @pytest.mark.parametrize("text", ["", "---\n",
@@ -574,3 +585,19 @@ def test_a_vpc_cnis_pods_in_the_nodes_subnet_do_not_capture_the_nodes(tmp_path: 
         route = cluster.netns["node/n3"].routes.lookup(cluster.nodes[peer].internal_ip)
         assert route is not None and route.via is None, (peer, route)
     assert cluster.trace("default/client", "svc/default/web:80").final["pod"] == "default/web-1"
+
+
+def test_an_address_a_finished_pod_left_belongs_to_the_running_pod_that_holds_it_now(tmp_path: Path) -> None:
+    # A Succeeded or Failed pod keeps its status.podIP in the API, but the kubelet has torn its sandbox down and
+    # the runtime's IPAM hands the address to the next pod (kubernetes.io "Pod Lifecycle": a terminated pod's
+    # containers and sandbox are gone). The EndpointSlice names the running pod; so must the trace's candidates,
+    # whichever of the two the dump lists first.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    done = copy.deepcopy(next(o for o in objs if o["metadata"]["name"] == "web-1"))
+    done["metadata"].update({"name": "migrate-x7k2p", "uid": "uid-done", "labels": {"job-name": "migrate"}})
+    done["status"].update({"phase": "Succeeded", "conditions": [{"type": "Ready", "status": "False"}]})
+    objs.append(done)  # listed after web-1, at web-1's address
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    t = cluster.trace("default/client", "svc/default/web:80")
+    assert t.final["pod"] == "default/web-1" and [c["pod"] for c in t.candidates] == ["default/web-1"]
+    assert cluster.owner_of(cluster.pods["default/web-1"].ip) == "pod/default/web-1"

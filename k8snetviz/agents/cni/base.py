@@ -107,13 +107,6 @@ class CNIPlugin:
         # What the model shows differently from what the cluster's objects say runs (for inspect's notes).
         self.approximations: list[str] = []
 
-    @property
-    def needs_node_default_route(self) -> bool:
-        """Whether pods reach their node through a next hop the node answers by proxy ARP (Calico's 169.254.1.1):
-        Linux answers proxy ARP only for an address it has a route to through another device, on a real node its
-        default route. False for plugins whose pods' gateway is an address on the node."""
-        return False
-
     # --- what the plugin reads, and who hands out addresses ----------------------------------------------
     def read(self, scenario: Scenario) -> None:
         """Settings the plugin takes from the cluster's own objects (Calico: its IPPool); none by default."""

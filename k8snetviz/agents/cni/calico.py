@@ -330,10 +330,6 @@ class CalicoPlugin(CNIPlugin):
     def policy_only(self) -> bool:
         return self.networking == "none"
 
-    @property
-    def needs_node_default_route(self) -> bool:
-        return not self.policy_only  # the calico plugin's 169.254.1.1 (policy-only pods are wired the ptp way)
-
     # --- configuration --------------------------------------------------------------------------------
     def read(self, scenario: Scenario) -> None:
         """calico-node's settings, from a DaemonSet (or, in a dump of pods, a calico-node pod): the networking

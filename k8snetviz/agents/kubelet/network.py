@@ -38,9 +38,11 @@ def node_writes(node: Node, network: IPv4Network, gateway: IPv4Address | None, c
     if gateway is not None:
         out.append(RouteAdd(ns, "default", "eth0", via=str(gateway), owner=Owner(
             HOST_NETWORK, node.name, f"Node {node.name}", (), "the node's default gateway")))
-    elif cni.needs_node_default_route:
-        # A real node has a default route, and the CNI's proxy-ARP next hop depends on it; a dump does not record
-        # its gateway, so the route is shown on the link, without one (inspect says so).
+    else:
+        # A real node has a default route, and more than the outside world depends on it: the node's own
+        # connections to a ClusterIP are routed before kube-proxy's OUTPUT DNAT rewrites them, and Calico's
+        # proxy-ARP next hop needs a route. A dump does not record the gateway: the route is shown on the link,
+        # without one (inspect says so).
         out.append(RouteAdd(ns, "default", "eth0", scope="link", owner=Owner(
             HOST_NETWORK, node.name, f"Node {node.name}", (),
             "the node's default route, its gateway unknown (the dump does not record it)")))
