@@ -191,6 +191,29 @@ def test_a_trace_to_a_real_service_reaches_a_pod_its_endpointslices_list(dump) -
         assert abs(sum(c["probability"] for c in t.candidates) - 1) < 1e-9
 
 
+def test_traces_from_several_real_pods_hostnetwork_ones_too_reach_the_listed_pods(dump) -> None:
+    """Not only the first pod: two pods with their own network and two hostNetwork pods (which connect from their
+    node's namespace, routed before kube-proxy's OUTPUT DNAT), each to up to five Services."""
+    _, objs, cluster = dump
+    in_dump = {key(o) for o in objs}
+    running = [p for p in cluster.pods.values() if p.key in in_dump and p.ready and p.phase == "Running"]
+    sources = [p for p in running if p.has_sandbox][:2] + [p for p in running if p.host_network][:2]
+    targets = []
+    for svc, port, ready in ((s, p, r) for _, s, p, r in _pairs(cluster, objs)):
+        if svc.key not in {t[0].key for t in targets}:
+            targets.append((svc, port, ready))
+    if not sources or not targets:
+        pytest.skip("the dump has no Service with ready endpoints")
+    for src in sources:
+        for svc, port, ready in targets[:5]:
+            t = cluster.trace(src.key, f"svc/{svc.key}:{port.port}")
+            if t.verdict != "delivered" and any(h.get("decided_by", {}).get("kind") == "policy"
+                                                for h in t.to_dict()["hops"]):
+                continue  # a NetworkPolicy of the dump decides: an answer too
+            assert t.verdict == "delivered", (src.key, svc.key, t.reason)
+            assert t.final["pod"] in ready and {c["pod"] for c in t.candidates} == ready, (src.key, svc.key)
+
+
 def test_dns_answers_a_service_with_its_cluster_ip(dump) -> None:
     _, objs, cluster = dump
     pairs = list(_pairs(cluster, objs))

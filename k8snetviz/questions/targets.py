@@ -77,7 +77,11 @@ def parse_source(cluster: Cluster, text: str) -> Source:
         return Source(f"node/{node.name}", None, f"node/{node.name}")
     pod = cluster.pod(t)
     if pod.host_network:
-        return Source(f"node/{pod.node_name}", pod.ip, f"pod/{pod.key}")
+        # A hostNetwork pod's processes use the node's addresses. A dump may report a podIP its node no longer
+        # holds (the pod listed before the node got a new address): the kernel then picks the source, as for
+        # the node's own connections.
+        held = pod.ip is not None and cluster.lan_host(pod.ip) == f"node/{pod.node_name}"
+        return Source(f"node/{pod.node_name}", pod.ip if held else None, f"pod/{pod.key}")
     return Source(f"pod/{pod.key}", pod.ip, f"pod/{pod.key}")
 
 
