@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +51,18 @@ def load(scenario: str | os.PathLike[str] | Scenario, *extra_yaml: str) -> Clust
     if not isinstance(scenario, (str, os.PathLike, Scenario)):
         raise InvalidArgument.invalid("k8snetviz.load", "scenario", scenario, "must be the name of a shipped "
                                       f"scenario ({', '.join(shipped_scenarios())}), a path, or a Scenario")
-    sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
-    for i, text in enumerate(extra_yaml):
-        _require_text("k8snetviz.load", f"extra_yaml[{i}]", text, "YAML (apiVersion: …, kind: …)")
-        more = parse_text(text, source=f"<your YAML{'' if len(extra_yaml) == 1 else f' #{i + 1}'}>")
-        sc = _apply(sc, more)
-    return Cluster(sc)
+    collecting = gc.isenabled()
+    gc.disable()  # from the parse to the end of the build (see loads)
+    try:
+        sc = scenario if isinstance(scenario, Scenario) else read_scenario(scenario)
+        for i, text in enumerate(extra_yaml):
+            _require_text("k8snetviz.load", f"extra_yaml[{i}]", text, "YAML (apiVersion: …, kind: …)")
+            more = parse_text(text, source=f"<your YAML{'' if len(extra_yaml) == 1 else f' #{i + 1}'}>")
+            sc = _apply(sc, more)
+        return Cluster(sc)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def loads(text: str, source: str = "<scenario>") -> Cluster:
@@ -64,7 +71,16 @@ def loads(text: str, source: str = "<scenario>") -> Cluster:
     from k8snetviz.scenario.loader import parse_text
 
     _require_text("k8snetviz.loads", "text", text, "YAML (apiVersion: …, kind: …)")
-    return Cluster(parse_text(text, source))
+    # The cyclic collector stays off from the parse to the end of the build: the parse and the build each
+    # turn it off, but in between it would scan everything the parse made (1.6 million objects at
+    # Kubernetes' limits); the build freezes them with its own (Cluster: gc.freeze).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return Cluster(parse_text(text, source))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _apply(base: Scenario, more: Scenario) -> Scenario:

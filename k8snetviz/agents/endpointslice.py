@@ -146,7 +146,8 @@ def controller_slices(
     """The slices the EndpointSlice controller keeps for ``svc`` (none for ExternalName or no selector)."""
     if svc.type == "ExternalName" or svc.selector is None:
         return []
-    nodes = None if node_names is None else set(node_names)
+    # a set given is used as it is: build_endpoint_slices hands every Service the same set of 5,000 names
+    nodes = node_names if isinstance(node_names, set | frozenset) or node_names is None else set(node_names)
     zones = node_zones or {}
     chosen = [p for p in pods if p.namespace == svc.namespace and selects(svc.selector, p.labels)]
     included = [p for p in chosen if _should_be_in_endpoints(p, include_terminating=True)]

@@ -153,10 +153,10 @@ def _scenario_doc(m: Manifest, cfg: ClusterConfig) -> None:
 def read_config(scenario: Scenario) -> ClusterConfig:
     """The cluster settings: kind's defaults, then the kind config, then the Scenario document."""
     cfg = ClusterConfig()
-    for m in scenario.manifests:
-        if m.kind == "Cluster" and m.api_version.startswith("kind.x-k8s.io/"):
+    for m in scenario.of_kind("Cluster"):
+        if m.api_version.startswith("kind.x-k8s.io/"):
             _kind_config(m, cfg)
-    for m in scenario.manifests:
-        if m.kind == "Scenario" and m.api_version == d.API_VERSION:
+    for m in scenario.of_kind("Scenario"):
+        if m.api_version == d.API_VERSION:
             _scenario_doc(m, cfg)
     return cfg

@@ -67,12 +67,17 @@ def _network(text: str) -> IPv4Network:
     return IPv4Network(text, strict=True)
 
 
+@functools.lru_cache(maxsize=8192)
+def _host(address: int) -> IPv4Network:
+    return IPv4Network((address, 32))
+
+
 def net(value: str | IPv4Network | IPv4Address) -> IPv4Network:
     """An IPv4 network from text; ``default`` is 0.0.0.0/0 and a bare address is a /32."""
     if isinstance(value, IPv4Network):
         return value
     if isinstance(value, IPv4Address):
-        return IPv4Network((int(value), 32))
+        return _host(int(value))  # a node's gateway, as every pod of the node routes to it
     return _network(str(value))
 
 

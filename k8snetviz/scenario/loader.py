@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import operator
 import os
 import re
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ class Scenario:
     text: str = ""
     # Files of a directory that hold no Kubernetes object (a support bundle's RBAC rules, version info), skipped.
     skipped: list[str] = field(default_factory=list)
-    _kinds: tuple[tuple[int, int, int], dict[str, list[Manifest]]] | None = field(
+    _kinds: tuple[tuple[int, int, int], dict[str, list[int]]] | None = field(
         default=None, init=False, repr=False, compare=False)
 
     def of_kind(self, *kinds: str) -> list[Manifest]:
@@ -95,15 +96,15 @@ class Scenario:
         docs = self.manifests
         stamp = (id(docs), len(docs), id(docs[-1]) if docs else 0)
         if self._kinds is None or self._kinds[0] != stamp:
-            index: dict[str, list[Manifest]] = {}
-            for m in docs:
-                index.setdefault(m.kind, []).append(m)
+            index: dict[str, list[int]] = {}
+            for i, m in enumerate(docs):
+                index.setdefault(m.kind, []).append(i)
             self._kinds = (stamp, index)
         index = self._kinds[1]
-        if len(kinds) == 1:
-            return list(index.get(kinds[0], ()))
-        wanted = set(kinds)
-        return [m for m in docs if m.kind in wanted]
+        found = [index[k] for k in dict.fromkeys(kinds) if k in index]
+        if len(found) > 1:  # in document order
+            return [docs[i] for i in sorted(i for positions in found for i in positions)]
+        return [docs[i] for i in found[0]] if found else []
 
 
 def _scenarios() -> Traversable:
@@ -168,11 +169,18 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
         self._tags: dict[str, str] = {}  # plain scalars already resolved (a manifest repeats most of its words)
+        self._plain = not _WILDCARD and not self.yaml_path_resolvers
+        if not self.yaml_path_resolvers:
+            # libyaml's composer calls these around every node; without path resolvers they do nothing
+            # (BaseResolver returns at once). C callables that take the same arguments and do nothing
+            # save a Python call each: 13 million of them for a dump of 150,000 pods.
+            self.descend_resolver = operator.is_  # type: ignore[method-assign, assignment]
+            self.ascend_resolver = bool  # type: ignore[method-assign, assignment]
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         # A plain scalar no implicit resolver can claim (its first character starts none of them: names,
         # addresses, labels) is a string, as PyYAML would decide; the others are looked up once each.
-        if kind is yaml.ScalarNode and not _WILDCARD and not self.yaml_path_resolvers:
+        if self._plain and kind is _SCALAR:
             if not implicit[0] or (value and value[0] not in _CLAIMED):
                 return _STR
             tag = self._tags.get(value)
@@ -186,6 +194,9 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _CLAIMED = frozenset(k for k in _Loader.yaml_implicit_resolvers if k is not None)
 _WILDCARD = None in _Loader.yaml_implicit_resolvers
 _STR = "tag:yaml.org,2002:str"
+_SCALAR = yaml.ScalarNode
+_MAPPING = yaml.MappingNode
+_SEQUENCE = yaml.SequenceNode
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _INT = "tag:yaml.org,2002:int"
@@ -386,26 +397,42 @@ def _document(loader: Any, node: yaml.Node) -> Any:
 
 
 def _value(loader: Any, node: yaml.Node, busy: set[int]) -> Any:
+    # A string scalar (most values) is taken in the loop that meets it, without a call of its own.
     tag = node.tag
-    if type(node) is yaml.ScalarNode:
+    nt = type(node)
+    if nt is _SCALAR:
         return node.value if tag == _STR else loader.construct_object(node, deep=True)
     if id(node) in busy:
         raise _Fallback
     busy.add(id(node))
-    if type(node) is yaml.MappingNode and tag == _MAP:
+    if nt is _MAPPING and tag == _MAP:
         out: dict[Any, Any] = {}
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            if type(key_node) is not yaml.ScalarNode or key_node.tag not in (_STR, _INT):
+        seen: set[str] | None = None  # keys' texts, once an int key makes a key differ from its text
+        for i, (key_node, value_node) in enumerate(node.value):
+            if type(key_node) is not _SCALAR:
                 raise _Fallback
+            ktag = key_node.tag
             raw = key_node.value
-            if raw in seen:
+            if ktag == _STR:
+                key = raw
+            elif ktag == _INT:
+                key = loader.construct_object(key_node, deep=True)
+                if seen is None:
+                    seen = {k.value for k, _ in node.value[:i]}
+            else:
+                raise _Fallback
+            # keys are compared by their text, as sigs.k8s.io/yaml does
+            if seen is not None:
+                if raw in seen:
+                    raise _DuplicateKey(raw, key_node.start_mark.line + 1)
+                seen.add(raw)
+            elif key in out:
                 raise _DuplicateKey(raw, key_node.start_mark.line + 1)
-            seen.add(raw)
-            key = raw if key_node.tag == _STR else loader.construct_object(key_node, deep=True)
-            out[key] = _value(loader, value_node, busy)
-    elif type(node) is yaml.SequenceNode and tag == _SEQ:
-        out = [_value(loader, item, busy) for item in node.value]  # type: ignore[assignment]
+            out[key] = value_node.value if type(value_node) is _SCALAR and value_node.tag == _STR \
+                else _value(loader, value_node, busy)
+    elif nt is _SEQUENCE and tag == _SEQ:
+        out = [item.value if type(item) is _SCALAR and item.tag == _STR else _value(loader, item, busy)  # type: ignore[assignment]
+               for item in node.value]
     else:
         raise _Fallback
     busy.discard(id(node))

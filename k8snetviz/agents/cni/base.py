@@ -106,6 +106,8 @@ class CNIPlugin:
         self._peer_table: tuple[list[Node], tuple[RouteAdd, ...], dict[str, tuple[RouteAdd, ...]]] | None = None
         # What the model shows differently from what the cluster's objects say runs (for inspect's notes).
         self.approximations: list[str] = []
+        # each node's gateway (the first address of its podCIDR) and that address as a /32, made once per node
+        self._gateways: dict[str, tuple[IPv4Network, IPv4Address, IPv4Interface]] = {}
 
     # --- what the plugin reads, and who hands out addresses ----------------------------------------------
     def read(self, scenario: Scenario) -> None:
@@ -198,10 +200,19 @@ class CNIPlugin:
         return out
 
     # --- one pod -------------------------------------------------------------------------------------
+    def gateway(self, node: Node) -> tuple[IPv4Address, IPv4Interface]:
+        """The node's gateway for its pods, the first address of its podCIDR, and that address as a /32 (the
+        same objects for every pod of the node: a 150,000-pod cluster asks 150,000 times)."""
+        cached = self._gateways.get(node.name)
+        if cached is None or cached[0] is not node.pod_cidr:
+            gw = node.pod_cidr.network_address + 1
+            cached = self._gateways[node.name] = (node.pod_cidr, gw, IPv4Interface((int(gw), 32)))
+        return cached[1], cached[2]
+
     def pod_writes(self, node: Node, pod: Pod) -> list[Write]:
         """What the CNI binary does at ADD: the veth pair, the pod's address and routes, the host side."""
         assert pod.ip is not None
-        gw = node.pod_cidr.network_address + 1
+        gw = self.gateway(node)[0]
         host = host_veth_name(pod)
         owner = self.plugin_owner(pod, f"the veth pair of pod {pod.key}")
         out: list[Write] = [

@@ -8,7 +8,7 @@ node's IP, and masquerades what leaves the pod network (its KIND-MASQ-AGENT chai
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address
 from typing import Any
 
 from k8snetviz.agents.cni.base import CNIPlugin, daemonset, ipam, node_ns, pod_ns
@@ -62,7 +62,7 @@ class KindnetPlugin(CNIPlugin):
         ns = node_ns(node)
         assert pod.ip is not None
         return [
-            AddrAdd(ns, host, IPv4Interface((int(gw), 32)),
+            AddrAdd(ns, host, self.gateway(node)[1],
                     self.plugin_owner(pod, "the gateway address on the host end of the veth")),
             RouteAdd(ns, pod.ip, host, scope="host", owner=self.plugin_owner(pod, f"the host route to pod {pod.key}")),
         ]

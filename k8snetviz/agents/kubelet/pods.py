@@ -102,14 +102,17 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
     notes = notes if notes is not None else Notes()
     node_names = list(nodes)
     manifests: list[tuple[dict[str, Any], Manifest]] = []
-    present = PresentPods([m for m in [*extra, *scenario.manifests, *after] if m.kind == "Pod"],
-                          [m for m in [*extra, *scenario.manifests, *after] if m.kind in WORKLOAD_KINDS])
+    # the scenario's pods and workloads from its index by kind (a dump may hold 165,000 documents)
+    docs = [*(m for m in extra if m.kind == "Pod" or m.kind in WORKLOAD_KINDS),
+            *scenario.of_kind("Pod", *WORKLOAD_KINDS),
+            *(m for m in after if m.kind == "Pod" or m.kind in WORKLOAD_KINDS)]
+    present = PresentPods([m for m in docs if m.kind == "Pod"], [m for m in docs if m.kind != "Pod"])
     uids: set[str] = set()
     copies: list[str] = []
     unscheduled: list[str] = []
     expanded_from: list[str] = []
-    budget = MAX_PODS - sum(1 for m in scenario.manifests if m.kind == "Pod")
-    for m in [*extra, *scenario.manifests, *after]:
+    budget = MAX_PODS - len(scenario.of_kind("Pod"))
+    for m in docs:
         if m.kind == "Pod":
             uid = _uid(m)
             if uid is not None:
