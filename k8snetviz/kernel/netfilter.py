@@ -95,6 +95,8 @@ _TARGET_HOOKS = {
 _CTSTATES = ("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT")
 _CTSTATE_SET = frozenset(_CTSTATES)
 _ADDRESS_TYPE = {IPv4Address}
+_BROADCAST = IPv4Address("255.255.255.255")
+_NEW = frozenset({"NEW"})
 # Address types in the kernel's RTN_* order, the order libxt_addrtype prints them in.
 _ADDRTYPES = (
     "UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST",
@@ -164,6 +166,18 @@ class HookContext:
             recent = {name: frozenset(_ip(a) for a in addrs) for name, addrs in self.recent.items()}
             object.__setattr__(self, "recent", recent)
 
+    @classmethod
+    def at_hook(cls, in_iface: str | None, out_iface: str | None, local_addresses: frozenset[IPv4Address],
+                out_address: IPv4Address | None, ipsets: Mapping[str, tuple[IPv4Network, ...]]) -> HookContext:
+        """A new connection's context from what a namespace holds already in the normalised types (a frozenset
+        of IPv4Address, an IPv4Address): the walk makes one at every hook, without the checks of ``__init__``."""
+        if type(local_addresses) is not frozenset or (out_address is not None and type(out_address) is not IPv4Address):
+            return cls(in_iface, out_iface, local_addresses, out_address, ipsets=ipsets)
+        ctx = object.__new__(cls)
+        ctx.__dict__.update(in_iface=in_iface, out_iface=out_iface, local_addresses=local_addresses,
+                            out_address=out_address, ctstate=_NEW, recent={}, ipsets=ipsets)
+        return ctx
+
     def is_local(self, addr: IPv4Address) -> bool:
         return addr in self.local_addresses or addr.is_loopback
 
@@ -172,7 +186,7 @@ class HookContext:
         every address that is not local, broadcast or multicast is UNICAST)."""
         if self.is_local(addr):
             return "LOCAL"
-        if addr == IPv4Address("255.255.255.255"):
+        if addr == _BROADCAST:
             return "BROADCAST"
         if addr.is_multicast:
             return "MULTICAST"

@@ -25,6 +25,9 @@ from k8snetviz.kernel.routing import Route, RoutingTable
 
 __all__ = ["Interface", "Neighbour", "FdbEntry", "NetNS", "LayeredMap", "IpSet", "SYSCTL_DEFAULTS"]
 
+# Devices and addresses added, in every namespace: what a namespace's cache of its own addresses checks.
+_CHANGES = [0]
+
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -65,6 +68,7 @@ class Interface:
     def add_address(self, address: IPv4Interface, owner: Owner = KERNEL) -> None:
         self.addrs.append(address)
         self.addr_owners[address] = owner
+        _CHANGES[0] += 1
 
     def address_owner(self, address: IPv4Interface) -> Owner:
         return self.addr_owners.get(address, self.owner)
@@ -174,7 +178,7 @@ class NetNS:
     ipsets: dict[str, IpSet] = field(default_factory=dict)
     owner: Owner = KERNEL
     _top_ifindex: int = field(default=0, repr=False, compare=False)
-    _local: tuple[int, frozenset[IPv4Address]] | None = field(default=None, repr=False, compare=False)
+    _local: tuple[tuple[int, int], frozenset[IPv4Address]] | None = field(default=None, repr=False, compare=False)
 
     # -- sysctls --------------------------------------------------------------------------------------
     def sysctl(self, name: str) -> str:
@@ -192,17 +196,19 @@ class NetNS:
     def add_interface(self, iface: Interface) -> Interface:
         self.interfaces[iface.name] = iface
         self._top_ifindex = max(self._top_ifindex, iface.ifindex)
+        _CHANGES[0] += 1
         return iface
 
     def next_ifindex(self) -> int:
         return self._top_ifindex + 1
 
     def local_addresses(self) -> frozenset[IPv4Address]:
-        """Every address of the namespace's devices (kept until a device or an address is added)."""
-        count = sum(len(i.addrs) for i in self.interfaces.values())
+        """Every address of the namespace's devices (kept until a device or an address is added anywhere,
+        or a device removed: a walk asks at every hook, and a node may hold hundreds of devices)."""
+        stamp = (_CHANGES[0], len(self.interfaces))
         cached = self._local
-        if cached is None or cached[0] != count:
-            cached = self._local = (count, frozenset(a.ip for i in self.interfaces.values() for a in i.addrs))
+        if cached is None or cached[0] != stamp:
+            cached = self._local = (stamp, frozenset(a.ip for i in self.interfaces.values() for a in i.addrs))
         return cached[1]
 
     def owner_of(self, addr: IPv4Address) -> Interface | None:

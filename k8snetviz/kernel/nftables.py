@@ -849,17 +849,23 @@ def traverse_hook(ruleset: nf.Ruleset | None, nft: NftRuleset | None, hook: str,
                     if c.out_address is None:
                         raise ValueError("masquerade needs the out interface's address (HookContext.out_address)")
                     pkt, verdict = replace(pkt, src=c.out_address), "ACCEPT"
-                states = set(c.ctstate)
-                if pkt.dst != done.packet.dst or pkt.dport != done.packet.dport:
-                    states.add("DNAT")
-                if pkt.src != done.packet.src or pkt.sport != done.packet.sport:
-                    states.add("SNAT")
-                merged = nf.Outcome(done.probability * o.probability, verdict, pkt, done.matched + o.matched,
-                                    done.recent + o.recent, o.reject_with,
-                                    o.policy_chain if o.deciding_rule is None else None)
-                nat_done = natted or (is_nat and pkt != done.packet and (pkt.dst, pkt.dport, pkt.src) !=
-                                      (done.packet.dst, done.packet.dport, done.packet.src))
-                nxt.append((merged, replace(c, ctstate=frozenset(states)), nat_done))
+                before = done.packet
+                dnat = pkt.dst != before.dst or pkt.dport != before.dport
+                snat = pkt.src != before.src or pkt.sport != before.sport
+                ctx_after = c
+                if (dnat and "DNAT" not in c.ctstate) or (snat and "SNAT" not in c.ctstate):
+                    # the context is copied only when the connection's states change (most stages NAT nothing)
+                    ctx_after = replace(c, ctstate=c.ctstate | {x for x, on in (("DNAT", dnat), ("SNAT", snat)) if on})
+                if not done.matched and not done.recent and done.probability is _ONE and pkt is o.packet \
+                        and verdict == o.verdict and (o.policy_chain is None or o.deciding_rule is None):
+                    merged = o  # nothing to merge yet: the outcome as the stage gave it
+                else:
+                    merged = nf.Outcome(done.probability * o.probability, verdict, pkt, done.matched + o.matched,
+                                        done.recent + o.recent, o.reject_with,
+                                        o.policy_chain if o.deciding_rule is None else None)
+                nat_done = natted or (is_nat and pkt != before and (pkt.dst, pkt.dport, pkt.src) !=
+                                      (before.dst, before.dport, before.src))
+                nxt.append((merged, ctx_after, nat_done))
         partial = nxt
     return nf.Traversal(tuple(o for o, _c, _n in partial))
 

@@ -76,7 +76,13 @@ class Packet:
         return s
 
 
-@functools.lru_cache(maxsize=4096)
 def _endpoint(addr: IPv4Address, port: int | None) -> str:
+    # keyed by the address's number: an IPv4Address hashes itself in Python (through hex())
+    return _endpoint_of(int(addr), port)
+
+
+@functools.lru_cache(maxsize=4096)
+def _endpoint_of(number: int, port: int | None) -> str:
     # A walk prints the same few addresses at every hop; ipaddress formats them in Python.
+    addr = IPv4Address(number)
     return f"{addr}:{port}" if port is not None else str(addr)

@@ -23,10 +23,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, Protocol
 
-from k8snetviz.agents.writes import KERNEL, Owner
+from k8snetviz.agents.writes import KERNEL, Owner, fast_init
 from k8snetviz.kernel import netfilter as nf
 from k8snetviz.kernel import nftables as nft
 from k8snetviz.kernel.netns import Interface, NetNS
@@ -43,6 +43,7 @@ MAX_HOPS = 128
 GATEWAY_OWNER = Owner("host-network", why="the node network's gateway to the outside world")
 LOOPBACK_NET = IPv4Network("127.0.0.0/8")
 LOOPBACK_ADDRESS = IPv4Address("127.0.0.1")
+_ANY = IPv4Address("0.0.0.0")
 LOOPBACK_ROUTE_OWNER = Owner("kernel", why="the kernel adds it for 127.0.0.1/8 on lo")
 
 
@@ -56,7 +57,7 @@ def _safe(part: str) -> str:
 
 def element_id(*parts: str) -> str:
     """A stable id usable in DOT and SVG (letters, digits, ``-``, ``_``, ``.``, ``:``)."""
-    return "--".join(_safe(p) for p in parts)
+    return "--".join(map(_safe, parts))
 
 
 def route_id(ns: str, route: Route) -> str:
@@ -64,17 +65,35 @@ def route_id(ns: str, route: Route) -> str:
 
 
 def rule_id(ns: str, rule: nf.Rule, position: int) -> str:
-    return element_id("rule", ns, rule.table, rule.chain, str(position))
+    return _rule_id(ns, rule.table, rule.chain, position)
 
 
+@functools.lru_cache(maxsize=65536)  # a walk names the same rows at every trace
+def _rule_id(ns: str, table: str, chain: str, position: int) -> str:
+    return element_id("rule", ns, table, chain, str(position))
+
+
+@functools.lru_cache(maxsize=65536)  # a walk names the same rows at every trace
 def address_id(ns: str, dev: str, addr: Any) -> str:
     return element_id("addr", ns, dev, str(addr))
 
 
+@functools.lru_cache(maxsize=65536)  # a walk names the same rows at every trace
 def link_id(ns: str, dev: str) -> str:
     return element_id("dev", ns, dev)
 
 
+def _with_prefixlen(a: IPv4Interface) -> str:
+    return _address_text(int(a), a.network.prefixlen)
+
+
+@functools.lru_cache(maxsize=65536)
+def _address_text(number: int, prefixlen: int) -> str:
+    # ipaddress formats in Python; a walk shows the same addresses at every trace
+    return f"{IPv4Address(number)}/{prefixlen}"
+
+
+@fast_init  # a walk makes one per hop and per matched rule
 @dataclass(frozen=True)
 class DecidedBy:
     """What decided a hop: a reference to one row or rule, never its text searched again."""
@@ -196,8 +215,9 @@ class Walker:
         for a in dev.addrs:
             if a.ip == addr:
                 scope = "host" if dev.kind == "loopback" else "global"
-                return DecidedBy("address", address_id(ns.name, dev.name, a.with_prefixlen),
-                                 f"inet {a.with_prefixlen} scope {scope} {dev.name}", dev.address_owner(a))
+                text = _with_prefixlen(a)
+                return DecidedBy("address", address_id(ns.name, dev.name, text),
+                                 f"inet {text} scope {scope} {dev.name}", dev.address_owner(a))
         return DecidedBy("link", link_id(ns.name, dev.name), dev.name, dev.owner)
 
     @staticmethod
@@ -276,12 +296,13 @@ class Walker:
                 # the first global (not loopback) one in device order (a Calico veth has none of its own)
                 out_addr = next((d.primary for d in sorted(ns.interfaces.values(), key=lambda d: d.ifindex)
                                  if d.kind != "loopback" and d.primary is not None), None)
-        ctx = nf.HookContext(in_iface=in_dev, out_iface=out_dev, local_addresses=frozenset(ns.local_addresses()),
-                             out_address=out_addr, ipsets={n: s.members for n, s in ns.ipsets.items()})
+        ctx = nf.HookContext.at_hook(in_dev, out_dev, ns.local_addresses(), out_addr,
+                                     {n: s.members for n, s in ns.ipsets.items()} if ns.ipsets else {})
         traversal = nft.traverse_hook(ruleset, ns.nftables, hook, pkt, ctx)
         outcome = self.choose(ns, traversal)
-        after = Packet(outcome.packet.src, outcome.packet.dst, pkt.proto, outcome.packet.sport,
-                       outcome.packet.dport, outcome.packet.mark, pkt.inner)
+        after = outcome.packet
+        if after.proto != pkt.proto or after.inner is not pkt.inner:
+            after = Packet(after.src, after.dst, pkt.proto, after.sport, after.dport, after.mark, pkt.inner)
         lines = [r.line for r in outcome.matched]
         refs = [self.rule_ref(ns, r) for r in outcome.matched]
         device = (out_dev if hook == "POSTROUTING" else in_dev or out_dev) or "-"
@@ -403,7 +424,7 @@ class Walker:
     def originate(self, ns: NetNS, pkt: Packet) -> None:
         local = pkt.dst.is_loopback or pkt.dst in ns.local_addresses()
         r = self.local_route(ns, pkt) if local else self.route(ns, pkt)
-        if pkt.src == IPv4Address("0.0.0.0"):
+        if pkt.src == _ANY:
             src = ns.source_address(r)
             assert src is not None
             pkt = pkt.with_src(src)
