@@ -201,7 +201,8 @@ class Cluster:
                                          self.warnings, proxied).items():
             kernel.apply(payloads, f"node/{name}")
         for pod in self.pods.values():  # the chained portmap plugin: pods start once kube-proxy runs
-            kernel.apply(hostport_writes(self.cni, self.nodes[pod.node_name], pod))
+            if any(p.host_port for p in pod.ports):  # (it does nothing for a pod without hostPorts)
+                kernel.apply(hostport_writes(self.cni, self.nodes[pod.node_name], pod))
         return kernel.done()
 
     def _kube_proxy_nodes(self) -> set[str] | None:

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from k8snetviz.agents.writes import fast_init
 from k8snetviz.api.refs import Ref
 from k8snetviz.api.validation import (
     CIDR_ERROR,
@@ -123,6 +124,7 @@ class PolicyNamespace:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
+@fast_init  # one per pod: 150,000 at Kubernetes' limits
 @dataclass(frozen=True)
 class _Pod:
     """A pod normalised from any object shaped like :class:`PolicyPod` (or the model's Pod)."""
@@ -144,10 +146,10 @@ class _Pod:
 
 
 def _ip(value: Any) -> IPAddress | None:
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return value  # (first: comparing an address with "" runs ipaddress's __eq__ in Python)
     if value is None or value == "":
         return None
-    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-        return value
     return ipaddress.ip_address(str(value))
 
 
