@@ -18,10 +18,16 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-__all__ = ["limits_yaml", "LIMITS", "POD_SUBNET", "NAMESPACES", "SYSTEM_PODS"]
+__all__ = ["limits_yaml", "LIMITS", "POD_SUBNET", "NAMESPACES", "system_pods"]
 
 LIMITS = {"nodes": 5000, "pods": 150_000, "services": 10_000, "endpoints": 10, "policies": 500}
-SYSTEM_PODS = 2  # kind's CoreDNS replicas, which the model adds: the dump's own pods are the rest
+
+
+def system_pods(nodes: int) -> int:
+    """The pods kind runs by itself, which the model adds: kube-proxy's and kindnet's on every node, the
+    control plane's four static pods, CoreDNS's two replicas, local-path-provisioner. The dump's own pods are
+    the rest of Kubernetes' 150,000 (the limit counts every pod)."""
+    return 2 * nodes + 4 + 2 + 1
 POD_SUBNET = "10.0.0.0/11"  # 8,192 node /24s
 NODE_NETWORK = "172.18.0.0/16"
 NAMESPACES = 100
@@ -61,9 +67,9 @@ def _policy(k: int, ns: str) -> str:
 
 def limits_yaml(nodes: int = 5000, pods: int = 150_000, services: int = 10_000, endpoints: int = 10,
                 policies: int = 500, kube_proxy_mode: str = "iptables") -> str:
-    """The scenario as multi-document YAML (about 50 MB at the limits); ``pods`` counts CoreDNS's too;
+    """The scenario as multi-document YAML (about 50 MB at the limits); ``pods`` counts kind's own too;
     ``kube_proxy_mode`` as kind's ``networking.kubeProxyMode`` (``iptables``, ``nftables``)."""
-    pods -= SYSTEM_PODS
+    pods -= system_pods(nodes)
     if services * endpoints > pods:
         raise ValueError("every endpoint is a pod of its own: services * endpoints must not exceed pods")
     out: list[str] = [

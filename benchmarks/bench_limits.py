@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _limits import LIMITS, NAMESPACES, SYSTEM_PODS, limits_yaml  # noqa: E402
+from _limits import LIMITS, NAMESPACES, limits_yaml, system_pods  # noqa: E402
 from _stats import Table, sample  # noqa: E402
 
 import k8snetviz  # noqa: E402
@@ -37,9 +37,9 @@ def peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # ru_maxrss is in KiB on Linux
 
 
-def pairs(services: int, endpoints: int, pods: int, count: int) -> list[tuple[str, str]]:
+def pairs(services: int, endpoints: int, pods: int, nodes: int, count: int) -> list[tuple[str, str]]:
     """Traces spread over the cluster: a pod to a Service (kube-proxy's DNAT), a pod to a pod on another node."""
-    pods -= SYSTEM_PODS
+    pods -= system_pods(nodes)
     out = []
     for i in range(count):
         src = (i * 7919) % pods
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
 
-    todo = pairs(size["services"], size["endpoints"], size["pods"], args.traces // 2 + 1)
+    todo = pairs(size["services"], size["endpoints"], size["pods"], size["nodes"], args.traces // 2 + 1)
     profile = cProfile.Profile() if args.profile else None
     t0 = time.perf_counter()
     if profile:
