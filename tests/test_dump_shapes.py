@@ -601,3 +601,40 @@ def test_an_address_a_finished_pod_left_belongs_to_the_running_pod_that_holds_it
     t = cluster.trace("default/client", "svc/default/web:80")
     assert t.final["pod"] == "default/web-1" and [c["pod"] for c in t.candidates] == ["default/web-1"]
     assert cluster.owner_of(cluster.pods["default/web-1"].ip) == "pod/default/web-1"
+
+
+def test_a_pod_on_a_node_of_its_own_is_reached_at_its_nodes_address(tmp_path: Path) -> None:
+    # EKS Fargate runs each pod in a VM-isolated environment of its own, listed as a node fargate-ip-… whose
+    # InternalIP is the pod's IP (Amazon EKS docs, "AWS Fargate"); the pod is not hostNetwork. The model
+    # runs it in its node's namespace; the trace delivers to it and names it among the candidates; its DNS stays
+    # the cluster's (dnsPolicy ClusterFirst).
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    for o in objs:
+        if o["kind"] == "Node":
+            o["spec"] = {}
+            if o["metadata"]["name"] == "n2":
+                o["metadata"]["labels"] = {"eks.amazonaws.com/compute-type": "fargate"}
+    objs = _rename(objs, {"172.18.0.2": "10.0.10.5", "172.18.0.3": "10.0.20.60", "10.244.0.5": "10.0.10.50",
+                          "10.244.1.7": "10.0.20.60", "10.96.40.10": "172.20.40.10"})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    assert str(cluster.pods["default/web-1"].ip) == "10.0.20.60"
+    t = cluster.trace("default/client", "svc/default/web:80")
+    assert t.final["pod"] == "default/web-1" and [c["pod"] for c in t.candidates] == ["default/web-1"]
+    answer = cluster.resolve("default/web-1", "web.default.svc.cluster.local").to_dict()
+    assert "172.20.40.10" in {a["data"] for a in answer["answers"]}
+    assert any("node's own address" in a for a in cluster.inspect().to_dict()["approximated"])
+
+
+def test_a_hostnetwork_endpoint_is_named_by_its_pod_among_the_candidates(tmp_path: Path) -> None:
+    # An EndpointSlice lists a hostNetwork pod at its node's address (targetRef: the pod); kube-proxy's DNAT sends
+    # there, and the pod of that node that listens on the port answers: candidates name that pod, not the node.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    web = next(o for o in objs if o["metadata"]["name"] == "web-1")
+    web["spec"]["hostNetwork"] = True
+    web["status"]["podIP"], web["status"]["podIPs"] = "172.18.0.3", [{"ip": "172.18.0.3"}]
+    for o in objs:
+        if o.get("addressType") == "IPv4":
+            o["endpoints"][0]["addresses"] = ["172.18.0.3"]
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    t = cluster.trace("default/client", "svc/default/web:80")
+    assert t.final["pod"] == "default/web-1" and [c["pod"] for c in t.candidates] == ["default/web-1"]

@@ -153,7 +153,10 @@ def _ready_pods(cluster: k8snetviz.Cluster, svc: Any, port: Any) -> set[str]:
             continue
         for ep in es.endpoints:
             if ep.is_ready:
-                pod = cluster.pod_at(IPv4Address(ep.addresses[0]))
+                # the pod the slice names (hostNetwork ones too), else the pod at the address
+                ref = ep.target_ref
+                named = f"{ref.namespace or es.namespace}/{ref.name}" if ref is not None and ref.kind == "Pod" else ""
+                pod = cluster.pods.get(named) or cluster.pod_at(IPv4Address(ep.addresses[0]))
                 if pod is not None:
                     out.add(pod.key)
     return out

@@ -78,6 +78,9 @@ class Pod:
     owner: ObjectRef | None = None
     images: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # The pod's node is its own VM and holds the pod's address (EKS Fargate, virtual kubelets): the model runs it
+    # in its node's network namespace, like a hostNetwork pod, while its DNS stays the pod's own (dnsPolicy).
+    own_node: bool = False
 
     @property
     def key(self) -> str:

@@ -331,7 +331,7 @@ def pod_dns(cluster: Cluster, pod: Pod) -> PodDNS:
     return pod_resolv_conf(
         pod.namespace,
         pod.dns_policy,
-        host_network=pod.host_network,
+        host_network=pod.host_network and not pod.own_node,
         dns_config=PodDNSConfig.from_dict(dns_config),
         cluster_domain=cfg.cluster_domain,
         cluster_dns=cluster_dns_ips or [str(cfg.dns_service_ip)],
@@ -354,7 +354,7 @@ def resolv_conf(cluster: Cluster, pod: str) -> str:
 def etc_hosts(cluster: Cluster, pod: Pod) -> dict[str, list[str]]:
     """The names the kubelet's ``/etc/hosts`` gives a pod: localhost, its own name, ``hostAliases``."""
     hosts: dict[str, list[str]] = {"localhost": ["127.0.0.1", "::1"]}
-    if pod.host_network:
+    if pod.host_network and not pod.own_node:
         return hosts  # the node's own /etc/hosts: nothing about the pod
     spec = pod.raw.get("spec") or {}
     if pod.ip is not None:

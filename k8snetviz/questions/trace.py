@@ -55,6 +55,10 @@ class TraceWalker(Walker):
             owner = self.cluster.owner_of(o.packet.dst)
             ref = Ref.parse(owner) if owner else None
             name = ref.key if ref is not None and ref.kind == "pod" else (owner or str(o.packet.dst))
+            if owner is not None and owner.startswith("node/") and owner in self.cluster.netns:
+                # a hostNetwork endpoint: the pod of that node that listens on the port, as delivery names it
+                listener = self.host_network_pod(self.cluster.netns[owner], o.packet)
+                name = listener.key if listener is not None else name
             self.candidates.append({"pod": name, "probability": float(o.probability),
                                     "endpoint": f"{o.packet.dst}:{o.packet.dport}" if o.packet.dport else
                                     str(o.packet.dst)})

@@ -156,6 +156,7 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
                     f"{', …' if len(expanded_from) > 3 else ''})", "controllers whose pods the dump does not hold")
     pods: dict[str, Pod] = {}
     where: dict[str, str] = {}
+    own_nodes: list[str] = []
     place = Placer(nodes)
     for body, m in manifests:
         md = body.get("metadata") or {}
@@ -181,9 +182,17 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
         if md.get("ownerReferences"):
             o = md["ownerReferences"][0]
             owner = ObjectRef(o.get("kind", ""), o.get("name", ""), ns)
+        status = body.get("status") or {}
+        # A pod read back with its node's own address, not hostNetwork: the node is the pod's own VM (EKS Fargate
+        # gives every pod a node of its own whose InternalIP is the pod's IP).
+        own_node = not spec.get("hostNetwork") and is_observed(body) and bool(status.get("podIP")) and \
+            status.get("phase") not in ("Succeeded", "Failed") and status.get("podIP") == str(nodes[node].internal_ip)
+        if own_node:
+            own_nodes.append(key)
         pod = Pod(
             namespace=ns, name=name, node_name=node, labels=dict(md.get("labels") or {}),
-            ports=_ports(spec, name), host_network=bool(spec.get("hostNetwork")), ready=_ready(body),
+            ports=_ports(spec, name), host_network=bool(spec.get("hostNetwork")) or own_node, own_node=own_node,
+            ready=_ready(body),
             phase=(body.get("status") or {}).get("phase", "Running"),
             terminating=bool(md.get("deletionTimestamp")),
             hostname=spec.get("hostname"), subdomain=spec.get("subdomain"),
@@ -192,6 +201,10 @@ def build_pods(scenario: Scenario, nodes: dict[str, Node], extra: list[Manifest]
         )
         pods[key] = pod
         where[key] = m.where
+    if own_nodes:
+        notes.approximate(f"{len(own_nodes)} pods hold their node's own address (a node per pod: EKS Fargate, a "
+                          f"virtual kubelet; e.g. {own_nodes[0]}): the model runs them in their node's network "
+                          "namespace, as it runs hostNetwork pods")
     _assign_ips(pods, nodes, notes, ipam or HostLocalIPAM(nodes))
     return pods
 
