@@ -638,3 +638,25 @@ def test_a_hostnetwork_endpoint_is_named_by_its_pod_among_the_candidates(tmp_pat
     cluster = k8snetviz.load(_write(tmp_path, objs))
     t = cluster.trace("default/client", "svc/default/web:80")
     assert t.final["pod"] == "default/web-1" and [c["pod"] for c in t.candidates] == ["default/web-1"]
+
+
+def test_a_node_reaches_its_own_hostnetwork_endpoint_through_a_service(tmp_path: Path) -> None:
+    # A hostNetwork pod connects to a ClusterIP whose endpoint is its own node's address (node-exporter scraped
+    # from the node): OUTPUT DNATs to the node's address, the packet and its reply go through lo, and the reply
+    # leaves through POSTROUTING, where conntrack undoes the DNAT (netfilter: locally generated packets pass
+    # OUTPUT and POSTROUTING, then INPUT on the way back in), so the socket sees the ClusterIP answer.
+    objs = [o for o in (ipv4_half(o)[0] for o in _dual_stack_dump()) if o is not None]
+    web = next(o for o in objs if o["metadata"]["name"] == "web-1")
+    web["spec"]["hostNetwork"] = True
+    web["status"]["podIP"], web["status"]["podIPs"] = "172.18.0.3", [{"ip": "172.18.0.3"}]
+    for o in objs:
+        if o.get("addressType") == "IPv4":
+            o["endpoints"][0]["addresses"] = ["172.18.0.3"]
+    objs.append({"apiVersion": "v1", "kind": "Pod", "metadata": _md("agent-n2", "kube-system"),
+                 "spec": {"nodeName": "n2", "hostNetwork": True, "containers": [{"name": "agent"}]},
+                 "status": {"phase": "Running", "podIP": "172.18.0.3", "hostIP": "172.18.0.3",
+                            "conditions": [{"type": "Ready", "status": "True"}]}})
+    cluster = k8snetviz.load(_write(tmp_path, objs))
+    t = cluster.trace("kube-system/agent-n2", "svc/default/web:80")
+    assert t.verdict == "delivered", t.reason
+    assert any(h["action"] == "un-nat" for h in t.to_dict()["hops"])

@@ -436,6 +436,11 @@ class Walker:
                 self.localnet_check(ns, after, r.dev, source=True)
         pkt = after
         if pkt.dst in ns.local_addresses() or pkt.dst.is_loopback:
+            if self.replying:
+                # A reply that stays in this namespace still leaves through POSTROUTING and comes back in through
+                # INPUT (over lo): conntrack undoes the DNAT of a connection the host made to its own Service there.
+                pkt = self.netfilter(ns, "POSTROUTING", pkt, None, "lo")
+                pkt = self.netfilter(ns, "INPUT", pkt, "lo", None)
             self.deliver(ns, "lo", pkt)
             return
         pkt = self.netfilter(ns, "POSTROUTING", pkt, None, r.dev)
