@@ -208,3 +208,30 @@ def test_inspect_of_a_shipped_scenario_infers_nothing() -> None:
     assert r.inferred == [] and r.approximated == []
     assert r.found["service_cidr"] == "10.96.0.0/16" and r.found["cni"] == "kindnet"
     assert str(r).startswith("found:\n")
+
+
+def test_every_shipped_document_decodes_which_is_why_a_shipped_scenario_skips_the_check() -> None:
+    # decode_scenario leaves pydantic out for the package's own scenarios (a CLI trace starts 40% sooner);
+    # this test is what vouches for them
+    from k8snetviz.api.decode import check
+    from k8snetviz.scenario.loader import shipped_scenarios
+
+    for name in shipped_scenarios():
+        sc = read_scenario(name)
+        assert sc.manifests and all(m.shipped for m in sc.manifests), name
+        for m in sc.manifests:
+            assert check(m.body) is None, (name, m.where)
+
+
+def test_a_copy_of_a_shipped_scenario_is_checked_like_any_other_file(tmp_path: Path) -> None:
+    from k8snetviz.scenario.loader import resolve_path
+
+    copy = tmp_path / "kind-default.yaml"
+    copy.write_text(resolve_path("kind-default").read_text() + "\n---\napiVersion: v1\nkind: Service\n"
+                    "metadata: {name: odd}\nspec:\n  ports: [{port: eighty}]\n")
+    assert not any(m.shipped for m in read_scenario(copy).manifests)
+    with pytest.raises(ScenarioError, match="cannot unmarshal string into Go struct field .* of type int32"):
+        k8snetviz.load(copy)
+    extra = "apiVersion: v1\nkind: Service\nmetadata: {name: odd}\nspec:\n  ports: [{port: eighty}]\n"
+    with pytest.raises(ScenarioError, match="cannot unmarshal string"):
+        k8snetviz.load("kind-default", extra)  # a learner's documents on top of a shipped scenario: checked

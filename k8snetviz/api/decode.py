@@ -19,16 +19,16 @@ from __future__ import annotations
 import copy
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from k8snetviz.api import schema
 from k8snetviz.api.families import ipv4_view
 from k8snetviz.api.notes import Notes
 from k8snetviz.api.validation import PORT_NUM_ERROR
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError, ScenarioError
 from k8snetviz.scenario.loader import Manifest, Scenario
+
+if TYPE_CHECKING:
+    from k8snetviz.api import schema
 
 __all__ = ["decode_scenario", "check", "decode_error", "convert_ingress"]
 
@@ -54,6 +54,8 @@ def _json_type(value: Any) -> str:
 
 def _go_type(annotation: Any) -> str:
     """The Go type the API server decodes a field into, from its annotation."""
+    from k8snetviz.api import schema
+
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
@@ -74,6 +76,8 @@ def _go_type(annotation: Any) -> str:
 
 
 def _struct(cls: type[schema.Model], kind: str) -> str:
+    from k8snetviz.api import schema
+
     if cls is schema.WorkloadSpec:
         return f"{kind}Spec"
     if cls is schema.Deployment:
@@ -83,6 +87,8 @@ def _struct(cls: type[schema.Model], kind: str) -> str:
 
 def decode_error(kind: str, api_version: str, model: type[schema.Model], err: dict[str, Any]) -> str:
     """One pydantic error as the API server's decoder words it (Go's ``encoding/json``)."""
+    from k8snetviz.api import schema
+
     cls: Any = model
     annotation: Any = model
     struct, path = _struct(model, kind), []
@@ -125,6 +131,10 @@ def decode_error(kind: str, api_version: str, model: type[schema.Model], err: di
 
 def check(body: dict[str, Any]) -> str | None:
     """The API server's decoding error for an object, or None when its shape is right."""
+    from pydantic import ValidationError
+
+    from k8snetviz.api import schema  # pydantic's models: imported when a document is checked
+
     raw_kind = body.get("kind")
     kind = raw_kind if isinstance(raw_kind, str) else ""
     model = schema.MODELS.get(kind, schema.Other)
@@ -212,7 +222,8 @@ def decode_scenario(scenario: Scenario, notes: Notes | None = None) -> Scenario:
     copies: list[str] = []
     converted = 0
     for m in scenario.manifests:
-        problem = check(m.body)
+        # the package's own scenarios are checked by its tests (test_decode): pydantic is not even imported
+        problem = None if m.shipped else check(m.body)
         if problem is not None:
             raise ScenarioError(problem, source=m.source, line=m.line)
         uid = m.metadata.get("uid")

@@ -47,6 +47,8 @@ class Manifest:
     body: dict[str, Any]
     source: str
     line: int
+    # read from a scenario the package ships (its tests check every document's shape)
+    shipped: bool = field(default=False, compare=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -110,6 +112,14 @@ class Scenario:
 def _scenarios() -> Traversable:
     """The shipped scenarios: package data, read with importlib.resources (inside a wheel too)."""
     return resources.files("k8snetviz") / "data" / "scenarios"
+
+
+def _is_shipped(path: Path) -> bool:
+    """Whether ``path`` is one of the package's shipped scenario files."""
+    try:
+        return path.suffix == ".yaml" and path.resolve().parent == Path(str(_scenarios())).resolve()
+    except (OSError, ValueError):
+        return False
 
 
 def shipped_scenarios() -> list[str]:
@@ -570,7 +580,11 @@ def read_scenario(scenario: str | os.PathLike[str]) -> Scenario:
         is_dir = False
     if not is_dir:
         shown = str(path) if Path(scenario).is_file() else str(scenario)
-        return _not_empty(parse_bytes(_read(path, shown), shown))
+        out = _not_empty(parse_bytes(_read(path, shown), shown))
+        if _is_shipped(path):
+            for m in out.manifests:
+                m.shipped = True
+        return out
     files = _files(path)
     if not files:
         raise ScenarioError("no .yaml, .yml or .json file in this directory", source=str(path))
