@@ -23,6 +23,7 @@ from typing import Any
 
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views.presentation import MODE
+from k8snetviz.views.theme import themed
 
 __all__ = ["Predict", "TextBlock", "inline_html", "show_in_place"]
 
@@ -50,7 +51,7 @@ class TextBlock(str):
     """Text the course computes (a table, a list of facts), shown as preformatted text in a notebook too."""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": str(self), "text/html": f'<pre class="knv-text">{escape(str(self))}</pre>'}
+        return {"text/plain": str(self), "text/html": themed(f'<pre class="knv-text">{escape(str(self))}</pre>')}
 
 
 class WidgetItem:
@@ -78,7 +79,8 @@ def show_in_place(producer: Callable[[], Any]) -> None:
         shown = producer()
     except K8sNetVizError as err:
         # A plain-text front end (a terminal, nbconvert to text) reads the text form, not an HTML object.
-        display({"text/plain": f"✘ {err}", "text/html": f'<p class="knv-error">✘ {inline_html(str(err))}</p>'},
+        display({"text/plain": f"✘ {err}",
+                 "text/html": themed(f'<p class="knv-verdict knv-bad">✘ {inline_html(str(err))}</p>', "knv-error")},
                 raw=True)
         return
     for item in shown if isinstance(shown, (tuple, list)) else [shown]:
@@ -152,13 +154,14 @@ class Predict(WidgetItem):
         out.add_class(CSS_REVEAL)
 
         def on_check(_: Any) -> None:
-            from IPython.display import HTML, display
+            from IPython.display import display
 
             out.clear_output()
             with out:
                 verdict = self.check(choices.value)
-                colour = "#1b7837" if choices.value == self.answer else "#762a83"
-                display(HTML(f'<p style="color:{colour}">{inline_html(verdict)}</p>'))
+                cls = "knv-ok" if choices.value == self.answer else "knv-bad"
+                display({"text/plain": verdict,
+                         "text/html": themed(f'<p class="knv-verdict {cls}">{inline_html(verdict)}</p>')}, raw=True)
                 if choices.value is not None and self.reveal is not None:
                     show_in_place(self.reveal)
 

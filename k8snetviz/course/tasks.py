@@ -29,6 +29,7 @@ from typing import Any
 from k8snetviz.course.quiz import WidgetItem, inline_html, show_in_place
 from k8snetviz.errors import K8sNetVizError, UsageError
 from k8snetviz.views.presentation import MODE
+from k8snetviz.views.theme import themed
 
 __all__ = ["Task", "CheckResult", "Solution", "parse_route", "RouteAnswer", "unfinished", "resulting_cluster",
            "is_commands", "Outcome"]
@@ -73,15 +74,16 @@ class CheckResult:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         if self.passed:
-            body = f'<p style="color:#1b7837">✔ <b>correct:</b> {inline_html(" ".join(self.messages))}</p>'
+            body = (f'<p class="knv-verdict knv-ok">✔ <b>correct:</b> {inline_html(" ".join(self.messages))}'
+                    "</p>")
         else:
             items = "".join(f"<li>{inline_html(m)}</li>" for m in self.messages)
-            body = f'<p style="color:#762a83">✘ <b>not yet:</b></p><ul style="color:#762a83">{items}</ul>'
-        html = f'<div class="{CSS_RESULT}">{body}</div>'
+            body = f'<div class="knv-verdict knv-bad"><p>✘ <b>not yet:</b></p><ul>{items}</ul></div>'
+        html = themed(f'<div class="{CSS_RESULT}">{body}</div>')
         if self.proof is not None and hasattr(self.proof, "_repr_mimebundle_"):
             html += self.proof._repr_mimebundle_().get("text/html", "")
         elif self.proof is not None:
-            html += f"<pre>{escape(str(self.proof))}</pre>"
+            html += themed(f"<pre>{escape(str(self.proof))}</pre>")
         text = self.text() + (f"\n\n{self.proof}" if self.proof is not None else "")
         return {"text/plain": text, "text/html": html}
 
@@ -101,9 +103,9 @@ class Solution:
         return self.text()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        html = (f'<div class="{CSS_SOLUTION}"><p><b>Solution</b></p>'
-                f'<pre class="language-{self.language}">{escape(self.answer.strip(chr(10)))}</pre>'
-                + (f"<p>{inline_html(self.explanation)}</p>" if self.explanation else "") + "</div>")
+        html = themed(f'<div class="{CSS_SOLUTION}"><p><b>Solution</b></p>'
+                      f'<pre class="language-{self.language}">{escape(self.answer.strip(chr(10)))}</pre>'
+                      + (f"<p>{inline_html(self.explanation)}</p>" if self.explanation else "") + "</div>")
         return {"text/plain": self.text(), "text/html": html}
 
 

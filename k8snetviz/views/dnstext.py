@@ -22,6 +22,7 @@ from k8snetviz.agents.coredns.zone import NOERROR, Answer, Record, reverse_name
 from k8snetviz.agents.kubelet.resolvconf import Resolution, nslookup_lookups
 from k8snetviz.questions.display import rich_view, text_view
 from k8snetviz.questions.resolve import DNS_PORT, DNSResult, is_numeric
+from k8snetviz.views.theme import themed
 
 __all__ = [
     "dns_outcome",
@@ -324,18 +325,18 @@ def dns_html(result: DNSResult) -> str:
     if not rows:
         rows.append(f'<tr><td colspan="5">no query sent: {escape(result.resolution.source)} answered</td></tr>')
     mark = "✔" if result.ok else "✘"
-    colour = "#1b7837" if result.ok else "#762a83"
+    verdict = "knv-ok" if result.ok else "knv-bad"
     notes = "".join(f"<li>{escape(n)}</li>" for n in (*result.pod_dns.events, *result.skipped))
     server = f"to <code>{escape(result.nameserver)}:{DNS_PORT}</code> (UDP): {escape(result.server)}" \
         if result.nameserver else ""
-    return (
+    return themed(
         f'<div class="knv-dns-result"><p><b>{escape(result.pod)}</b> (dnsPolicy '
         f"<code>{escape(result.pod_dns.policy)}</code>) asks {server}</p>"
         f'<pre class="knv-resolv-conf" aria-label="/etc/resolv.conf">{escape(result.resolv_conf)}</pre>'
         + (f"<ul>{notes}</ul>" if notes else "")
         + '<table class="knv-dns-queries"><thead><tr><th>#</th><th>query</th><th>type</th><th>rcode</th>'
         f'<th>answer</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-        f'<p class="knv-dns-outcome" style="color:{colour}">{mark} {escape(dns_outcome(result))}</p></div>'
+        f'<p class="knv-dns-outcome knv-verdict {verdict}">{mark} {escape(dns_outcome(result))}</p></div>'
     )
 
 

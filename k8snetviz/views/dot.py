@@ -339,7 +339,9 @@ def cluster_dot(cluster: Cluster, result: TraceResult | None = None, step: int |
 
     g = topology(cluster, d.netns + [f"external/{e}" for e in cluster.externals])
     out = ["digraph cluster {",
-           '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, compound=true, nodesep=0.25, ranksep=0.45, '
+           # Left to right: the nodes stack downwards, so the drawing keeps the width of a notebook cell
+           # (about 700 points) however many nodes there are, and its labels stay readable when it is fitted.
+           '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, compound=true, nodesep=0.25, ranksep=0.45, '
            'newrank=true, id="k8snetviz"];',
            '  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica", fontsize=10];',
            '  edge [dir=none, fontname="Helvetica", fontsize=9, color="#555555"];']

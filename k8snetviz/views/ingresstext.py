@@ -20,6 +20,7 @@ from k8snetviz.questions.gateway import GatewayAnswer
 from k8snetviz.questions.ingress import IngressAnswer
 from k8snetviz.views.resources import AGE, register
 from k8snetviz.views.table import columns, no_resources_message, tabwrite
+from k8snetviz.views.theme import themed
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -50,7 +51,6 @@ __all__ = [
 
 CHECK, CROSS = "✔", "✘"
 # Colour-blind-safe pair (Okabe-Ito bluish green and vermillion), always with the mark beside it.
-_OK, _NO = "#009E73", "#D55E00"
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
@@ -442,12 +442,11 @@ def ingress_text(answer: IngressAnswer) -> str:
 
 
 def _html_table(header: list[str], rows: list[list[str]], chosen: list[bool]) -> str:
-    head = "".join(f"<th style='text-align:left'>{escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = ""
     for row, ok in zip(rows, chosen, strict=True):
-        style = f"color:{_OK};font-weight:bold" if ok else ""
-        cells = "".join(f"<td style='text-align:left;{style if i == 0 else ''}'>{escape(c)}</td>"
-                        for i, c in enumerate(row))
+        mark = " class='knv-ok'" if ok else ""
+        cells = "".join(f"<td{mark if i == 0 else ''}>{escape(c)}</td>" for i, c in enumerate(row))
         body += f"<tr class='{'knv-chosen' if ok else 'knv-not-chosen'}'>{cells}</tr>"
     return f"<table class='knv-rules'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -458,12 +457,12 @@ def ingress_html(answer: IngressAnswer) -> str:
     table = _html_table(["", "Ingress", "host", "path", "backend", "why"],
                         [[r["mark"], r["ingress"], r["host"], r["path"], r["backend"], r["reason"]] for r in rows],
                         [r["mark"] == CHECK for r in rows])
-    colour = _OK if answer.route.status is None else _NO
+    verdict = "knv-ok" if answer.route.status is None else "knv-bad"
     extra = "".join(f"<p>{escape(line)}</p>" for line in ingress_text(answer).splitlines()[2:]
                     if line.startswith(("Request:", "TLS:", "Rewrite:")))
-    return (f"<div class='knv-ingress-answer'><p class='knv-backend' style='border-left:4px solid {colour};"
-            f"padding-left:6px'><b>{escape(_ingress_headline(answer))}</b></p>"
-            f"<p>{escape(answer.route.reason)}</p>{extra}{table}</div>")
+    return themed(f"<div class='knv-ingress-answer'><p class='knv-backend knv-verdict {verdict}'>"
+                  f"<b>{escape(_ingress_headline(answer))}</b></p><p>{escape(answer.route.reason)}</p>{extra}"
+                  f"{table}</div>")
 
 
 def _gateway_headline(answer: GatewayAnswer) -> str:
@@ -551,10 +550,10 @@ def gateway_html(answer: GatewayAnswer) -> str:
                         f"{escape(' — ' + c.problem) if c.problem else ''}</li>" for c in answer.route.candidates)
         cands = f"<p>Backends:</p><ul class='knv-candidates'>{items}</ul>"
     status = "".join(f"<li>{escape(line.strip())}</li>" for line in _status_lines(answer) + _listener_lines(answer))
-    colour = _OK if answer.route.status is None and answer.route.tls_failure is None else _NO
-    return (f"<div class='knv-gateway-answer'><p class='knv-backend' style='border-left:4px solid {colour};"
-            f"padding-left:6px'><b>{escape(_gateway_headline(answer))}</b></p>"
-            f"<p>{escape(answer.route.reason)}</p>{cands}{table}<p>Route status:</p><ul>{status}</ul></div>")
+    verdict = "knv-ok" if answer.route.status is None and answer.route.tls_failure is None else "knv-bad"
+    return themed(f"<div class='knv-gateway-answer'><p class='knv-backend knv-verdict {verdict}'>"
+                  f"<b>{escape(_gateway_headline(answer))}</b></p><p>{escape(answer.route.reason)}</p>{cands}"
+                  f"{table}<p>Route status:</p><ul>{status}</ul></div>")
 
 
 @text_view.register

@@ -115,8 +115,10 @@ class RoutesView:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         from html import escape
 
+        from k8snetviz.views.theme import themed
+
         rows = "".join(f"<tr><td><code>{escape(str(r))}</code></td><td>{escape(r.why)}</td></tr>"
                        for r in self.netns.routes.sorted())
         html = (f"<p><b>ip route</b> in <code>{escape(self.netns.name)}</code></p>"
                 f"<table><tr><th>route</th><th>installed by</th></tr>{rows}</table>")
-        return {"text/plain": str(self), "text/html": html}
+        return {"text/plain": str(self), "text/html": themed(html)}

@@ -11,6 +11,7 @@ from typing import Any
 
 from k8snetviz.questions.display import rich_view, text_view
 from k8snetviz.questions.policy import PolicyMatrix
+from k8snetviz.views.theme import themed
 
 __all__ = ["grid_html", "enforcement_html"]
 
@@ -47,10 +48,10 @@ def enforcement_html(matrix: PolicyMatrix) -> str:
     """A warning when the cluster's CNI does not enforce NetworkPolicy ("" when it does)."""
     if matrix.enforced:
         return ""
-    return (f'<p class="knv-not-enforced" style="border-left:4px solid {DENIED};padding-left:6px">'
+    return (f'<p class="knv-not-enforced knv-verdict knv-bad">'
             f"<b>⚠ NetworkPolicy {escape(matrix.enforcement)}</b></p>")
 
 
 @rich_view.register
 def _(matrix: PolicyMatrix) -> dict[str, str]:
-    return {"text/plain": text_view(matrix), "text/html": enforcement_html(matrix) + grid_html(matrix.result)}
+    return {"text/plain": text_view(matrix), "text/html": themed(enforcement_html(matrix) + grid_html(matrix.result))}

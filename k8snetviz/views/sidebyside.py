@@ -6,6 +6,7 @@ from html import escape
 
 from k8snetviz.questions.display import rich_view, text_view
 from k8snetviz.questions.results import SideBySide
+from k8snetviz.views.theme import themed
 
 __all__ = ["side_by_side_text", "side_by_side_html"]
 
@@ -35,4 +36,4 @@ def _(s: SideBySide) -> str:
 
 @rich_view.register
 def _(s: SideBySide) -> dict[str, str]:
-    return {"text/plain": side_by_side_text(s), "text/html": side_by_side_html(s)}
+    return {"text/plain": side_by_side_text(s), "text/html": themed(side_by_side_html(s))}

@@ -23,6 +23,8 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from k8snetviz.views.theme import css, themed
+
 __all__ = ["Diagram", "Graphviz", "graphviz", "live_figure"]
 
 _STATIC = Path(__file__).parent / "static"
@@ -54,7 +56,8 @@ class Diagram(anywidget.AnyWidget):
     """
 
     _esm = _STATIC / "diagram.js"
-    _css = _STATIC / "diagram.css"
+    # The theme's colours first (shared with the static outputs), then the widget's own rules.
+    _css = css() + (_STATIC / "diagram.css").read_text(encoding="utf-8")
 
     dot = traitlets.Unicode("").tag(sync=True)
     svg = traitlets.Unicode("").tag(sync=True)
@@ -87,10 +90,13 @@ class Diagram(anywidget.AnyWidget):
                 callback(content["id"])
 
 
-def live_figure(dot: str, description: str, text: str) -> dict[str, Any]:
-    """The widget part of a result's notebook display: the diagram laid out in the browser, then the text."""
-    box = ipywidgets.VBox([Diagram(dot=dot, description=description, figure=True),
-                           ipywidgets.HTML(f"<pre>{escape(text)}</pre>")])
+def live_figure(dot: str, description: str, text: str, *, before: str = "", after: str | None = None) -> dict[str, Any]:
+    """The widget part of a result's notebook display: ``before`` (HTML, a walk's verdict), the diagram laid
+    out in the browser, then ``after`` (HTML: a walk's steps and details; the text by default)."""
+    parts: list[ipywidgets.Widget] = [ipywidgets.HTML(before)] if before else []
+    parts.append(Diagram(dot=dot, description=description, figure=True))
+    parts.append(ipywidgets.HTML(themed(f"<pre>{escape(text)}</pre>") if after is None else after))
+    box = ipywidgets.VBox(parts)
     box.add_class("knv-result")
     view = "application/vnd.jupyter.widget-view+json"
     return {view: box._repr_mimebundle_()[view]}

@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
@@ -27,6 +26,7 @@ from k8snetviz.api.refs import Ref
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.views.dot import FULL_NODES, folded_pods_id
 from k8snetviz.views.hops import hop_details, hop_html
+from k8snetviz.views.theme import error_html
 from k8snetviz.widgets.diagram import Diagram
 from k8snetviz.widgets.hopdetails import HopDetails
 from k8snetviz.widgets.layout import layout, shown_pods
@@ -116,7 +116,7 @@ class PacketWalk(w.VBox):
         try:
             result = self.cluster.trace(self.src.value.strip(), self.dst.value.strip())
         except K8sNetVizError as e:
-            self.error.value = f'<p style="color:#D55E00"><b>Error:</b> {escape(str(e))}</p>'
+            self.error.value = error_html(str(e))
             if not self.diagram.dot:
                 self._draw(None)
             return None

@@ -45,6 +45,7 @@ from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.policy import PolicyMatrix, engine, matrix
 from k8snetviz.views.policygrid import enforcement_html, grid_html
 from k8snetviz.views.policytext import summary, verdict_text
+from k8snetviz.views.theme import error_html, themed
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -100,7 +101,7 @@ def restrict(result: Reachability, namespaces: Sequence[str] | None) -> Reachabi
 def pair_html(verdict: Any, walk: TraceResult | None, walk_error: str = "") -> str:
     """One pair: the policy verdict for both ends (egress, then ingress), then the packet's walk."""
     ok = verdict.allowed
-    colour = "#0072B2" if ok else "#D55E00"
+    cls = "knv-nat" if ok else "knv-bad"
     policy_hops = [h for h in (walk.hops if walk else []) if h.table == "networkpolicy"]
     hops = "".join(
         f"<li><b>{escape(h.action)}</b> at <code>{escape(h.at)}</code>: {escape(h.detail)}"
@@ -112,7 +113,7 @@ def pair_html(verdict: Any, walk: TraceResult | None, walk_error: str = "") -> s
         body = f"<pre class='knv-walk-text'>{escape(walk.text())}</pre>"
     else:
         body = f"<p><i>No walk: {escape(walk_error)}</i></p>"
-    return (f"<div class='knv-pair' style='border-left:4px solid {colour};padding-left:6px'>"
+    return themed(f"<div class='knv-pair knv-verdict {cls}'>"
             f"<pre class='knv-verdict'>{escape(verdict_text(verdict))}</pre>{where}"
             f"<details open><summary>The packet's walk</summary>{body}</details></div>")
 
@@ -207,8 +208,7 @@ class PolicyEditor(w.VBox):
 
     def _fail(self, message: str) -> None:
         self._failed = True
-        self.error.value = (f'<p style="color:#D55E00"><b>Error:</b> {escape(message)}</p>'
-                            "<p><i>Nothing was applied: fix the text and apply again.</i></p>")
+        self.error.value = error_html(message) + "<p><i>Nothing was applied: fix the text and apply again.</i></p>"
         self.grid.stale = self.matrix is not None
 
     # --- one pair --------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class PolicyEditor(w.VBox):
         try:
             verdict = engine(self.cluster).check(src, dst, port, protocol)
         except K8sNetVizError as e:
-            self.pair.value = f'<p style="color:#D55E00"><b>Error:</b> {escape(str(e))}</p>'
+            self.pair.value = error_html(str(e))
             self.walk = None
             return None
         try:

@@ -27,6 +27,7 @@ import k8snetviz.widgets.arguments as args
 from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.resolve import DNSResult, resolve
 from k8snetviz.views.dnstext import dns_html
+from k8snetviz.views.theme import error_html
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -133,7 +134,7 @@ class Resolver(w.VBox):
             if not text.endswith(".") and result.queries:
                 dotted = resolve(self.cluster, self.pod.value, text + ".", self.type.value)
         except K8sNetVizError as e:
-            self.error.value = f'<p style="color:#b00020"><b>Error:</b> {escape(str(e))}</p>'
+            self.error.value = error_html(str(e))
             return None
         self.error.value = ""
         self.result, self.other_result = result, other

@@ -35,6 +35,7 @@ from k8snetviz.questions.exposure import (
 )
 from k8snetviz.scenario.loader import Scenario
 from k8snetviz.views.kubectl_services import get_services
+from k8snetviz.views.theme import error_html, themed
 from k8snetviz.widgets.packetwalk import source_options
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["ServiceExplorer"]
 
 # Colour-blind-safe (Okabe-Ito) accents, as the packet walk uses.
-GOOD, BAD, NAT = "#009E73", "#D55E00", "#0072B2"
 
 
 # --- views of one exploration ---------------------------------------------------------------------
@@ -54,19 +54,18 @@ def nat_html(ex: Exploration) -> str:
     for h in ex.result.hops:
         if h.action in ("dnat", "snat"):
             items.append(f"<li><b>{h.action.upper()}</b> on <code>{escape(h.at)}</code>: "
-                         f"{escape(h.detail)}<pre style='white-space:pre-wrap;margin:2px 0 6px 0;"
-                         f"border-left:3px solid {NAT};padding-left:6px'>{escape(h.rule)}</pre></li>")
+                         f"{escape(h.detail)}<pre class='knv-note knv-nat'>{escape(h.rule)}</pre></li>")
         elif h.action == "un-nat":
             items.append(f"<li><b>reply</b> on <code>{escape(h.at)}</code>: {escape(h.detail)}</li>")
         elif h.at.startswith("loadbalancer/") and h.action in ("forward", "drop"):
             items.append(f"<li><b>load balancer</b>: {escape(h.detail)}</li>")
         elif h.action in ("drop", "reject") and h.rule:
             items.append(f"<li><b>{h.action.upper()}</b> on <code>{escape(h.at)}</code>: "
-                         f"<pre style='white-space:pre-wrap;border-left:3px solid {BAD};padding-left:6px'>"
-                         f"{escape(h.rule)}</pre></li>")
+                         f"<pre class='knv-note knv-bad'>{escape(h.rule)}</pre></li>")
     if not items:
-        return "<p><b>NAT steps:</b> none: nothing rewrote this packet.</p>"
-    return f"<p><b>NAT steps</b> (the rule as <code>iptables-save</code> prints it):</p><ol>{''.join(items)}</ol>"
+        return themed("<p><b>NAT steps:</b> none: nothing rewrote this packet.</p>")
+    return themed(f"<p><b>NAT steps</b> (the rule as <code>iptables-save</code> prints it):</p>"
+                  f"<ol>{''.join(items)}</ol>")
 
 
 def path_html(ex: Exploration) -> str:
@@ -74,26 +73,26 @@ def path_html(ex: Exploration) -> str:
     rows = []
     for h in ex.result.hops:
         nat = h.action in ("dnat", "snat", "un-nat")
-        style = f" style='color:{NAT};font-weight:bold'" if nat else ""
+        style = " class='knv-nat'" if nat else ""
         rows.append(f"<tr{style}><td>{h.step}</td><td><code>{escape(h.at)}</code></td><td>{escape(h.action)}</td>"
                     f"<td><code>{escape(h.src)} → {escape(h.dst)}</code></td></tr>")
     cands = ""
     if ex.result.candidates:
         shares = ", ".join(f"{c['pod']} ({c['probability']:.0%})" for c in ex.result.candidates)
         cands = f"<p>kube-proxy could pick: {escape(shares)}; the walk follows the first.</p>"
-    return (f"<details><summary><b>The path</b>: {len(ex.result.hops)} steps, {escape(ex.result.verdict)}"
+    return themed(f"<details><summary><b>The path</b>: {len(ex.result.hops)} steps, {escape(ex.result.verdict)}"
             f"</summary><table class='knv-explorer-hops'><tr><th>#</th><th>where</th><th>what</th>"
             f"<th>src → dst</th></tr>{''.join(rows)}</table>{cands}</details>")
 
 
 def client_ip_html(ex: Exploration) -> str:
     ok = ex.result.delivered
-    colour = GOOD if ok and ex.seen_client == ex.client_address else (NAT if ok else BAD)
+    verdict = "knv-ok" if ok and ex.seen_client == ex.client_address else ("knv-nat" if ok else "knv-bad")
     addr = f"<span class='knv-explorer-seen'>{escape(ex.seen_client)}</span>" if ex.seen_client else ""
     headline = escape(ex.headline())
     if addr:
         headline = headline.replace(escape(ex.seen_client or ""), addr, 1)
-    return (f"<p style='font-size:1.15em;border-left:6px solid {colour};padding:4px 8px'>{headline}</p>")
+    return themed(f"<p class='knv-verdict knv-headline {verdict}'>{headline}</p>")
 
 
 class ServiceExplorer(w.VBox):
@@ -199,7 +198,7 @@ class ServiceExplorer(w.VBox):
                          policy=self.policy.value if external else None, endpoints_on=self.endpoints_on.value,
                          client=self.client.value, entry=self._requested_entry)
         except K8sNetVizError as e:
-            self.error.value = f'<p style="color:{BAD}"><b>Error:</b> {escape(str(e))}</p>'
+            self.error.value = error_html(str(e))
             return None
         self.error.value = ""
         self.exploration = ex
@@ -213,12 +212,12 @@ class ServiceExplorer(w.VBox):
             self._quiet = False
         self.client_ip.value = client_ip_html(ex)
         line = get_services([ex.service])
-        self.svc_line.value = (f"<pre style='margin:4px 0'>$ kubectl get svc {escape(ex.service.name)}\n{escape(line)}"
+        self.svc_line.value = themed(f"<pre>$ kubectl get svc {escape(ex.service.name)}\n{escape(line)}"
                                f"</pre><p>traced: <code>{escape(ex.client)}</code> → "
                                f"<code>{escape(ex.destination)}</code></p>")
         self.nat.value = nat_html(ex)
         self.path.value = path_html(ex)
-        self.applied.value = (f"<details><summary>the YAML applied on top of the scenario</summary>"
+        self.applied.value = themed(f"<details><summary>the YAML applied on top of the scenario</summary>"
                               f"<pre>{escape(ex.yaml)}</pre></details>")
         return ex
 

@@ -22,6 +22,7 @@ from k8snetviz.errors import K8sNetVizError
 from k8snetviz.questions.gateway import gateway_walk, http_route
 from k8snetviz.questions.ingress import ingress, ingress_walk, parse_header, parse_url
 from k8snetviz.views.ingresstext import gateway_html, ingress_html
+from k8snetviz.views.theme import error_html
 
 if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
@@ -113,7 +114,7 @@ class URLTester(w.VBox):
                                     headers=self._headers())
                 html = gateway_html(answer)
         except K8sNetVizError as e:
-            self.error.value = f'<p style="color:#D55E00"><b>Error:</b> {escape(str(e))}</p>'
+            self.error.value = error_html(str(e))
             return None
         self.error.value = ""
         self.answer = answer

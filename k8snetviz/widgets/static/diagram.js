@@ -28,8 +28,9 @@ function graphviz(model) {
 
 function render({ model, el }) {
   const root = document.createElement("div");
-  // A static figure (a result's display) keeps Graphviz's size, as the HTML figure of views/notebook.py.
-  root.className = model.get("figure") ? "knv-figure" : "knv-diagram";
+  // knv: the theme's colours (views/static/theme.css). A static figure (a result's display) has no steps;
+  // like every diagram it is fitted to the cell's width, with the "fit to width" switch beside it.
+  root.className = model.get("figure") ? "knv knv-diagram knv-figure" : "knv knv-diagram";
   // Stepping happens here, in the browser: the new step paints at once and syncs to the kernel after.
   const nav = document.createElement("div");
   nav.className = "knv-nav";
@@ -39,7 +40,16 @@ function render({ model, el }) {
   const next = document.createElement("button");
   next.className = "knv-next jupyter-button";
   next.textContent = "next ▶";
-  nav.append(prev, next);
+  // "fit to width" scales the drawing to the cell; unticked, it keeps its own size and scrolls.
+  const zoom = document.createElement("label");
+  zoom.className = "knv-zoom";
+  const fit = document.createElement("input");
+  fit.type = "checkbox";
+  fit.className = "knv-fit";
+  fit.checked = true;
+  zoom.append(fit, " fit to width");
+  fit.addEventListener("change", () => root.classList.toggle("knv-actual-size", !fit.checked));
+  nav.append(prev, next, zoom);
   const move = (delta) => {
     const n = model.get("steps").length;
     const step = Math.max(n ? 1 : 0, Math.min(n, model.get("step") + delta));
@@ -125,7 +135,7 @@ function render({ model, el }) {
     }
     prev.disabled = step <= 1;
     next.disabled = step >= steps.length;
-    nav.style.display = model.get("navigation") ? "" : "none";
+    for (const button of [prev, next]) button.style.display = model.get("navigation") ? "" : "none";
     const texts = model.get("step_texts");
     live.textContent = step > 0 && step <= texts.length ? texts[step - 1] : "";
     // What the page shows now: marked only once the drawing it lights is laid out.
