@@ -76,3 +76,11 @@ def test_learning_goals_quote_the_items_they_teach(stem: str) -> None:
                  if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Learning goals"))
     for item in items_for(stem):
         assert f'"{item.text}"' in goals, f"{stem}'s learning goals do not quote {item.text!r}"
+
+
+@pytest.mark.parametrize("stem", sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")
+                                        if not p.name.startswith(("00-", "10-"))))
+def test_every_topic_notebook_has_three_checked_tasks(stem: str) -> None:
+    # Issue 16: at least three CKA-style tasks per topic notebook, each checked by the package.
+    checks = [c for c in _cells(stem) if c["cell_type"] == "code" and "task.check(" in "".join(c["source"])]
+    assert len(checks) >= 3, f"{stem} has {len(checks)} checked tasks"
