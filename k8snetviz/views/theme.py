@@ -40,4 +40,4 @@ def error_html(message: str) -> str:
     """A widget's error line: a mark, the word and the message, in the theme's error colour."""
     from html import escape
 
-    return themed(f'<p class="knv-verdict knv-bad"><b>Error:</b> {escape(message)}</p>', "knv-error")
+    return themed(f'<p class="knv-verdict knv-bad"><b>Error:</b> {escape(message)}</p>')
