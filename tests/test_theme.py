@@ -150,6 +150,7 @@ def test_a_walk_in_a_live_kernel_keeps_its_verdict_steps_and_details_around_the_
     bundle = t._repr_mimebundle_()
     (box,) = boxes
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert "knv-trace" in box._dom_classes  # the walk's box is marked as its static figure is
     first, diagram, last = box.children
     assert "knv-verdict" in first.value and "delivered" in first.value and "--knv-fg" in first.value
     assert type(diagram).__name__ == "Diagram" and diagram.figure and diagram.dot.startswith("digraph")

@@ -103,7 +103,7 @@ def _bundle(dot: str | None, description: str, text: str, *, before: str = "", a
     live = live_diagram() if _in_kernel() else None
     if live is not None:
         bundle.update(live(dot, description, text, before=themed(before, classes) if before else "",
-                           after=themed(after, classes)))
+                           after=themed(after, classes), classes=classes))
     return bundle
 
 

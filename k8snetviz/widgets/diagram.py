@@ -90,13 +90,17 @@ class Diagram(anywidget.AnyWidget):
                 callback(content["id"])
 
 
-def live_figure(dot: str, description: str, text: str, *, before: str = "", after: str | None = None) -> dict[str, Any]:
+def live_figure(dot: str, description: str, text: str, *, before: str = "", after: str | None = None,
+                classes: str = "") -> dict[str, Any]:
     """The widget part of a result's notebook display: ``before`` (HTML, a walk's verdict), the diagram laid
-    out in the browser, then ``after`` (HTML: a walk's steps and details; the text by default)."""
+    out in the browser, then ``after`` (HTML: a walk's steps and details; the text by default). ``classes``
+    mark the box as the static figure's are marked (``knv-trace``, ``knv-cluster``)."""
     parts: list[ipywidgets.Widget] = [ipywidgets.HTML(before)] if before else []
     parts.append(Diagram(dot=dot, description=description, figure=True))
     parts.append(ipywidgets.HTML(themed(f"<pre>{escape(text)}</pre>") if after is None else after))
     box = ipywidgets.VBox(parts)
     box.add_class("knv-result")
+    for name in classes.split():
+        box.add_class(name)
     view = "application/vnd.jupyter.widget-view+json"
     return {view: box._repr_mimebundle_()[view]}

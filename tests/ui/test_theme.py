@@ -90,7 +90,8 @@ def test_outputs_read_in_the_theme(lab, lab_page, lab_tmp_dir, theme):
             "walk verdict": panel.locator(".knv-trace .knv-verdict").first,
             "walk step row": panel.locator(".knv-trace table.knv-steps td").first,
             "walk details": panel.locator(".knv-trace details.knv-details > summary").first,
-            "diagram caption": panel.locator(".knv-trace figcaption").first,
+            # the live kernel's diagram widget captions it in a p.knv-caption; the static figure, a figcaption
+            "diagram caption": panel.locator(".knv-trace figcaption, .knv-trace .knv-caption").first,
             "command output": panel.locator("pre.knv-terminal").first,
             "task check": panel.locator(".knv-task-result .knv-verdict").first,
             "error": panel.locator(".knv-error .knv-verdict").first,
