@@ -660,3 +660,26 @@ def test_a_node_reaches_its_own_hostnetwork_endpoint_through_a_service(tmp_path:
     t = cluster.trace("kube-system/agent-n2", "svc/default/web:80")
     assert t.verdict == "delivered", t.reason
     assert any(h["action"] == "un-nat" for h in t.to_dict()["hops"])
+
+
+def test_kubectl_outputs_appended_with_double_redirect_load_as_their_documents(tmp_path: Path) -> None:
+    # `kubectl get nodes -o yaml >> dump.yaml; kubectl get pods -A -o yaml >> dump.yaml`: kubectl's YAML starts each
+    # output with apiVersion at column 0 (its keys sorted) and writes no `---`, so YAML sees one mapping whose keys
+    # repeat; the outputs are read as the documents they are, each object at its own line.
+    real = Path(__file__).parent / "data" / "dumps" / "gke-kubenet-kalc"
+    parts = ["".join(line for line in (real / f).read_text().splitlines(keepends=True) if not line.startswith("#"))
+             for f in ("nodes.yaml", "pods.yaml", "service.yaml")]
+    path = tmp_path / "dump.yaml"
+    path.write_text("".join(parts))
+    cluster, whole = k8snetviz.load(path), k8snetviz.load(real)
+    assert set(cluster.pods) == set(whole.pods) and set(cluster.services) == set(whole.services)
+    pod = next(m for m in cluster.scenario.manifests if m.kind == "Pod")
+    assert path.read_text().splitlines()[pod.line - 1].lstrip("- ").startswith("apiVersion")
+    assert pod.line > parts[0].count("\n")
+
+
+def test_a_key_written_twice_inside_an_object_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dump.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n")
+    with pytest.raises(K8sNetVizError, match='key "name" already set in map'):
+        k8snetviz.load(path)

@@ -458,8 +458,34 @@ def _items_nodes(node: yaml.Node) -> list[int]:
     return []
 
 
-def _parse_yaml(text: str, source: str, scenario: Scenario) -> None:
+# kubectl's -o yaml starts every object and every List with apiVersion at column 0 (it sorts the keys).
+_APPENDED = re.compile(r"^apiVersion:", re.MULTILINE)
+
+
+def _parse_appended(text: str, source: str, scenario: Scenario) -> bool:
+    """``kubectl get … -o yaml >> dump.yaml`` run twice: two documents without a ``---`` between them, which YAML
+    reads as one mapping with every key twice. Read as the documents they are, each at its own lines; False when
+    a part does not parse on its own (the duplicate key is then the error)."""
+    starts = [m.start() for m in _APPENDED.finditer(text)]
+    if len(starts) < 2:
+        return False
+    bounds = [0, *starts[1:], len(text)]
+    parts: list[Manifest] = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        part = Scenario(source)
+        try:
+            _parse_yaml(text[a:b], source, part, appended=False)
+        except ScenarioError:
+            return False
+        offset = text.count("\n", 0, a)
+        parts += [Manifest(m.body, m.source, m.line + offset) for m in part.manifests]
+    scenario.manifests += parts
+    return True
+
+
+def _parse_yaml(text: str, source: str, scenario: Scenario, appended: bool = True) -> None:
     loader = _Loader(text)
+    before = len(scenario.manifests)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -471,6 +497,12 @@ def _parse_yaml(text: str, source: str, scenario: Scenario) -> None:
                 continue
             _add(scenario, body, source, line, "", _items_nodes(node))
     except _DuplicateKey as e:
+        lines = text.splitlines()
+        if appended and e.key == "apiVersion" and 0 < e.line <= len(lines) and lines[e.line - 1].startswith(
+                "apiVersion:"):
+            del scenario.manifests[before:]
+            if _parse_appended(text, source, scenario):
+                return
         raise ScenarioError(_dup_message(e.key, e.line), source=source, line=e.line) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
