@@ -83,8 +83,12 @@ def cmd_dns(args: argparse.Namespace) -> int:
 
 
 def cmd_ingress(args: argparse.Namespace) -> int:
+    from k8snetviz.questions.ingress import parse_header
+
+    headers = dict(parse_header(text) for text in args.header or [])
     cluster = _load(args)
-    _emit(cluster.ingress(args.host, args.path), args.json)
+    _emit(cluster.ingress(args.host, args.path, scheme=args.scheme, method=args.method or "GET",
+                          headers=headers or None), args.json)
     return 0
 
 
@@ -224,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     i = command("ingress", cmd_ingress, "which backend an Ingress sends a request to")
     i.add_argument("--host", required=True)
     i.add_argument("--path", required=True)
+    i.add_argument("--scheme", default="http", choices=["http", "https"],
+                   help="the request's scheme (https: TLS at the controller; http may be redirected, 308)")
+    i.add_argument("--method", metavar="M", help="the HTTP request's method (GET)")
+    i.add_argument("--header", action="append", metavar="'K: V'",
+                   help="an HTTP request header, as curl -H takes it (repeatable)")
     i.add_argument("--json", action="store_true")
 
     pol = command("policy", cmd_policy, "the NetworkPolicy reachability matrix")

@@ -409,7 +409,8 @@ class Cluster:
         selector = spec.get("nodeSelector") or {}
         if selector and not any(all(n.labels.get(k) == str(v) for k, v in selector.items())
                                 for n in self.nodes.values()):
-            return f"DaemonSet kube-system/kube-proxy has nodeSelector {selector}, which no node matches"
+            labels = ",".join(f"{k}={v}" for k, v in selector.items())
+            return f"DaemonSet kube-system/kube-proxy has nodeSelector {labels}, which no node matches"
         return "DaemonSet kube-system/kube-proxy runs no pod on that node"
 
     @property

@@ -204,3 +204,17 @@ def test_trace_why_opens_each_decision_to_its_chain(capsys) -> None:
     code, plain, _ = run(capsys, "trace", "kind-default", "--from", "pod/client", "--to", "svc/web:80",
                          "--endpoint", "default/web-j47jzhb66m-nmms7")
     assert "← written by" not in plain and "decided by: -A KUBE-SEP-" in plain
+
+
+def test_ingress_takes_the_request_scheme_method_and_headers(capsys: pytest.CaptureFixture[str]) -> None:
+    # ingress-nginx (docs/user-guide/nginx-configuration/annotations.md, "Server-side HTTPS enforcement through
+    # redirect"): a TLS host's plain-http request gets 308 to https; over https it reaches the backend
+    code, out, _ = run(capsys, "ingress", "ingress", "--host", "secure.example.com", "--path", "/")
+    assert code == 0 and out.startswith("http://secure.example.com/ -> 308 redirect to https://secure.example.com/")
+    code, out, _ = run(capsys, "ingress", "ingress", "--host", "secure.example.com", "--path", "/",
+                       "--scheme", "https", "--method", "POST", "--header", "X-Canary: always")
+    assert code == 0 and out.startswith("https://secure.example.com/ -> default/web:http")
+    assert "Request: POST, X-Canary: always" in out
+    line = bad_input(capsys, "ingress", "ingress", "--host", "secure.example.com", "--path", "/",
+                     "--header", "no colon")
+    assert line == "k8snetviz: --header \"no colon\": write it as 'Name: value' (the name is a token, no spaces)"

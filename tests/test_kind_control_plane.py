@@ -134,3 +134,46 @@ def test_a_dump_gets_no_kind_add_ons() -> None:
     assert not any(p.namespace == "local-path-storage" and p.raw.get("metadata", {}).get("uid") is None
                    for p in c.pods.values())
     assert c.kube_proxy_nodes == set(c.nodes)
+
+
+def test_nftables_mode_kube_system_and_kube_proxy_scaled_to_zero() -> None:
+    # kind's kubeProxyMode: nftables keeps kubeadm's kube-proxy DaemonSet (kind pkg/cluster/internal/kubeadm/config.go
+    # writes the mode into KubeProxyConfiguration, nothing else changes): one pod per node, and the kube-proxy
+    # table on every node where one runs.
+    nft = k8snetviz.load("kube-proxy-nftables")
+    pods = [p for p in nft.pods.values() if p.name.startswith("kube-proxy-")]
+    assert sorted(p.node_name for p in pods) == sorted(nft.nodes) and all(p.host_network for p in pods)
+    assert nft.kube_proxy_nodes == set(nft.nodes)
+    assert "table ip kube-proxy" in str(nft.nft("kind-worker"))
+    # kube-proxy scheduled nowhere: no table is written (kube-proxy is what creates it), the cluster IP goes nowhere
+    off = k8snetviz.load("kube-proxy-nftables", NO_KUBE_PROXY)
+    assert off.kube_proxy_nodes == set() and not any(p.name.startswith("kube-proxy-") for p in off.pods.values())
+    assert "kube-proxy" not in str(off.nft("kind-worker"))
+    t = off.trace("default/client", "svc/default/web:80")
+    assert t.verdict == "no-route" and "kube-proxy is not running on" in t.reason
+    assert "nodeSelector non-existing=true, which no node matches" in t.reason
+
+
+def test_coredns_scaled_to_zero_in_nftables_mode() -> None:
+    # the nftables proxier rejects a Service without endpoints through its no-endpoint-services map
+    # (kubernetes pkg/proxy/nftables/proxier.go, noEndpointServicesMap); the resolver still times out
+    c = k8snetviz.load("kube-proxy-nftables", NO_COREDNS)
+    answer = c.resolve("default/client", "web").to_dict()
+    assert [q["rcode"] for q in answer["queries"]][:1] == ["TIMEOUT"] and not answer["answers"]
+    assert '10.96.0.10 . udp . 53 comment "kube-system/kube-dns:dns" : goto reject-chain' in str(c.nft("kind-worker"))
+
+
+def test_which_mode_kube_proxy_runs_as_a_node_tells_it() -> None:
+    # kube-proxy's metrics server answers GET /proxyMode with the mode it runs (kubernetes
+    # cmd/kube-proxy/app/server.go, serveMetrics: fmt.Fprintf(w, "%s", proxyMode)); where no kube-proxy runs,
+    # nothing listens on 10249 (curl: (7) Couldn't connect to server)
+    from k8snetviz.course import Session
+
+    for scenario, mode in (("kind-default", "iptables"), ("kube-proxy-nftables", "nftables")):
+        s = Session(scenario)
+        s.run("ssh kind-worker")
+        assert s.run("curl -s localhost:10249/proxyMode").output.strip() == mode
+    s = Session(k8snetviz.load("kind-default", NO_KUBE_PROXY))
+    s.run("ssh kind-worker")
+    answer = s.run("curl -sS localhost:10249/proxyMode")
+    assert answer.status == 7 and "Couldn't connect to server" in answer.output

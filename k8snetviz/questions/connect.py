@@ -52,6 +52,7 @@ IMAGE_PORTS: dict[str, tuple[tuple[int, str], ...]] = {
 # Clients and shells: nothing listens.
 _SILENT_IMAGES = ("busybox", "alpine", "curl", "netshoot", "dnsutils", "ubuntu", "debian", "jessie-dnsutils")
 NODE_PORTS = ((22, "TCP"), (10250, "TCP"), (10256, "TCP"), (10249, "TCP"))
+KUBE_PROXY_PORTS = ((10249, "TCP"), (10256, "TCP"))  # --metrics-bind-address, --healthz-bind-address
 CONTROL_PLANE_PORTS = ((6443, "TCP"), (2379, "TCP"), (2380, "TCP"), (10257, "TCP"), (10259, "TCP"))
 
 
@@ -137,6 +138,10 @@ def listens(cluster: Cluster, netns: str, port: int, protocol: str) -> bool:
         name = netns[5:]
         node = cluster.nodes.get(name)
         fixed = NODE_PORTS + (CONTROL_PLANE_PORTS if node is not None and node.role == "control-plane" else ())
+        if (port, protocol) in KUBE_PROXY_PORTS:
+            # kube-proxy's metrics (/proxyMode) and healthz servers: only where a kube-proxy pod runs
+            running = getattr(cluster, "kube_proxy_nodes", None)
+            return running is None or name in running
         if (port, protocol) in fixed:
             return True
         # A host-network pod listens on the node's addresses, on the ports it declares or its image's.

@@ -76,7 +76,12 @@ def _status_line(resp: HTTPResponse) -> str:
     return f"HTTP/1.1 {resp.status} {resp.reason}"
 
 
-def _body(cluster: Cluster, resp: HTTPResponse) -> tuple[str, str]:
+def _body(cluster: Cluster, resp: HTTPResponse, path: str = "/") -> tuple[str, str]:
+    if resp.status == 200 and resp.connection.port == 10249 and path == "/proxyMode" and \
+            (resp.server or "").startswith("node/"):
+        # kube-proxy's metrics server answers its mode, nothing else (kubernetes cmd/kube-proxy/app/server.go,
+        # serveMetrics: fmt.Fprintf(w, "%s", proxyMode))
+        return cluster.config.kube_proxy_mode, ""
     if resp.status == 200:
         return page_for(cluster, resp.server)
     return error_page(resp.status or 500, resp.reason), "nginx"
@@ -112,7 +117,7 @@ def curl_output(cluster: Cluster, resp: HTTPResponse, url: str, opts: dict[str, 
         if not silent or show_err:
             err.append(msg)
         return out, "".join(e + "\n" for e in err), code
-    body, server = _body(cluster, resp)
+    body, server = _body(cluster, resp, opts.get("path", "/"))
     headers = [_status_line(resp)]
     if server:
         headers.append(f"Server: {server}")
