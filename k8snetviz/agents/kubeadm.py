@@ -214,12 +214,25 @@ def _local_path_provisioner(cp: Node) -> dict[str, Any]:
     }
 
 
-def _present(scenario: Scenario, kind: str, namespace: str, name: str) -> bool:
+def _present(scenario: Scenario, kind: str, namespace: str, name: str,
+             pods: dict[str, list[str]] | None = None) -> bool:
+    """Whether the scenario holds the object, or the pods of the workload of that name; ``pods``: the names of
+    the scenario's pods by namespace (made once for many questions: a dump may hold 150,000 pods)."""
+    if pods is None:
+        pods = _pods_by_namespace(scenario)
+    if kind == "Pod":
+        return name in pods.get(namespace, ())
     if _has(scenario, kind, namespace, name) is not None:
         return True
     # a workload's pods are in the scenario (a DaemonSet's name-xxxxx, a Deployment's name-hash-xxxxx)
-    return kind != "Pod" and any((m.namespace or "default") == namespace and m.name.startswith(name + "-")
-                                 for m in scenario.of_kind("Pod"))
+    return any(p.startswith(name + "-") for p in pods.get(namespace, ()))
+
+
+def _pods_by_namespace(scenario: Scenario) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in scenario.of_kind("Pod"):
+        out.setdefault(m.namespace or "default", []).append(m.name)
+    return out
 
 
 def kind_manifests(cfg: ClusterConfig, nodes: dict[str, Node], scenario: Scenario,
@@ -245,9 +258,10 @@ def kind_manifests(cfg: ClusterConfig, nodes: dict[str, Node], scenario: Scenari
     if cp is not None:
         wanted.append(_local_path_provisioner(cp))
     out = []
+    pods = _pods_by_namespace(scenario)
     for body in wanted:
         md = body["metadata"]
-        if not _present(scenario, body["kind"], md.get("namespace") or "default", md["name"]):
+        if not _present(scenario, body["kind"], md.get("namespace") or "default", md["name"], pods):
             out.append(Manifest(body, "<kind>", 0))
     if notes is not None:
         notes.added.extend(f"{m.kind} {m.namespace or 'default'}/{m.name}" for m in out)
