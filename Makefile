@@ -3,6 +3,7 @@
 #   make lab     create .venv, install the package and its tools, open JupyterLab on the start notebook
 #   make test    the same set-up, then every test layer that exists so far (CI runs this via .ci/run)
 #   make bench   the benchmarks in benchmarks/ (they print numbers; not part of make test)
+#   make site    the course as a static JupyterLite site in build/site (any static host serves it)
 #
 # Works on a fresh Debian machine with only Python and apt: missing Debian packages are installed with
 # apt-get when run as root, otherwise one line says what to install.
@@ -35,11 +36,23 @@ DEBS_LAB := dot=graphviz ipset=ipset
 DEBS_TEST := $(DEBS_LAB) /usr/bin/chromium=chromium \
 	/usr/share/fonts/truetype/liberation=fonts-liberation \
 	ip=iproute2 iptables=iptables /usr/lib/cni/bridge=containernetworking-plugins \
-	ping=iputils-ping zsh=zsh nft=nftables nfacct=nfacct
+	ping=iputils-ping zsh=zsh nft=nftables nfacct=nfacct $(DEBS_SITE)
+# make site runs npm (the Pyodide core, esbuild) and Pyodide itself in Node.js (its bytecode compiler).
+DEBS_SITE := node=nodejs npm=npm
+
+# The static site (make site): its own build environment and npm packages, rebuilt only when an input
+# changed (the stamp is written last, inside build/site).
+SITE := build/site
+SITE_STAMP := $(SITE)/.built
+SITE_VENV := .venv-site
+SITE_NPM := site/node_modules/.k8snetviz-npm
+SITE_INPUTS := $(shell find k8snetviz notebooks site/lite -type f -not -path '*/__pycache__/*' 2>/dev/null) \
+	site/build.py site/lock.py site/pycompile.mjs site/pyodide-packages.txt \
+	pyproject.toml setup.py MANIFEST.in README.md LICENSE tools/links.py
 
 .PHONY: help lab test check bench fuzz setup setup-course lock instructor binder-url colab-url hub-url \
-	test-lowest debs-lab debs-test \
-	test-lint test-unit test-packaging test-notebooks test-ui test-lab clean distclean
+	test-lowest debs-lab debs-test debs-site site bundle \
+	test-lint test-unit test-packaging test-notebooks test-ui test-site test-lab clean distclean
 
 help:
 	@echo "make lab      set up .venv and open JupyterLab on $(NOTEBOOK)"
@@ -50,6 +63,8 @@ help:
 	@echo "make lock     re-resolve every dependency and rewrite $(LOCK)"
 	@echo "make test-lowest  the unit tests with every dependency at its lower bound (.venv-lowest)"
 	@echo "make instructor  instructor copies of the notebooks, solutions revealed, in build/instructor/"
+	@echo "make site    the course as a static JupyterLite site in $(SITE) (runs offline in any browser)"
+	@echo "make bundle  rebuild the diagram widget's Graphviz (k8snetviz/widgets/static/graphviz.js) from site/"
 	@echo "make binder-url   the Binder link of this clone (from its origin remote); colab-url, hub-url HUB=https://..."
 	@echo "make clean    remove build output and caches; make distclean also removes .venv"
 
@@ -134,6 +149,9 @@ debs-lab:
 debs-test:
 	@$(call install_debs,$(DEBS_TEST),their test layers will skip)
 
+debs-site:
+	@$(call install_debs,$(DEBS_SITE),make site needs Node.js and npm)
+
 # ------------------------------------------------------------------------------------------------- lab
 
 # JupyterLab rooted at the repository (README, notebooks and scenarios in its file browser), opening the
@@ -156,6 +174,35 @@ colab-url:
 hub-url:
 	@[ -n "$(HUB)" ] || { echo "make hub-url HUB=https://your-hub.example.edu: the JupyterHub's address"; exit 2; }
 	$(PYTHON) tools/links.py hub "$(HUB)"
+
+# ------------------------------------------------------------------------------------------------ site
+
+# The course as a static JupyterLite site: the notebooks, the package's wheel and everything Pyodide loads,
+# all served from build/site itself (site/build.py says how). About three minutes the first time (PyPI
+# and npm downloads, bytecode), about one after a change to the package; nothing when no input changed.
+site: $(SITE_STAMP)
+
+$(SITE_STAMP): $(SITE_INPUTS) $(SITE_VENV)/.stamp $(SITE_NPM)
+	@$(SITE_VENV)/bin/python site/build.py --out $(SITE) --work build/site-work
+	touch $@
+
+$(SITE_VENV)/.stamp: site/requirements-build.txt
+	@[ -x $(SITE_VENV)/bin/python ] || $(PYTHON) -m venv $(SITE_VENV)
+	echo "==> installing the site's build tools (JupyterLite, its Pyodide kernel) into $(SITE_VENV)"
+	$(SITE_VENV)/bin/pip install --disable-pip-version-check -q -r site/requirements-build.txt
+	touch $@
+
+$(SITE_NPM): site/package.json site/package-lock.json | debs-site
+	@command -v npm >/dev/null || { echo "make: npm is missing: sudo apt-get install nodejs npm"; exit 1; }
+	echo "==> npm ci in site/ (Pyodide's core, Graphviz for the browser, esbuild)"
+	(cd site && npm ci --no-fund --no-audit --loglevel=error)
+	touch $@
+
+# The diagram widget's Graphviz-in-WebAssembly, one ES module made by esbuild from the locked npm packages.
+# It is committed (a clone installs without Node.js); the site layer checks it is a fresh build.
+bundle: $(SITE_NPM)
+	@(cd site && npm run --silent bundle)
+	ls -l k8snetviz/widgets/static/graphviz.js
 
 # ------------------------------------------------------------------------------------------------ test
 
@@ -193,7 +240,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 test: setup debs-test
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	failed=""
-	for layer in lint unit packaging notebooks ui lab; do
+	for layer in lint unit packaging notebooks ui site lab; do
 	  $(MAKE) test-$$layer || failed="$$failed $$layer"
 	done
 	$(PY) -c "$$LAYER_SUMMARY" $(RESULTS)
@@ -208,14 +255,14 @@ test-lint: | $(RESULTS)
 check: setup
 	@$(BIN)/ruff check .
 	$(BIN)/mypy k8snetviz
-	$(PYTEST) -q -m "not ui and not lab and not packaging" --ignore=tests/ui --ignore=tests/lab \
-	  --ignore=tests/distribution tests k8snetviz
+	$(PYTEST) -q -m "not ui and not lab and not packaging and not site" --ignore=tests/ui --ignore=tests/lab \
+	  --ignore=tests/distribution --ignore=tests/lite tests k8snetviz
 
 # Layer 1: unit tests and the package's doctests, without the UI and lab layers.
 test-unit: | $(RESULTS)
 	@eval "$$RUN_LAYER"
-	run_layer unit $(PYTEST) -m "not ui and not lab and not packaging" --ignore=tests/ui --ignore=tests/lab \
-	  --ignore=tests/distribution --junitxml=$(RESULTS)/unit.xml tests k8snetviz
+	run_layer unit $(PYTEST) -m "not ui and not lab and not packaging and not site" --ignore=tests/ui \
+	  --ignore=tests/lab --ignore=tests/distribution --ignore=tests/lite --junitxml=$(RESULTS)/unit.xml tests k8snetviz
 
 # The packaging layer: the sdist and the wheel built, each installed into a clean virtual environment and
 # used from outside the repository (about two minutes).
@@ -242,6 +289,12 @@ test-notebooks: | $(RESULTS)
 test-ui: | $(RESULTS)
 	@eval "$$RUN_LAYER"
 	run_layer ui $(PYTEST) -m ui --junitxml=$(RESULTS)/ui.xml tests/ui
+
+# The site layer: the static JupyterLite site built (make site: cached while no input changes) and run
+# offline in Debian's Chromium, every request outside 127.0.0.1 refused and failing the test.
+test-site: | $(RESULTS)
+	@eval "$$RUN_LAYER"
+	run_layer site bash -c '$(MAKE) site && $(PYTEST) -m site --junitxml=$(RESULTS)/site.xml tests/lite'
 
 # Layer 4: the scenario built in real network namespaces; needs root.
 test-lab: | $(RESULTS)
@@ -293,8 +346,8 @@ test-lowest: | $(PY)
 	echo "==> the package's dependencies at their lower bounds:"; sed 's/^/    /' $(LOWEST)/lowest.txt
 	$(LOWEST)/bin/pip install --disable-pip-version-check -q -c $(LOWEST)/lowest.txt \
 	  -e . pytest hypothesis packaging nbformat nbval dnslib
-	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -q -m "not ui and not lab and not packaging" \
-	  --ignore=tests/ui --ignore=tests/lab --ignore=tests/distribution tests k8snetviz
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -q -m "not ui and not lab and not packaging and not site" \
+	  --ignore=tests/ui --ignore=tests/lab --ignore=tests/distribution --ignore=tests/lite tests k8snetviz
 
 # Each of the package's dependencies pinned at its lower bound (name==version), read from pyproject.toml.
 define LOWER_BOUNDS
@@ -324,4 +377,4 @@ clean:
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(LOWEST)
+	rm -rf $(VENV) $(LOWEST) $(SITE_VENV) site/node_modules

@@ -18,7 +18,7 @@ __all__ = ["must_not_skip", "strict_layers"]
 
 TESTS = Path(__file__).resolve().parent
 # Items under these folders belong to a layer, whatever markers their modules set.
-LAYER_DIRS = {"ui": TESTS / "ui", "lab": TESTS / "lab", "packaging": TESTS / "distribution"}
+LAYER_DIRS = {"ui": TESTS / "ui", "lab": TESTS / "lab", "packaging": TESTS / "distribution", "site": TESTS / "lite"}
 
 
 def strict_layers() -> bool:
@@ -32,7 +32,7 @@ def _is_nbval_item(item: pytest.Item) -> bool:
 
 
 def must_not_skip(item: pytest.Item) -> bool:
-    """Whether a skip of ``item`` hides an unproven layer (notebook cell, ``ui`` or ``lab`` test).
+    """Whether a skip of ``item`` hides an unproven layer (notebook cell, ``ui``, ``site`` or ``lab`` test).
 
     A cell marked ``NBVAL_SKIP`` is an author's visible decision in the notebook, not a missing
     system part, so it stays a skip.

@@ -123,6 +123,19 @@ def test_lab_demo_skips_cleanly_without_root(monkeypatch: pytest.MonkeyPatch) ->
     assert "needs root" in shown._repr_mimebundle_()["text/html"]
 
 
+def test_lab_demo_in_the_browser_says_so_in_one_line_and_points_to_make_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    # notebook 03's lab cell in the static site (JupyterLite, Pyodide reports emscripten): even as "root"
+    # nothing is tried
+    from k8snetviz.lab import demo
+
+    monkeypatch.setattr("sys.platform", "emscripten")
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr(demo, "build", lambda *a, **k: pytest.fail("the lab was built in a browser"))
+    shown = demo.lab_demo(run=True)
+    assert shown.rows == [] and "cannot run in a browser" in shown.text() and "make lab" in shown.text()
+    assert len(shown.text().strip().splitlines()) == 1
+
+
 def test_lab_demo_is_an_explicit_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
     # Run All as root must not build namespaces: without run=True nothing is built and the note says how.
     from k8snetviz.lab import demo

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import k8snetviz
 from k8snetviz.errors import K8sNetVizError
@@ -18,7 +19,10 @@ __all__ = ["lab_demo", "lab_unavailable", "SideBySide"]
 
 
 def lab_unavailable() -> str | None:
-    """Why the lab cannot run here (not root, a missing package), or None."""
+    """Why the lab cannot run here (in a browser, not root, a missing package), or None."""
+    if sys.platform == "emscripten":
+        return ("The real Linux lab cannot run in a browser (this is JupyterLite): in a clone of the repository on "
+                "Linux, `make lab` opens the course where it can run (as root).")
     if os.geteuid() != 0:
         return "The lab needs root to create network namespaces; it is skipped here (on Binder, for example)."
     missing = missing_requirements()

@@ -1,0 +1,232 @@
+"""Builds the static JupyterLite site of the course: ``make site`` runs it with the site's build environment.
+
+    .venv-site/bin/python site/build.py [--out build/site] [--work build/site-work]
+
+The site runs the course in the learner's browser with Pyodide (CPython compiled to WebAssembly) and
+fetches nothing from anywhere but itself. Every step, in order:
+
+1. the Pyodide core comes from the ``pyodide`` npm package (``site/package-lock.json``), at the version
+   the kernel (``jupyterlite-pyodide-kernel``) was made for;
+2. wheels: this checkout's ``k8snetviz`` (built from its sdist, as the packaging layer does), the kernel's
+   own wheels (from its JupyterLab extension), PyYAML made pure from its sdist, and every other package
+   pinned in ``site/pyodide-packages.txt`` from PyPI (``site/lock.py``);
+3. every wheel and the standard library are precompiled to Python 3.14 bytecode by Pyodide in Node
+   (``site/pycompile.mjs``): the kernel then starts about twice as fast;
+4. a ``pyodide-lock.json`` that names exactly those wheels, so ``import k8snetviz`` loads it and its
+   dependencies from the site;
+5. ``jupyter lite build`` with the notebooks as the site's files, the widget extensions of the build
+   environment, and the settings of ``site/lite/`` (Pyodide from the site, no PyPI fallback);
+6. checks: ``jupyter lite check``, and no CDN address left in the site's configuration.
+
+Downloads and compiled wheels are kept in the work folder between builds (keyed by content), so a build
+after a change to the package redoes only the package's own wheel and the JupyterLite step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from lock import LockError, read_pins, rehash, resolve, write_lock  # noqa: E402
+
+PYODIDE = HERE / "node_modules" / "pyodide"
+PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+# What the kernel loads before the first cell (jupyter-lite.json prefetches them) and the course.
+ROOTS = ["micropip", "piplite", "ipykernel", "pyodide-kernel", "comm", "ipython", "jedi", "widgetsnbextension",
+         "k8snetviz"]
+CDN_HOSTS = ("cdn.jsdelivr.net", "pypi.org", "files.pythonhosted.org", "unpkg.com", "esm.sh")
+
+
+def step(text: str) -> None:
+    print(f"==> site: {text}", flush=True)
+
+
+LOG: Path | None = None  # where the chatty tools write (work/build.log); shown when one fails
+
+
+def run(*cmd: str | Path, quiet: bool = False, **kwargs: object) -> None:
+    """Run a command; with ``quiet`` its output goes to the log, and to the terminal only if it fails."""
+    args = [str(c) for c in cmd]
+    if not quiet or LOG is None:
+        subprocess.run(args, check=True, **kwargs)  # type: ignore[call-overload]
+        return
+    with LOG.open("a") as log:
+        log.write(f"\n$ {' '.join(args)}\n")
+        log.flush()
+        done = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, check=False, **kwargs)  # type: ignore[call-overload]
+    if done.returncode:
+        tail = LOG.read_text(errors="replace").splitlines()[-40:]
+        raise SystemExit("\n".join(tail) + f"\nsite: {args[0]} failed (exit status {done.returncode}); log: {LOG}")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_versions() -> str:
+    """The Pyodide of node_modules must be the one the kernel was made for; returns the wheel platform tag."""
+    from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
+
+    have = json.loads((PYODIDE / "package.json").read_text())["version"]
+    if have != PYODIDE_VERSION:
+        raise SystemExit(f"site: jupyterlite-pyodide-kernel runs Pyodide {PYODIDE_VERSION}, but "
+                         f"site/package.json installs pyodide {have}")
+    info = json.loads((PYODIDE / "pyodide-lock.json").read_text())["info"]
+    return f"pyemscripten_{info['abi_version']}_wasm32"
+
+
+def own_wheel(work: Path) -> Path:
+    """k8snetviz as a wheel built from its sdist (a clean copy: nothing stale from an in-tree build)."""
+    out = work / "wheels" / "own"
+    shutil.rmtree(out, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        run(sys.executable, "-m", "build", "--outdir", tmp, REPO, quiet=True)
+        wheel = next(Path(tmp).glob("k8snetviz-*.whl"))
+        out.mkdir(parents=True)
+        return Path(shutil.copy2(wheel, out))
+
+
+def kernel_wheels(work: Path) -> Path:
+    """The kernel's own wheels (pyodide-kernel, piplite, the ipykernel and widgetsnbextension 4 shims)."""
+    src = Path(sys.prefix) / "share/jupyter/labextensions/@jupyterlite/pyodide-kernel-extension/static/pypi"
+    out = work / "wheels" / "kernel"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for wheel in src.glob("*.whl"):
+        if not wheel.name.startswith("widgetsnbextension-3."):  # ipywidgets 8 wants widgetsnbextension 4
+            shutil.copy2(wheel, out)
+    return out
+
+
+def pure_pyyaml(work: Path, version: str) -> Path:
+    """PyYAML without its C extension: setup.py then tags the wheel py3-none-any itself."""
+    out = work / "wheels" / "pure"
+    if not list(out.glob(f"pyyaml-{version}-py3-none-any.whl")):
+        shutil.rmtree(out, ignore_errors=True)
+        run(sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-cache-dir",
+            "--no-deps", "--no-binary", "pyyaml", f"pyyaml=={version}", "-w", out, quiet=True,
+            env={**os.environ, "PYYAML_FORCE_LIBYAML": "0"})
+    wheels = list(out.glob("*.whl"))
+    if [w.name for w in wheels] != [f"pyyaml-{version}-py3-none-any.whl"]:
+        raise SystemExit(f"site: building PyYAML {version} from its sdist gave {[w.name for w in wheels]}, "
+                         "not a pure wheel")
+    return out
+
+
+def precompile(stage: Path, work: Path, out: Path) -> None:
+    """Every wheel of ``stage`` and the standard library, as 3.14 bytecode, into ``out``; cached by content."""
+    cache = work / "pyc"
+    todo = []
+    for wheel in sorted(stage.glob("*.whl")):
+        key = cache / sha256(wheel)[:20]
+        if not (key / wheel.name).exists():
+            todo.append((wheel, key))
+    stdlib = cache / f"stdlib-{sha256(PYODIDE / 'python_stdlib.zip')[:20]}"
+    if todo or not (stdlib / "python_stdlib.zip").exists():
+        with tempfile.TemporaryDirectory() as tmp_in, tempfile.TemporaryDirectory() as tmp_out:
+            for wheel, _ in todo:
+                shutil.copy2(wheel, tmp_in)
+            flags = [] if (stdlib / "python_stdlib.zip").exists() else ["--stdlib"]
+            run("node", HERE / "pycompile.mjs", PYODIDE, tmp_in, tmp_out, *flags)
+            for wheel, key in todo:
+                key.mkdir(parents=True, exist_ok=True)
+                shutil.move(Path(tmp_out) / wheel.name, key / wheel.name)
+            if flags:
+                stdlib.mkdir(parents=True, exist_ok=True)
+                shutil.move(Path(tmp_out) / "python_stdlib.zip", stdlib / "python_stdlib.zip")
+    for wheel in sorted(stage.glob("*.whl")):
+        shutil.copy2(cache / sha256(wheel)[:20] / wheel.name, out / wheel.name)
+    shutil.copy2(stdlib / "python_stdlib.zip", out / "python_stdlib.zip")
+
+
+def lite_dir(work: Path, dist: Path) -> Path:
+    """The JupyterLite folder: its settings, the notebooks as files, Pyodide with the locked wheels."""
+    lite = work / "lite"
+    shutil.rmtree(lite, ignore_errors=True)
+    shutil.copytree(HERE / "lite", lite)
+    files = lite / "files"
+    files.mkdir()
+    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
+        shutil.copy2(notebook, files)
+    shutil.copytree(dist, lite / "static" / "pyodide")
+    return lite
+
+
+def size(path: Path) -> tuple[int, int]:
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files), len(files)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "build" / "site")
+    parser.add_argument("--work", type=Path, default=REPO / "build" / "site-work")
+    args = parser.parse_args()
+    out, work = args.out.resolve(), args.work.resolve()
+    global LOG
+    work.mkdir(parents=True, exist_ok=True)
+    LOG = work / "build.log"
+    LOG.write_text("")
+    start = time.monotonic()
+    platform = check_versions()
+    pins = read_pins(HERE / "pyodide-packages.txt")
+
+    step("wheels: k8snetviz from its sdist, the kernel's own, PyYAML made pure")
+    local = [own_wheel(work).parent, kernel_wheels(work), pure_pyyaml(work, str(pins["pyyaml"]))]
+
+    step("the packages the kernel loads (site/pyodide-packages.txt), from PyPI once, then from the cache")
+    stage = work / "stage"
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        packages = resolve(ROOTS, pins, local, work / "pypi", platform)
+    except LockError as error:
+        raise SystemExit(f"site: {error}") from None
+    info = json.loads((PYODIDE / "pyodide-lock.json").read_text())["info"]
+    write_lock(packages, info, stage)
+
+    step(f"{len(packages)} wheels and the standard library as Python 3.14 bytecode (Pyodide in Node)")
+    dist = work / "pyodide"
+    shutil.rmtree(dist, ignore_errors=True)
+    dist.mkdir()
+    precompile(stage, work, dist)
+    for name in PYODIDE_CORE:
+        shutil.copy2(PYODIDE / name, dist / name)
+    shutil.copy2(stage / "pyodide-lock.json", dist / "pyodide-lock.json")
+    rehash(dist / "pyodide-lock.json")
+
+    step("jupyter lite build")
+    lite = lite_dir(work, dist)
+    shutil.rmtree(out, ignore_errors=True)  # always from scratch: an incremental build can lose a setting
+    jupyter = Path(sys.executable).parent / "jupyter"
+    run(jupyter, "lite", "build", "--output-dir", out, cwd=lite, quiet=True)
+    run(jupyter, "lite", "check", "--output-dir", out, cwd=lite, quiet=True)
+
+    step("checks: nothing in the site's settings points outside it")
+    for config in out.rglob("*.json"):
+        if "schema" in config.parts or config.name.endswith(".schema.json"):
+            continue
+        text = config.read_text(errors="replace")
+        hosts = [h for h in CDN_HOSTS if h in text]
+        if hosts:
+            raise SystemExit(f"site: {config.relative_to(out)} names {', '.join(hosts)}")
+    total, count = size(out)
+    pyodide_bytes, _ = size(out / "static" / "pyodide")
+    print(f"==> site: {out} is {total / 1e6:.1f} MB in {count} files (Pyodide and the wheels: "
+          f"{pyodide_bytes / 1e6:.1f} MB), built in {time.monotonic() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
