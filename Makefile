@@ -46,7 +46,7 @@ SITE := build/site
 SITE_STAMP := $(SITE)/.built
 SITE_VENV := .venv-site
 SITE_NPM := site/node_modules/.k8snetviz-npm
-SITE_INPUTS := $(shell find k8snetviz notebooks site/lite -type f -not -path '*/__pycache__/*' 2>/dev/null) \
+SITE_INPUTS := $(shell find k8snetviz notebooks tests/data/dumps site/lite -type f -not -path '*/__pycache__/*' 2>/dev/null) \
 	site/build.py site/lock.py site/pycompile.mjs site/pyodide-packages.txt \
 	pyproject.toml setup.py MANIFEST.in README.md LICENSE tools/links.py
 

@@ -12,7 +12,7 @@ A cold start uses a new browser profile (empty HTTP cache); a warm one the same 
 returning learner. Goals: the first walk within 20 s cold and 5 s warm. Prints numbers and the load
 average (the machine's other work slows the page down); asserts nothing.
 
-    .venv/bin/python benchmarks/bench_site.py [--rounds 3] [--notebook 00-start-here.ipynb]
+    .venv/bin/python benchmarks/bench_site.py [--rounds 3] [--notebook notebooks/00-start-here.ipynb]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def one_visit(playwright, profile: Path, base: str, notebook: str) -> dict[str, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--notebook", default="00-start-here.ipynb")
+    parser.add_argument("--notebook", default="notebooks/00-start-here.ipynb")
     args = parser.parse_args()
     if not (SITE / "index.html").is_file():
         print(f"bench_site: {SITE} is not built: make site")

@@ -14,7 +14,7 @@ fetches nothing from anywhere but itself. Every step, in order:
    (``site/pycompile.mjs``): the kernel then starts about twice as fast;
 4. a ``pyodide-lock.json`` that names exactly those wheels, so ``import k8snetviz`` loads it and its
    dependencies from the site;
-5. ``jupyter lite build`` with the notebooks as the site's files, the widget extensions of the build
+5. ``jupyter lite build`` with the notebooks (and the real dumps they load) as the site's files, the widget extensions of the build
    environment, and the settings of ``site/lite/`` (Pyodide from the site, no PyPI fallback);
 6. checks: ``jupyter lite check``, and no CDN address left in the site's configuration.
 
@@ -46,6 +46,9 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 # What the kernel loads before the first cell (jupyter-lite.json prefetches them) and the course.
 ROOTS = ["micropip", "piplite", "ipykernel", "pyodide-kernel", "comm", "ipython", "jedi", "widgetsnbextension",
          "k8snetviz"]
+# The site's files, at the same paths as in the repository, so the notebooks' relative paths hold
+# (notebook 00 loads a real dump from ../tests/data/dumps/).
+CONTENTS = [("notebooks", "*.ipynb"), ("tests/data/dumps", "*")]
 CDN_HOSTS = ("cdn.jsdelivr.net", "pypi.org", "files.pythonhosted.org", "unpkg.com", "esm.sh")
 
 
@@ -151,15 +154,28 @@ def precompile(stage: Path, work: Path, out: Path) -> None:
     shutil.copy2(stdlib / "python_stdlib.zip", out / "python_stdlib.zip")
 
 
+def for_pyodide(notebook: Path, target: Path) -> None:
+    """A copy of ``notebook`` that names the site's kernel: JupyterLab asks which kernel to start for a
+    notebook whose kernel it does not know and whose language it cannot tell (python3 is not here)."""
+    data = json.loads(notebook.read_text(encoding="utf-8"))
+    data["metadata"]["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+    data["metadata"].setdefault("language_info", {"name": "python"})
+    target.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def lite_dir(work: Path, dist: Path) -> Path:
-    """The JupyterLite folder: its settings, the notebooks as files, Pyodide with the locked wheels."""
+    """The JupyterLite folder: its settings, the course's files, Pyodide with the locked wheels."""
     lite = work / "lite"
     shutil.rmtree(lite, ignore_errors=True)
     shutil.copytree(HERE / "lite", lite)
-    files = lite / "files"
-    files.mkdir()
-    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
-        shutil.copy2(notebook, files)
+    for folder, pattern in CONTENTS:
+        target = lite / "files" / folder
+        target.mkdir(parents=True)
+        for path in sorted((REPO / folder).glob(pattern)):
+            if path.suffix == ".ipynb":
+                for_pyodide(path, target / path.name)
+            else:
+                (shutil.copytree if path.is_dir() else shutil.copy2)(path, target / path.name)
     shutil.copytree(dist, lite / "static" / "pyodide")
     return lite
 

@@ -93,11 +93,15 @@ def offline_browser(playwright, profile: Path, base: str, cache: bool = False) -
         context.close()
 
 
+# Ready: the kernel is idle and connected. A dialog (JupyterLab asking which kernel to start) ends the
+# wait too, so the test fails at once with what the dialog says.
 _KERNEL_IDLE = """() => {
+  const dialog = document.querySelector('.jp-Dialog');
+  if (dialog) return 'dialog: ' + dialog.innerText.replace(/\\s+/g, ' ');
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const kernel = panel && panel.sessionContext && panel.sessionContext.session
     && panel.sessionContext.session.kernel;
-  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
+  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected' && 'idle';
 }"""
 
 
@@ -112,7 +116,9 @@ def open_notebook(page, base: str, name: str, timeout: float = 120.0) -> dict[st
     page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-NotebookPanel .jp-Cell')",
                            timeout=timeout * 1000)
     shown = time.monotonic() - start
-    page.wait_for_function(_KERNEL_IDLE, timeout=timeout * 1000, polling=100)
+    state = page.wait_for_function(_KERNEL_IDLE, timeout=timeout * 1000, polling=100).json_value()
+    if state != "idle":
+        raise AssertionError(f"{name}: the kernel did not start by itself; JupyterLab shows a {state}")
     return {"notebook_shown": shown, "kernel_ready": time.monotonic() - start}
 
 

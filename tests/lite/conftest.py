@@ -52,10 +52,31 @@ def offline(playwright, site_url: str, tmp_path: Path) -> Iterator[Offline]:
 
 @pytest.fixture
 def page(offline: Offline):
-    """A page of the offline browser; errors the page reports are kept on ``page.errors``."""
+    """A page of the offline browser; errors the page reports are kept on ``page.errors``, its console
+    (and its workers', where the kernel runs) on ``page.console``."""
     page = offline.context.new_page()  # type: ignore[attr-defined]
     page.set_default_timeout(60_000)
-    page.errors = []
+    page.errors, page.console = [], []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: page.console.append(f"{m.type}: {m.text}"[:500]))
+    page.on("worker", lambda w: w.on("console", lambda m: page.console.append(f"worker {m.type}: {m.text}"[:500])))
     yield page
     page.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    # On failure: a screenshot (while the page still shows it) and the page's console.
+    report = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and page is not None and not page.is_closed():
+        folder = REPO / "build" / "test-results" / "site"
+        folder.mkdir(parents=True, exist_ok=True)
+        shot = folder / ("".join(c if c.isalnum() or c in "-_." else "_" for c in item.name) + ".png")
+        try:
+            page.screenshot(path=str(shot), full_page=True)
+            report.sections.append(("screenshot", str(shot)))
+        except Exception as error:  # a screenshot must not hide the real failure
+            report.sections.append(("screenshot", f"not taken: {error}"))
+        report.sections.append(("browser console (last 40 lines)", "\n".join(page.console[-40:])))
+    return report

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.site
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)").expect
 
 CURRENT_IDS = "(root) => Array.from(root.querySelectorAll('.knv-current')).map((e) => e.id).sort()"
-NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(f"notebooks/{p.name}" for p in (REPO / "notebooks").glob("*.ipynb"))
 
 
 def _errors(page) -> list[str]:
@@ -39,7 +39,7 @@ def _errors(page) -> list[str]:
 
 
 def test_the_packet_walk_steps_in_the_browser(page, offline):
-    open_notebook(page, offline.base, "02-pod-networking.ipynb")
+    open_notebook(page, offline.base, "notebooks/02-pod-networking.ipynb")
     run_all(page)
     assert _errors(page) == []
 
@@ -65,7 +65,7 @@ def test_the_packet_walk_steps_in_the_browser(page, offline):
 
 def test_the_service_explorer_answers_in_the_browser(page, offline):
     """Notebook 05's explorer: flipping externalTrafficPolicy travels to the kernel and back."""
-    open_notebook(page, offline.base, "05-exposing-services.ipynb")
+    open_notebook(page, offline.base, "notebooks/05-exposing-services.ipynb")
     run_all(page)
     assert _errors(page) == []
 
@@ -81,7 +81,7 @@ def test_the_service_explorer_answers_in_the_browser(page, offline):
 
 
 def test_the_exam_terminal_runs_commands_in_the_browser(page, offline):
-    open_notebook(page, offline.base, "00-start-here.ipynb")
+    open_notebook(page, offline.base, "notebooks/00-start-here.ipynb")
     page.evaluate(
         """async () => {
           const app = window.jupyterapp;
