@@ -1,6 +1,6 @@
 """Builds the static JupyterLite site of the course: ``make site`` runs it with the site's build environment.
 
-    .venv-site/bin/python site/build.py [--out build/site] [--work build/site-work]
+    .venv-site/bin/python site/build.py [--out build/site] [--work build/site-work] [--cache DIR]
 
 The site runs the course in the learner's browser with Pyodide (CPython compiled to WebAssembly) and
 fetches nothing from anywhere but itself. Every step, in order:
@@ -18,8 +18,11 @@ fetches nothing from anywhere but itself. Every step, in order:
    environment, and the settings of ``site/lite/`` (Pyodide from the site, no PyPI fallback);
 6. checks: ``jupyter lite check``, and no CDN address left in the site's configuration.
 
-Downloads and compiled wheels are kept in the work folder between builds (keyed by content), so a build
-after a change to the package redoes only the package's own wheel and the JupyterLite step.
+Downloads and compiled wheels are kept between builds in a cache outside the checkout (``--cache``, by
+default ``$K8SNETVIZ_SITE_CACHE`` or ``~/.cache/k8snetviz/site``): PyPI's wheels by name and pinned version,
+the pure PyYAML by version, bytecode by the Pyodide version and the input's sha256. A fresh clone (CI
+starts from one) then downloads nothing that an earlier build on the machine fetched, and a build after a
+change to the package redoes only the package's own wheel and the JupyterLite step.
 """
 
 from __future__ import annotations
@@ -113,9 +116,9 @@ def kernel_wheels(work: Path) -> Path:
     return out
 
 
-def pure_pyyaml(work: Path, version: str) -> Path:
+def pure_pyyaml(cache: Path, version: str) -> Path:
     """PyYAML without its C extension: setup.py then tags the wheel py3-none-any itself."""
-    out = work / "wheels" / "pure"
+    out = cache / "pure" / f"pyyaml-{version}"
     if not list(out.glob(f"pyyaml-{version}-py3-none-any.whl")):
         shutil.rmtree(out, ignore_errors=True)
         run(sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-cache-dir",
@@ -128,9 +131,11 @@ def pure_pyyaml(work: Path, version: str) -> Path:
     return out
 
 
-def precompile(stage: Path, work: Path, out: Path) -> None:
-    """Every wheel of ``stage`` and the standard library, as 3.14 bytecode, into ``out``; cached by content."""
-    cache = work / "pyc"
+def precompile(stage: Path, cache_root: Path, out: Path) -> None:
+    """Every wheel of ``stage`` and the standard library, as 3.14 bytecode, into ``out``; cached by content
+    (and by the Pyodide that compiles it)."""
+    version = json.loads((PYODIDE / "package.json").read_text())["version"]
+    cache = cache_root / f"pyc-pyodide-{version}"
     todo = []
     for wheel in sorted(stage.glob("*.whl")):
         key = cache / sha256(wheel)[:20]
@@ -149,8 +154,14 @@ def precompile(stage: Path, work: Path, out: Path) -> None:
             if flags:
                 stdlib.mkdir(parents=True, exist_ok=True)
                 shutil.move(Path(tmp_out) / "python_stdlib.zip", stdlib / "python_stdlib.zip")
+    keep = set()
     for wheel in sorted(stage.glob("*.whl")):
+        keep.add(cache / sha256(wheel)[:20])
         shutil.copy2(cache / sha256(wheel)[:20] / wheel.name, out / wheel.name)
+    # The package's own wheel is new at each build: keep only the current one's bytecode.
+    for old in cache.glob("*/k8snetviz-*.whl"):
+        if old.parent not in keep:
+            shutil.rmtree(old.parent, ignore_errors=True)
     shutil.copy2(stdlib / "python_stdlib.zip", out / "python_stdlib.zip")
 
 
@@ -180,6 +191,13 @@ def lite_dir(work: Path, dist: Path) -> Path:
     return lite
 
 
+def default_cache() -> Path:
+    """Where downloads are kept between builds: ``$K8SNETVIZ_SITE_CACHE``, else ``$XDG_CACHE_HOME/k8snetviz/site``."""
+    if os.environ.get("K8SNETVIZ_SITE_CACHE"):
+        return Path(os.environ["K8SNETVIZ_SITE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "k8snetviz" / "site"
+
+
 def size(path: Path) -> tuple[int, int]:
     files = [p for p in path.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files), len(files)
@@ -189,8 +207,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "build" / "site")
     parser.add_argument("--work", type=Path, default=REPO / "build" / "site-work")
+    parser.add_argument("--cache", type=Path, default=default_cache(),
+                        help="downloads and compiled wheels, kept between builds (outside the checkout)")
     args = parser.parse_args()
-    out, work = args.out.resolve(), args.work.resolve()
+    out, work, cache = args.out.resolve(), args.work.resolve(), args.cache.expanduser().resolve()
+    step(f"cache: {cache}")
     global LOG
     work.mkdir(parents=True, exist_ok=True)
     LOG = work / "build.log"
@@ -200,13 +221,13 @@ def main() -> int:
     pins = read_pins(HERE / "pyodide-packages.txt")
 
     step("wheels: k8snetviz from its sdist, the kernel's own, PyYAML made pure")
-    local = [own_wheel(work).parent, kernel_wheels(work), pure_pyyaml(work, str(pins["pyyaml"]))]
+    local = [own_wheel(work).parent, kernel_wheels(work), pure_pyyaml(cache, str(pins["pyyaml"]))]
 
     step("the packages the kernel loads (site/pyodide-packages.txt), from PyPI once, then from the cache")
     stage = work / "stage"
     shutil.rmtree(stage, ignore_errors=True)
     try:
-        packages = resolve(ROOTS, pins, local, work / "pypi", platform)
+        packages = resolve(ROOTS, pins, local, cache / "pypi", platform)
     except LockError as error:
         raise SystemExit(f"site: {error}") from None
     info = json.loads((PYODIDE / "pyodide-lock.json").read_text())["info"]
@@ -216,7 +237,7 @@ def main() -> int:
     dist = work / "pyodide"
     shutil.rmtree(dist, ignore_errors=True)
     dist.mkdir()
-    precompile(stage, work, dist)
+    precompile(stage, cache, dist)
     for name in PYODIDE_CORE:
         shutil.copy2(PYODIDE / name, dist / name)
     shutil.copy2(stage / "pyodide-lock.json", dist / "pyodide-lock.json")
