@@ -70,10 +70,12 @@ def test_the_service_explorer_answers_in_the_browser(page, offline):
     assert _errors(page) == []
 
     explorer = scroll_to(page, "ServiceExplorer(influxdb", ".knv-explorer")
-    seen = explorer.locator(".knv-explorer-client-ip")
-    expect(seen).to_contain_text("172.18.0.3")  # under Cluster the pod sees the node that masqueraded
+    # The address alone, in its own element (the line around it also quotes the MASQUERADE rule, which
+    # names the client's address before the flip too).
+    seen = explorer.locator(".knv-explorer-client-ip .knv-explorer-seen")
+    expect(seen).to_have_text("172.18.0.3")  # under Cluster the pod sees the node that masqueraded
     explorer.locator(".knv-explorer-policy .widget-toggle-button", has_text="Local").click()
-    expect(seen).to_contain_text("172.18.0.100")  # under Local, the laptop itself
+    expect(seen).to_have_text("172.18.0.100")  # under Local, the laptop itself
     # A result's own display (a trace) is a diagram laid out in the page too.
     figure = scroll_to(page, "influxdb.trace(", ".knv-figure")
     expect(figure.locator("svg")).to_have_count(1)
