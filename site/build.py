@@ -14,8 +14,9 @@ fetches nothing from anywhere but itself. Every step, in order:
    (``site/pycompile.mjs``): the kernel then starts about twice as fast;
 4. a ``pyodide-lock.json`` that names exactly those wheels, so ``import k8snetviz`` loads it and its
    dependencies from the site;
-5. ``jupyter lite build`` with the notebooks (and the real dumps they load) as the site's files, the widget extensions of the build
-   environment, and the settings of ``site/lite/`` (Pyodide from the site, no PyPI fallback);
+5. ``jupyter lite build`` with the notebooks (and the real dumps they load) as the site's files, the
+   widget extensions of the build environment, and the settings of ``site/lite/`` (Pyodide from the site,
+   no PyPI fallback);
 6. checks: ``jupyter lite check``, and no CDN address left in the site's configuration.
 
 Downloads and compiled wheels are kept between builds in a cache outside the checkout (``--cache``, by
