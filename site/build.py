@@ -32,6 +32,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,9 +51,9 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 # What the kernel loads before the first cell (jupyter-lite.json prefetches them) and the course.
 ROOTS = ["micropip", "piplite", "ipykernel", "pyodide-kernel", "comm", "ipython", "jedi", "widgetsnbextension",
          "k8snetviz"]
-# The site's files, at the same paths as in the repository, so the notebooks' relative paths hold
-# (notebook 00 loads a real dump from ../tests/data/dumps/).
-CONTENTS = [("notebooks", "*.ipynb"), ("tests/data/dumps", "*")]
+# The site's files, at the same paths as in the repository, so the notebooks' relative paths hold: the
+# notebooks, and the real dumps they load (notebook 00 loads one from ../tests/data/dumps/).
+DUMPS = REPO / "tests" / "data" / "dumps"
 CDN_HOSTS = ("cdn.jsdelivr.net", "pypi.org", "files.pythonhosted.org", "unpkg.com", "esm.sh")
 
 
@@ -175,19 +176,25 @@ def for_pyodide(notebook: Path, target: Path) -> None:
     target.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def loaded_dumps(notebooks: list[Path]) -> list[Path]:
+    """The real dumps the notebooks name (``tests/data/dumps/NAME``): only those go into the site."""
+    names = {m for nb in notebooks for m in re.findall(r"tests/data/dumps/([\w.-]+)", nb.read_text(encoding="utf-8"))}
+    return sorted(DUMPS / name for name in names if (DUMPS / name).exists())
+
+
 def lite_dir(work: Path, dist: Path) -> Path:
     """The JupyterLite folder: its settings, the course's files, Pyodide with the locked wheels."""
     lite = work / "lite"
     shutil.rmtree(lite, ignore_errors=True)
     shutil.copytree(HERE / "lite", lite)
-    for folder, pattern in CONTENTS:
-        target = lite / "files" / folder
-        target.mkdir(parents=True)
-        for path in sorted((REPO / folder).glob(pattern)):
-            if path.suffix == ".ipynb":
-                for_pyodide(path, target / path.name)
-            else:
-                (shutil.copytree if path.is_dir() else shutil.copy2)(path, target / path.name)
+    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
+    (lite / "files" / "notebooks").mkdir(parents=True)
+    for notebook in notebooks:
+        for_pyodide(notebook, lite / "files" / "notebooks" / notebook.name)
+    for dump in loaded_dumps(notebooks):
+        target = lite / "files" / dump.relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if dump.is_dir() else shutil.copy2)(dump, target)
     shutil.copytree(dist, lite / "static" / "pyodide")
     return lite
 
