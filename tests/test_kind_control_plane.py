@@ -177,3 +177,20 @@ def test_which_mode_kube_proxy_runs_as_a_node_tells_it() -> None:
     s.run("ssh kind-worker")
     answer = s.run("curl -sS localhost:10249/proxyMode")
     assert answer.status == 7 and "Couldn't connect to server" in answer.output
+
+
+def test_static_pods_are_the_files_on_the_node_and_one_release(kind: Cluster) -> None:
+    # the kubelet mirrors each file of its staticPodPath (kubernetes pkg/kubelet/config/file.go) into the API:
+    # the pod's containers are the manifest's, as /etc/kubernetes/manifests holds it; every component image is the
+    # release the nodes report (kubeadm's images: cmd/kubeadm/app/images/images.go GetKubernetesImage)
+    from k8snetviz.agents import kubeadm_files as kf
+
+    cp = kind.nodes["kind-control-plane"]
+    files = kf.static_pod_manifests(kind.config, cp.name, str(cp.internal_ip))
+    for comp, body in files.items():
+        pod = kind.pods[f"kube-system/{comp}-{cp.name}"]
+        assert pod.raw["spec"]["containers"][0]["command"] == body["spec"]["containers"][0]["command"]
+        assert pod.raw["spec"]["containers"][0]["image"] == body["spec"]["containers"][0]["image"]
+    proxy = next(p for p in kind.pods.values() if p.name.startswith("kube-proxy-"))
+    assert proxy.images == [f"registry.k8s.io/kube-proxy:{kf.KUBERNETES_VERSION}"]
+    assert kind.get("nodes").splitlines()[1].split()[-1] == kf.KUBERNETES_VERSION

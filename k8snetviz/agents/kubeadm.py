@@ -6,9 +6,11 @@ kube-proxy DaemonSet, the CNI's DaemonSet and local-path-provisioner.
 
 from __future__ import annotations
 
+import copy
 from ipaddress import IPv4Address
 from typing import Any
 
+from k8snetviz.agents.kubeadm_files import IMAGES, KUBERNETES_VERSION, static_pod_manifests
 from k8snetviz.api.config import ClusterConfig
 from k8snetviz.api.notes import Notes, is_observed
 from k8snetviz.api.objects import Node, Pod
@@ -142,44 +144,25 @@ def _defaults(cfg: ClusterConfig, nodes: dict[str, Node]) -> list[Manifest]:
 
 # --- the rest of a kind cluster: control plane, kube-proxy, the CNI, local-path-provisioner -------------
 
-KUBERNETES_VERSION = "v1.31.0"  # kind v0.24.0's default node image, the release whose kindnetd enforces policy
 KUBE_PROXY_LABEL = ("k8s-app", "kube-proxy")
 _CP_TAINTS = [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]
 
 
-def _static_pod(component: str, node: Node, image: str, command: list[str]) -> dict[str, Any]:
-    """A static pod as the kubelet mirrors it: ``<component>-<node>``, on the host network, owned by its Node."""
-    return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {
-            "name": f"{component}-{node.name}", "namespace": "kube-system",
-            "labels": {"component": component, "tier": "control-plane"},
-            "annotations": {"kubernetes.io/config.source": "file"},
-            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node.name, "controller": True}],
-        },
-        "spec": {"nodeName": node.name, "hostNetwork": True, "priorityClassName": "system-node-critical",
-                 "containers": [{"name": component, "image": image, "command": command}]},
-    }
-
-
 def _control_plane(cfg: ClusterConfig, cp: Node) -> list[dict[str, Any]]:
-    """kubeadm's four static pods (/etc/kubernetes/manifests), with the flags a kind cluster runs them with."""
-    ip, reg = str(cp.internal_ip), "registry.k8s.io"
-    return [
-        _static_pod("etcd", cp, f"{reg}/etcd:3.5.15-0", [
-            "etcd", f"--advertise-client-urls=https://{ip}:2379", "--data-dir=/var/lib/etcd",
-            f"--listen-client-urls=https://127.0.0.1:2379,https://{ip}:2379", f"--name={cp.name}"]),
-        _static_pod("kube-apiserver", cp, f"{reg}/kube-apiserver:{KUBERNETES_VERSION}", [
-            "kube-apiserver", f"--advertise-address={ip}", "--allow-privileged=true",
-            "--authorization-mode=Node,RBAC", "--etcd-servers=https://127.0.0.1:2379", "--secure-port=6443",
-            f"--service-cluster-ip-range={cfg.service_subnet}"]),
-        _static_pod("kube-controller-manager", cp, f"{reg}/kube-controller-manager:{KUBERNETES_VERSION}", [
-            "kube-controller-manager", "--allocate-node-cidrs=true", "--bind-address=127.0.0.1",
-            f"--cluster-cidr={cfg.pod_subnet}", "--cluster-name=kind", "--leader-elect=true",
-            f"--service-cluster-ip-range={cfg.service_subnet}"]),
-        _static_pod("kube-scheduler", cp, f"{reg}/kube-scheduler:{KUBERNETES_VERSION}", [
-            "kube-scheduler", "--bind-address=127.0.0.1", "--leader-elect=true"]),
-    ]
+    """kubeadm's four static pods (/etc/kubernetes/manifests, :func:`kubeadm_files.static_pod_manifests`: the same
+    flags the node's files hold) as the kubelet mirrors them: ``<component>-<node>``, on the host network, owned
+    by the Node, annotated with the file they come from."""
+    out = []
+    for comp, body in static_pod_manifests(cfg, cp.name, str(cp.internal_ip)).items():
+        pod = copy.deepcopy(body)
+        md = pod["metadata"]
+        md["name"] = f"{comp}-{cp.name}"
+        md["annotations"] = {**(md.get("annotations") or {}), "kubernetes.io/config.source": "file"}
+        md["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": cp.name, "controller": True}]
+        pod["spec"]["nodeName"] = cp.name
+        pod.pop("status", None)
+        out.append(pod)
+    return out
 
 
 def _kube_proxy() -> dict[str, Any]:
@@ -193,7 +176,7 @@ def _kube_proxy() -> dict[str, Any]:
             "spec": {"hostNetwork": True, "priorityClassName": "system-node-critical",
                      "nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": [{"operator": "Exists"}],
                      "containers": [{
-                         "name": "kube-proxy", "image": f"registry.k8s.io/kube-proxy:{KUBERNETES_VERSION}",
+                         "name": "kube-proxy", "image": IMAGES["kube-proxy"],
                          "command": ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf",
                                      "--hostname-override=$(NODE_NAME)"]}]}}},
     }

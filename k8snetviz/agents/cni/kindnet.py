@@ -12,6 +12,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from k8snetviz.agents.cni.base import CNIPlugin, daemonset, ipam, node_ns, pod_ns
+from k8snetviz.agents.kubeadm_files import IMAGES
 from k8snetviz.agents.writes import AddrAdd, RouteAdd, Write
 from k8snetviz.api.objects import Node, Pod
 
@@ -44,7 +45,7 @@ class KindnetPlugin(CNIPlugin):
                {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
                {"name": "POD_SUBNET", "value": str(self.pod_subnet)}]
         return [daemonset("kindnet", "kube-system", {"app": "kindnet", "tier": "node", "k8s-app": "kindnet"},
-                          {"name": "kindnet-cni", "image": "docker.io/kindest/kindnetd:v20240813-c6f155d6",
+                          {"name": "kindnet-cni", "image": IMAGES["kindnetd"],
                            "env": env})]
 
     def pod_routes(self, node: Node, pod: Pod, gw: IPv4Address) -> list[Write]:
