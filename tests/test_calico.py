@@ -311,3 +311,24 @@ def test_a_gke_dump_runs_calico_for_policy_only() -> None:
     assert host.mtu == 1460
     assert any("NetworkPolicy only" in a for a in c.notes.approximated)
     assert "tunl0" not in c.netns[f"node/{node.name}"].interfaces
+
+
+def test_the_shipped_vxlan_scenario_is_calico_yaml_switched_to_vxlan() -> None:
+    # Calico's docs, "Customize the manifests" (getting-started/kubernetes/installation/config-options): to run
+    # VXLAN, rename CALICO_IPV4POOL_IPIP to CALICO_IPV4POOL_VXLAN keeping "Always", and set calico_backend
+    # "vxlan", which disables BIRD. calico-node then creates its pool from the env (node/pkg/lifecycle/startup/
+    # startup.go configureIPPools: an unset CALICO_IPV4POOL_IPIP is Never; the CIDR is kubeadm's podSubnet).
+    c = k8snetviz.load("calico-vxlan")
+    cni = c.cni
+    assert (cni.networking, cni.pool.vxlan_mode, cni.pool.ipip_mode) == ("vxlan", "Always", "Never")  # type: ignore[attr-defined]
+    assert str(cni.pool.cidr) == "192.168.0.0/16" and cni.pool.block_size == 26  # type: ignore[attr-defined]
+    for name in c.nodes:
+        node = c.netns[f"node/{name}"]
+        assert "vxlan.calico" in node.interfaces and "tunl0" not in node.interfaces
+        # without BIRD, every Calico route and blackhole is Felix's (proto 80)
+        owners = {r.owner.component for r in node.routes.sorted() if r.proto in ("80", "bird")}
+        assert owners == {"calico-node/felix"}
+    assert sum(p.name.startswith("calico-node-") for p in c.pods.values()) == 3  # the scenario's DaemonSet
+    web = pod_key(c, "default/web-", "kind-worker2")
+    t = c.trace("default/client", "svc/default/web:80", endpoint=web)
+    assert t.delivered and any(h.action == "encap" and ":4789" in h.outer for h in t.hops)

@@ -342,8 +342,9 @@ class CalicoPlugin(CNIPlugin):
                     None)
         env = _env(node) if node is not None else {}
         install = _env(node, "install-cni") if node is not None else {}
-        if env.get("CALICO_NETWORKING_BACKEND", "bird").lower() == "none":
-            self.networking = "none"
+        backend = env.get("CALICO_NETWORKING_BACKEND", "bird").lower()
+        if backend in ("bird", "vxlan", "none"):
+            self.networking = backend
         try:
             conf = json.loads(install.get("CNI_NETWORK_CONFIG", "{}"))
             first = (conf.get("plugins") or [conf])[0]
