@@ -236,6 +236,12 @@ def test_loading_into_a_shared_nft_table_copies_what_it_changes_for_that_node_on
     assert ta.chains["masquerading"] is masq  # what the node did not change stays shared
     assert a.loaded[-1] == "add element ip kube-proxy cluster-ips { 10.96.99.99 }" and \
         "10.96.99.99" not in " ".join(b.loaded)
+    # a base chain the node copies is the one its walk goes through at that hook (its list of them is made anew)
+    before = [c.name for _, c in a.base_chains("prerouting")]
+    a.apply_line("add rule ip kube-proxy nat-prerouting ip daddr 10.96.99.98 drop")
+    chains = dict((c.name, c) for _, c in a.base_chains("prerouting"))
+    assert list(chains) == before and chains["nat-prerouting"].rules[-1].text == "ip daddr 10.96.99.98 drop"
+    assert "10.96.99.98" not in " ".join(r.text for _, c in b.base_chains("prerouting") for r in c.rules)
     base = a._base
     assert base is not None
     with pytest.raises(RuntimeError, match="shared"):

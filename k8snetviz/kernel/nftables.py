@@ -380,6 +380,15 @@ class NftTable:
     sets: dict[str, NftSet] = field(default_factory=dict)
     chains: dict[str, NftChain] = field(default_factory=dict)
     next_handle: int = 1
+    _hooked: tuple[int, list[NftChain]] | None = field(default=None, repr=False, compare=False)
+
+    def hooked(self) -> list[NftChain]:
+        """The base chains (those at a hook), kept until a chain is added or copied: kube-proxy's table holds a
+        chain per service port and per endpoint (110,000 at Kubernetes' limits), and a walk asks at every hook."""
+        cached = self._hooked
+        if cached is None or cached[0] != len(self.chains):
+            cached = self._hooked = (len(self.chains), [c for c in self.chains.values() if c.hook])
+        return cached[1]
 
 
 class NftRuleset:
@@ -444,6 +453,7 @@ class NftRuleset:
         if shared is not None and name in shared[1]:
             shared[1].discard(name)
             c = table.chains[name] = replace(c, rules=list(c.rules))
+            table._hooked = None
         return c
 
     def apply(self, tx: NftablesTransaction) -> None:
@@ -516,7 +526,7 @@ class NftRuleset:
 
     def base_chains(self, hook: str) -> list[tuple[NftTable, NftChain]]:
         """The base chains at a hook (``prerouting``, ...), in priority order."""
-        found = [(t, c) for t in self.tables.values() for c in t.chains.values() if c.hook == hook]
+        found = [(t, c) for t in self.tables.values() for c in t.hooked() if c.hook == hook]
         return sorted(found, key=lambda tc: tc[1].priority)
 
 
