@@ -84,3 +84,22 @@ def test_every_topic_notebook_has_three_checked_tasks(stem: str) -> None:
     # Issue 16: at least three CKA-style tasks per topic notebook, each checked by the package.
     checks = [c for c in _cells(stem) if c["cell_type"] == "code" and "task.check(" in "".join(c["source"])]
     assert len(checks) >= 3, f"{stem} has {len(checks)} checked tasks"
+
+
+@pytest.mark.parametrize("stem", sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")
+                                        if not p.name.startswith(("00-", "10-"))))
+def test_every_topic_notebook_practises_an_imperative_command(stem: str) -> None:
+    # Issue 16: at least one of a topic notebook's checked tasks is done with commands (kubectl create, expose,
+    # ip route, sysctl, ...): one of the course's imperative tasks, which the exam sprint of notebook 10 draws from.
+    from k8snetviz.course import troubleshooting
+
+    imperative = {t.title for t in troubleshooting.imperative_tasks()}
+    modules = dict(re.findall(r"^from k8snetviz\.course import (\w+) as (\w+)$",
+                              "\n".join("".join(c["source"]) for c in _cells(stem) if c["cell_type"] == "code"), re.M))
+    aliases = {alias: module for module, alias in modules.items()}
+    titles = set()
+    for c in _cells(stem):
+        for alias, name in re.findall(r"^task = (\w+)\.(\w+)\(\)$", "".join(c["source"]), re.M):
+            module = __import__(f"k8snetviz.course.{aliases[alias]}", fromlist=[name])
+            titles.add(getattr(module, name)().title)
+    assert titles & imperative, f"{stem}: none of its tasks ({sorted(titles)}) is practised with commands"

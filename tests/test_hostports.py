@@ -176,3 +176,13 @@ spec:
         k8snetviz.loads(doc)
     with pytest.raises(K8sNetVizError, match=r"hostPort: Invalid value: 70000: must be between 1 and 65535"):
         k8snetviz.loads(doc.replace("hostNetwork: true", "hostNetwork: false").replace("9200", "70000"))
+
+
+def test_only_the_pods_node_answers_on_the_host_port(cluster: k8snetviz.Cluster) -> None:
+    # Notebook 05: portmap writes the hostPort on the pod's node alone; on the control plane port 8080 is closed.
+    from k8snetviz.questions.connect import connect
+
+    plane = cluster.netns["node/kind-control-plane"].ruleset
+    assert not [r for r in plane.rules("nat") if "CNI-DN-" in r.line or "--dport 8080" in r.line]
+    assert connect(cluster, "pod/default/client", "172.18.0.3", 8080).outcome == "open"
+    assert connect(cluster, "pod/default/client", "172.18.0.2", 8080).outcome == "refused"

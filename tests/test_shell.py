@@ -508,3 +508,20 @@ def test_short_options_cluster_as_getopt_reads_them() -> None:
     assert out(s, "kubectl exec client -- wget -qO- -T2 web") == pod and pod.startswith("web-")
     assert out(s, "kubectl exec client -- nc -zvw 2 web 80") == out(s, "kubectl exec client -- nc -zv -w 2 web 80") \
         == f"web ({s.cluster.service('web').cluster_ip}:80) open"
+
+
+def test_how_to_tell_which_mode_kube_proxy_runs() -> None:
+    # Notebook 04's three ways. /proxyMode: kubernetes cmd/kube-proxy/app/server.go, serveMetrics writes the mode
+    # with fmt.Fprintf(w, "%s", proxyMode), no newline. A backslash-escaped dot is part of a JSONPath field name:
+    # client-go util/jsonpath parser.go, parseField (advance() skips the escaped rune; the backslashes are dropped).
+    for scenario, mode in (("kind-default", "iptables"), ("kube-proxy-nftables", "nftables")):
+        s = Session(scenario)
+        conf = s.run("kubectl -n kube-system get cm kube-proxy -o jsonpath='{.data.config\\.conf}' | grep mode")
+        assert conf.output.strip() == f"mode: {mode}", conf.output
+        logs = s.run("kubectl -n kube-system logs ds/kube-proxy | grep Proxier").output
+        assert f'"Using {mode} Proxier"' in logs, logs
+        s.run("ssh kind-worker")
+        assert s.run("curl -s localhost:10249/proxyMode").output == mode
+    labels = Session("kind-default").run(
+        "kubectl get nodes -o jsonpath='{.items[*].metadata.labels.kubernetes\\.io/hostname}'").output
+    assert labels.split() == ["kind-control-plane", "kind-worker", "kind-worker2"]

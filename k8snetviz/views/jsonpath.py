@@ -98,7 +98,7 @@ def _unquote(s: str) -> str:
 
 _TOKEN = re.compile(r"""
     \.\.(?P<rname>[A-Za-z0-9_\-$]+|\*)     # recursive descent
-  | \.(?P<name>[A-Za-z0-9_\-$]*|\*)        # .field
+  | \.(?P<name>(?:\\.|[A-Za-z0-9_\-$/])*|\*)  # .field; \. is a dot inside the name (kubernetes\.io/arch)
   | \[(?P<bracket>(?:'[^']*'|"[^"]*"|\?\((?:[^()]|\([^()]*\))*\)|[^\]])*)\]
   | (?P<at>@)
 """, re.VERBOSE)
@@ -117,7 +117,8 @@ def _steps(expr: str) -> list[tuple[str, Any]]:
         if m.group("rname") is not None:
             steps.append(("recursive", m.group("rname")))
         elif m.group("name") is not None:
-            name = m.group("name")
+            # client-go's parseField: a backslash escapes the next character, then every backslash is dropped
+            name = m.group("name").replace("\\", "")
             if name:
                 steps.append(("field", name))
         elif m.group("bracket") is not None:
