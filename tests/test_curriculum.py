@@ -103,3 +103,25 @@ def test_every_topic_notebook_practises_an_imperative_command(stem: str) -> None
             module = __import__(f"k8snetviz.course.{aliases[alias]}", fromlist=[name])
             titles.add(getattr(module, name)().title)
     assert titles & imperative, f"{stem}: none of its tasks ({sorted(titles)}) is practised with commands"
+
+
+def test_notebook_00_counts_the_pods_its_first_cluster_has() -> None:
+    # Issue 16: 00 said "5 pods" and listed three. The count, the lesson's pods and the host-network ones it names
+    # are the cluster's (kind runs kube-proxy and the control plane's static pods with hostNetwork: true).
+    import k8snetviz
+
+    c = k8snetviz.load("two-node-bridge")
+    text = next("".join(x["source"]) for x in _cells("00-start-here")
+                if x["cell_type"] == "markdown" and "The first line said" in "".join(x["source"]))
+    nodes, pods = map(int, re.search(r"\*\*(\d+) nodes, (\d+) pods\*\*", text).groups())  # type: ignore[union-attr]
+    assert f"{nodes} nodes, {pods} pods" in repr(c) and (nodes, pods) == (len(c.nodes), len(c.pods))
+    assert {p.name for p in c.pods.values() if p.namespace == "default"} == {"client", "cache", "web"}
+    host = {p.name.rsplit("-", 1)[0] for p in c.pods.values() if p.host_network}
+    assert host == {"etcd-node", "kube-apiserver-node", "kube-controller-manager-node", "kube-proxy",
+                    "kube-scheduler-node"}
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "CoreDNS",
+                 "local-path-provisioner"):
+        assert name in text
+    own = [p for p in c.pods.values() if p.namespace != "default"]
+    assert len(own) == 9 and "other nine" in text
+    assert all(str(p.ip) == str(c.nodes[p.node_name].internal_ip) for p in own if p.host_network)
