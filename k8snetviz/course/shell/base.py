@@ -135,6 +135,7 @@ class CommandOutput:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         html = (f'<pre class="knv-terminal" style="background:var(--jp-layout-color2, #f6f8fa);'
-                f'color:var(--jp-content-font-color1, inherit);padding:0.5em">'
+                # a command's table keeps its columns: it scrolls sideways rather than wrap
+                f'color:var(--jp-content-font-color1, inherit);padding:0.5em;white-space:pre;overflow-x:auto">'
                 f"<b>{escape(self.prompt)} {escape(self.command)}</b>\n{escape(self.output)}</pre>")
         return {"text/plain": str(self), "text/html": html}
