@@ -155,3 +155,15 @@ def test_a_walk_in_a_live_kernel_keeps_its_verdict_steps_and_details_around_the_
     assert "knv-verdict" in first.value and "delivered" in first.value and "--knv-fg" in first.value
     assert type(diagram).__name__ == "Diagram" and diagram.figure and diagram.dot.startswith("digraph")
     assert last.value.count("<tr") == len(t.hops) + 1 and '<details class="knv-details">' in last.value
+
+
+def test_tables_keep_their_columns_in_a_narrow_cell() -> None:
+    # The screenshot walk found kubectl's tables wrapped mid-column ("CONTAINER-R / UNTIME"): a table scrolls
+    # sideways instead, in a cluster's display and in a command's output.
+    from k8snetviz.course import run
+
+    c = k8snetviz.load("kind-default")
+    assert '<div class="knv-table"><pre>NAME' not in c._repr_mimebundle_()["text/html"]  # the repr line first
+    assert '<div class="knv-table"><pre>&lt;Cluster' in c._repr_mimebundle_()["text/html"]
+    assert ".knv .knv-table pre { white-space: pre; overflow-x: auto; }" in css()
+    assert "white-space:pre;overflow-x:auto" in run(c, "kubectl get nodes -o wide")._repr_mimebundle_()["text/html"]

@@ -130,5 +130,7 @@ def cluster_bundle(cluster: Cluster) -> dict[str, Any]:
     from k8snetviz.views.dot import cluster_dot, describe, drawing
 
     shown = drawing(cluster)
-    return _bundle(cluster_dot(cluster, shown=shown), describe(cluster, shown=shown),
-                   repr(cluster) + "\n" + cluster.get("nodes", wide=True), classes="knv-cluster")
+    text = repr(cluster) + "\n" + cluster.get("nodes", wide=True)
+    # kubectl's table keeps its columns: it scrolls sideways in a narrow cell rather than wrap
+    return _bundle(cluster_dot(cluster, shown=shown), describe(cluster, shown=shown), text,
+                   after=f'<div class="knv-table"><pre>{escape(text)}</pre></div>', classes="knv-cluster")
