@@ -34,6 +34,13 @@ def test_pick_a_source_and_step_the_walk(lab, lab_page):
     expect(diagram.locator('[id="dev--pod_default_cache--eth0"]')).to_have_class("node knv-current")
     first = diagram.evaluate(CURRENT_IDS)
     assert "dev--pod_default_cache--eth0" in first
+    # The current hop is drawn in the theme's current-hop colour (the screenshot walk found it in the border's
+    # grey: the sheet's remapping of Graphviz's black outranked it).
+    stroke, current = diagram.evaluate("""(d) => [
+      getComputedStyle(d.querySelector('[id="dev--pod_default_cache--eth0"] > polygon, '
+                                       + '[id="dev--pod_default_cache--eth0"] > path')).stroke,
+      getComputedStyle(d).getPropertyValue('--knv-current').trim()]""")
+    assert stroke == {"#d55e00": "rgb(213, 94, 0)", "#e69f00": "rgb(230, 159, 0)"}[current.lower()], stroke
 
     click(walk.locator("button.knv-next, .knv-next button").first)
     expect(diagram).to_have_attribute("data-painted-step", "2")
