@@ -407,7 +407,7 @@ class NftRuleset:
         self._frozen = False
         # the tables still the base's; per table copied from it, the sets and chains still the base's
         self._shared_tables: set[tuple[str, str]] = set()
-        self._shared_parts: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+        self._base_tables: dict[tuple[str, str], NftTable] = {}  # the base's table each copied one started as
 
     @property
     def loaded(self) -> list[str]:
@@ -431,27 +431,30 @@ class NftRuleset:
         return t
 
     def _own_table(self, key: tuple[str, str]) -> NftTable:
-        """The table to write to: a shared one is copied first (its sets and chains still shared)."""
+        """The table to write to: a shared one is copied first, its dicts of sets and chains still the base's
+        (each is copied when the node first writes to one of its entries: never 110,000 chains per node)."""
         t = self.tables[key]
         if key in self._shared_tables:
             self._shared_tables.discard(key)
-            t = self.tables[key] = NftTable(t.family, t.name, t.comment, dict(t.sets), dict(t.chains), t.next_handle)
-            self._shared_parts[key] = (set(t.sets), set(t.chains))
+            self._base_tables[key] = t
+            t = self.tables[key] = NftTable(t.family, t.name, t.comment, t.sets, t.chains, t.next_handle)
         return t
 
     def _own_set(self, key: tuple[str, str], table: NftTable, name: str) -> NftSet:
+        base = self._base_tables.get(key)
+        if base is not None and table.sets is base.sets:
+            table.sets = dict(base.sets)
         s = table.sets[name]
-        shared = self._shared_parts.get(key)
-        if shared is not None and name in shared[0]:
-            shared[0].discard(name)
+        if base is not None and base.sets.get(name) is s:
             s = table.sets[name] = replace(s, elements=dict(s.elements))
         return s
 
     def _own_chain(self, key: tuple[str, str], table: NftTable, name: str) -> NftChain:
+        base = self._base_tables.get(key)
+        if base is not None and table.chains is base.chains:
+            table.chains = dict(base.chains)
         c = table.chains[name]
-        shared = self._shared_parts.get(key)
-        if shared is not None and name in shared[1]:
-            shared[1].discard(name)
+        if base is not None and base.chains.get(name) is c:
             c = table.chains[name] = replace(c, rules=list(c.rules))
             table._hooked = None
         return c
@@ -484,6 +487,9 @@ class NftRuleset:
         if what == "chain":
             if name not in table.chains:
                 table = self._own_table(tkey)
+                base = self._base_tables.get(tkey)
+                if base is not None and table.chains is base.chains:
+                    table.chains = dict(base.chains)
                 opts = _options(rest)
                 hook = opts.get("hook")
                 table.chains[name] = NftChain(name, opts.get("type"), hook, int(opts.get("priority", "0")),
@@ -491,6 +497,9 @@ class NftRuleset:
         elif what in ("set", "map"):
             if name not in table.sets:
                 table = self._own_table(tkey)
+                base = self._base_tables.get(tkey)
+                if base is not None and table.sets is base.sets:
+                    table.sets = dict(base.sets)
                 opts = _options(rest)
                 types = tuple(t for t in opts.get("type", "").split(" : ")[0].split(" . ") if t)
                 table.sets[name] = NftSet(name, types, what == "map",
