@@ -143,3 +143,12 @@ def test_the_sprint_opens_a_terminal_on_each_task() -> None:
             term.session.feed(task.solution().answer)  # what the learner types into it
             assert sprint.submit(n, term).passed, task.title
     assert sprint.solved
+
+
+def test_a_numbered_task_is_titled_as_its_ticket() -> None:
+    """The guided practice shows "Ticket #103" above the task: the task's own title and its ticket agree."""
+    for number, incident in enumerate(ts.INCIDENTS, 1):
+        task = incident.task(number)
+        assert task.title == f"Ticket #{100 + number}"
+        assert incident.ticket.startswith(f"Ticket #{100 + number}:")
+    assert ts.task_ticket_103().title == "Ticket #103"

@@ -205,7 +205,8 @@ class Incident:
         """The incident as a task: the ticket is the prompt; the solution reveals the cause and the fix."""
         from k8snetviz.course.tasks import Solution
 
-        title = f"Incident {number}" if number is not None else f"Incident {self.id}"
+        # The board numbers its tickets from #101 (the ticket's own text says so); the task's title says the same.
+        title = f"Ticket #{100 + number}" if number is not None else f"Ticket {self.id}"
         return Task(title, self.ticket + " Investigate in the terminal, fix it, and check.", self.check,
                     Solution(self.fix, self.cause, language="bash"),
                     hints=[f"{q} {cmds}" for q, cmds in METHOD], start=self.session)
