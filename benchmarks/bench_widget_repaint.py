@@ -155,7 +155,9 @@ def measure_in_browser(sync_playwright: object) -> tuple[dict, dict]:
             open_notebook(page, server, NOTEBOOK)
             run_all_cells(page, NOTEBOOK)
             page.locator(".knv-packetwalk").first.scroll_into_view_if_needed()
-            page.wait_for_function("() => document.querySelector('.knv-diagram')?.dataset.paintedStep === '1'")
+            # The walk's own diagram: notebook 02 shows static figures (.knv-diagram too) before its first walk.
+            page.wait_for_function(
+                "() => document.querySelector('.knv-packetwalk .knv-diagram')?.dataset.paintedStep === '1'")
             page.set_default_timeout(120_000)
             try:
                 steps = page.evaluate(STEP_JS, {"walkIndex": 0, "rounds": STEPS, "warmup": 6})
