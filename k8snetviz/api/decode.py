@@ -25,7 +25,7 @@ from k8snetviz.api.families import ipv4_view
 from k8snetviz.api.notes import Notes
 from k8snetviz.api.validation import PORT_NUM_ERROR
 from k8snetviz.errors import FieldError, InvalidObject, K8sNetVizError, ScenarioError
-from k8snetviz.scenario.loader import Manifest, Scenario
+from k8snetviz.scenario.loader import Manifest, Scenario, json_type
 
 if TYPE_CHECKING:
     from k8snetviz.api import schema
@@ -37,19 +37,7 @@ _PROTOCOLS = ("SCTP", "TCP", "UDP")
 
 def _json_type(value: Any) -> str:
     """The JSON type Go's decoder names (a number it cannot store is shown with its value)."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return f"number {value:g}"
-    return "number"
+    return f"number {value:g}" if isinstance(value, float) else json_type(value)
 
 
 def _go_type(annotation: Any) -> str:

@@ -30,7 +30,7 @@ from k8snetviz.errors import ScenarioError
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-__all__ = ["Manifest", "Scenario", "read_scenario", "parse_text", "parse_bytes", "resolve_path",
+__all__ = ["Manifest", "Scenario", "read_scenario", "parse_text", "parse_bytes", "resolve_path", "json_type",
            "shipped_scenarios", "MANIFEST_SUFFIXES", "MAX_SCENARIO_BYTES"]
 
 # Files of a directory that are read, as `kubectl apply -f DIR` reads them.
@@ -337,19 +337,19 @@ def _add(scenario: Scenario, body: Any, source: str, line: int, where: str = "",
         raise ScenarioError("kubectl's table output, not objects: save the dump with `kubectl get ... -o yaml` (or "
                             "-o json)", source=source, line=line)
     if not isinstance(body, dict):
-        what = "an array" if isinstance(body, list) else f"a {_json_type(body)}"
+        what = "an array" if isinstance(body, list) else f"a {json_type(body)}"
         raise ScenarioError(f"{where + ': ' if where else ''}a document must be a mapping (an object), not {what}: "
                             "not a Kubernetes object", source=source, line=line)
     kind = body.get("kind")
     if kind is not None and not isinstance(kind, str):
-        raise ScenarioError(f"{where + '.' if where else ''}kind: json: cannot unmarshal {_json_type(kind)} into Go "
+        raise ScenarioError(f"{where + '.' if where else ''}kind: json: cannot unmarshal {json_type(kind)} into Go "
                             "struct field TypeMeta.kind of type string", source=source, line=line)
     if _is_list(body):
         items = body.get("items")
         if items is None:
             return
         if not isinstance(items, list):
-            raise ScenarioError(f"{where + '.' if where else ''}items: json: cannot unmarshal {_json_type(items)} "
+            raise ScenarioError(f"{where + '.' if where else ''}items: json: cannot unmarshal {json_type(items)} "
                                 f"into Go struct field {kind}.items of type []runtime.RawExtension",
                                 source=source, line=line)
         # A typed list (PodList, ServiceList, ...) as the API returns it: its items carry no kind.
@@ -370,8 +370,9 @@ def _add(scenario: Scenario, body: Any, source: str, line: int, where: str = "",
     scenario.manifests.append(Manifest(body, source, line))
 
 
-def _json_type(value: Any) -> str:
-    """The JSON type name Go's decoder uses in its messages."""
+def json_type(value: Any) -> str:
+    """The JSON type name Go's decoder uses in its messages (``bool``, ``string``, ``array``, ``object``, ``null``,
+    ``number``)."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, str):
