@@ -2,8 +2,9 @@
 
 A trace is one round trip: the kernel walks the packet, makes the drawing's DOT (or takes it from the
 cache) and sends it (the browser lays it out), the ids each step lights and every hop's details at once. Stepping
-(the slider, play, back/next) then happens in the browser: the diagram moves its highlights and the
-hop panel redraws from what it holds, without waiting for the kernel.
+(the diagram's back, play, slider and next) then happens in the browser: the diagram moves its highlights and
+the hop panel redraws from what it holds, without waiting for the kernel; the kernel hears of the new step
+in one message and keeps it in :attr:`PacketWalk.step`.
 
 >>> import k8snetviz
 >>> from k8snetviz.widgets import PacketWalk
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
+import traitlets
 
 import k8snetviz.widgets.arguments as args
 from k8snetviz.api.refs import Ref
@@ -35,7 +37,21 @@ if TYPE_CHECKING:
     from k8snetviz.cluster import Cluster
     from k8snetviz.questions.results import TraceResult
 
-__all__ = ["PacketWalk", "source_options", "destination_options", "hop_html"]
+__all__ = ["PacketWalk", "Steps", "source_options", "destination_options", "hop_html"]
+
+
+class Steps(traitlets.HasTraits):
+    """The walk's step and its bounds, in the kernel. The controls are the diagram's, in the browser (a
+    slider of ipywidgets there would sync every step to the kernel in a message of its own)."""
+
+    value = traitlets.Int(0)
+    min = traitlets.Int(0)
+    max = traitlets.Int(0)
+
+    @traitlets.validate("value")
+    def _within_bounds(self, proposal: traitlets.Bunch) -> int:
+        # As a slider does: a step beyond the walk is its first or last.
+        return max(self.min, min(self.max, int(proposal["value"])))
 
 
 def source_options(cluster: Cluster) -> list[str]:
@@ -69,27 +85,22 @@ class PacketWalk(w.VBox):
                               placeholder="pod/NS/NAME:PORT, IP:PORT, …", ensure_option=False,
                               layout=w.Layout(width="330px"))
         self.go = w.Button(description="Trace", button_style="primary", icon="play")
-        self.step = w.IntSlider(value=0, min=0, max=0, description="step", continuous_update=True)
-        self.play = w.Play(value=0, min=0, max=0, interval=900, description="play")
-        w.jslink((self.play, "value"), (self.step, "value"))
+        self.step = Steps()
         self.error = w.HTML()
         # With a pair to trace, the trace draws the diagram (with the pods it involves); else draw it now.
         self.diagram = Diagram(navigation=True)
         if not (src and dst):
             self._draw(None)
-        self.info = HopDetails()
-        # Linked in the browser: the slider, the play button, the diagram's own back/next buttons and the
-        # hop panel step together without waiting for the kernel.
-        w.jslink((self.step, "value"), (self.diagram, "step"))
-        w.jslink((self.diagram, "step"), (self.info, "step"))
+        # The hop panel shows the diagram's step: in the browser, the two step together with no kernel.
+        self.info = HopDetails(diagram=self.diagram)
         for widget, cls in ((self.src, "knv-src"), (self.dst, "knv-dst"), (self.go, "knv-trace"),
-                            (self.step, "knv-step"), (self.error, "knv-error"), (self.info, "knv-info")):
+                            (self.error, "knv-error"), (self.info, "knv-info")):
             widget.add_class(cls)
         self.go.on_click(lambda _: self.trace())
         self.step.observe(self._on_step, names="value")
         self.diagram.observe(self._on_diagram_step, names="step")
         self.diagram.on_unfold(self._on_unfold)
-        controls = [w.HBox([self.src, self.dst, self.go]), w.HBox([self.play, self.step])]
+        controls = [w.HBox([self.src, self.dst, self.go])]
         if len(cluster.nodes) > FULL_NODES:
             # A large cluster is drawn folded around the walk; any node can be drawn in full.
             self.node = w.Combobox(options=list(cluster.nodes), placeholder="a node to draw in full",
@@ -126,7 +137,7 @@ class PacketWalk(w.VBox):
         n = len(result.hops)
         # One message to the browser: the drawing (made once per set of things drawn), what each step
         # lights, and every hop's details.
-        with self.diagram.hold_sync(), self.info.hold_sync(), self.step.hold_sync(), self.play.hold_sync():
+        with self.diagram.hold_sync(), self.info.hold_sync():
             self._draw(result)
             self.diagram.steps = [d["ids"] for d in details]
             self.diagram.step_texts = [d["text"] for d in details]
@@ -134,8 +145,8 @@ class PacketWalk(w.VBox):
             self.diagram.walk += 1
             self.info.result = result
             self.info.hops = details
-            self.step.max = self.play.max = n
-            self.step.min = self.play.min = 1 if n else 0
+            self.step.max = n
+            self.step.min = 1 if n else 0
             self.step.value = 1 if n else 0
             self._on_step()
         return result
@@ -162,22 +173,13 @@ class PacketWalk(w.VBox):
         self.step.value = max(self.step.min, self.step.value - 1)
 
     def _on_diagram_step(self, change: dict) -> None:
-        if _from_browser(self.diagram, "step"):
-            return  # the browser's links have moved the slider and the hop panel already
+        # The browser stepped (or Python did, below): the kernel's copy follows. The diagram already shows
+        # the step, so nothing goes back to the browser.
         if change["new"] != self.step.value and self.step.min <= change["new"] <= self.step.max:
             self.step.value = change["new"]
 
     def _on_step(self, change: object = None) -> None:
         # A step made here in Python: only the step travels, the browser has the drawing and every hop already.
-        # A step made in the browser has moved everything there (jslink); sending it back would race with
-        # the learner's next click.
-        if change is not None and _from_browser(self.step, "value"):
-            return
+        # (A step the browser made arrives as the diagram's own, equal value: nothing is sent back, which
+        # would race with the learner's next click.)
         self.diagram.step = self.step.value
-        self.info.step = self.step.value
-
-
-def _from_browser(widget: w.Widget, name: str) -> bool:
-    """Whether ``widget.name`` is changing because the browser said so (ipywidgets locks the property
-    while it applies the front end's state and runs the observers)."""
-    return name in getattr(widget, "_property_lock", {})

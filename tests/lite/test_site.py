@@ -57,7 +57,7 @@ def test_the_packet_walk_steps_in_the_browser(page, offline):
     expect(diagram).to_have_attribute("data-painted-step", "2")
     second = diagram.evaluate(CURRENT_IDS)
     assert second and second != first, (first, second)
-    expect(walk.locator(".knv-info")).to_contain_text("Step 2 of")  # the kernel answered the step too
+    expect(walk.locator(".knv-info")).to_contain_text("Step 2 of")  # the hop panel follows in the page
 
     # A new trace goes to the kernel (Pyodide) and back: its first hop lights the new pod.
     walk.locator(".knv-src input").fill("default/cache")

@@ -107,3 +107,56 @@ def test_stepping_shows_the_hop_at_once_and_its_why_chain_opens(lab, lab_page, l
     click(walk.locator("button.knv-next, .knv-next button").first)
     if info.locator(".knv-why").count():
         assert info.locator(".knv-why").evaluate("(d) => d.open")
+
+
+# The kernel's copy of the step is shown by a label its observer writes: what the page shows there came
+# back from the kernel.
+KERNEL_STEP_WALK = """\
+import ipywidgets
+import k8snetviz
+from k8snetviz.widgets import PacketWalk
+walk = PacketWalk(k8snetviz.load("two-node-bridge"), src="default/client", dst="default/web:80")
+heard = ipywidgets.Label(f"kernel at step {walk.step.value}")
+heard.add_class("knv-heard")
+walk.step.observe(lambda change: setattr(heard, "value", f"kernel at step {change['new']}"), "value")
+display(walk, heard)
+"""
+
+
+def test_the_kernel_hears_of_the_steps_taken_in_the_browser(lab, lab_page, lab_tmp_dir):
+    """Back, next, the slider and play step in the page (the diagram's own controls); the kernel hears of
+    the step the learner stops on, in PacketWalk.step."""
+    notebook = write_notebook(lab_tmp_dir / "kernel-step.ipynb", [KERNEL_STEP_WALK])
+    rel = notebook.relative_to(lab.root_dir).as_posix()
+    panel = open_notebook(lab_page, lab, rel)
+    run_all_cells(lab_page, rel)
+    walk = panel.locator(".knv-packetwalk").first
+    walk.scroll_into_view_if_needed()
+    diagram = walk.locator(".knv-diagram")
+    heard = panel.locator(".knv-heard")
+    expect(diagram).to_have_attribute("data-painted-step", "1")
+    expect(heard).to_have_text("kernel at step 1")
+
+    for _ in range(3):
+        click(walk.locator("button.knv-next"))
+    expect(diagram).to_have_attribute("data-painted-step", "4")
+    expect(walk.locator(".knv-counter")).to_have_text("step 4 of 18")
+    expect(walk.locator(".knv-info")).to_contain_text("Step 4 of 18")
+    expect(heard).to_have_text("kernel at step 4")
+
+    # The slider: its input paints at once, and the kernel hears of where it was left.
+    walk.locator("input.knv-slider").evaluate(
+        "(s) => { s.value = '9'; s.dispatchEvent(new Event('input', { bubbles: true })); }")
+    expect(diagram).to_have_attribute("data-painted-step", "9")
+    expect(walk.locator(".knv-info")).to_contain_text("Step 9 of 18")
+    expect(heard).to_have_text("kernel at step 9")
+
+    # Play steps on by itself; pause stops it where it is.
+    click(walk.locator("button.knv-play"))
+    expect(diagram).to_have_attribute("data-painted-step", "11", timeout=10_000)
+    click(walk.locator("button.knv-play"))
+    paused = diagram.get_attribute("data-painted-step")
+    assert paused is not None and int(paused) >= 11
+    lab_page.wait_for_timeout(2_000)  # two beats of play: nothing moves
+    expect(diagram).to_have_attribute("data-painted-step", paused)
+    expect(heard).to_have_text(f"kernel at step {paused}")

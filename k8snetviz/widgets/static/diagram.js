@@ -26,20 +26,35 @@ function graphviz(model) {
   return globalThis.__k8snetvizGraphviz;
 }
 
+// How long the learner pauses on a step before the kernel is told of it.
+const SEND_AFTER_MS = 250;
+
 function render({ model, el }) {
   const root = document.createElement("div");
   // knv: the theme's colours (views/static/theme.css). A static figure (a result's display) has no steps;
   // like every diagram it is fitted to the cell's width, with the "fit to width" switch beside it.
   root.className = model.get("figure") ? "knv knv-diagram knv-figure" : "knv knv-diagram";
-  // Stepping happens here, in the browser: the new step paints at once and syncs to the kernel after.
+  // Stepping happens here, in the browser: back, play, the slider and next paint the new step at once; the
+  // kernel hears of it once the learner pauses, as this one model's change (the hop panel follows this
+  // model in the browser too). Each message to the kernel makes JupyterLab redraw its busy and idle
+  // indicators, work that would otherwise land in the frames of the steps that follow.
   const nav = document.createElement("div");
   nav.className = "knv-nav";
-  const prev = document.createElement("button");
-  prev.className = "knv-prev jupyter-button";
-  prev.textContent = "◀ back";
-  const next = document.createElement("button");
-  next.className = "knv-next jupyter-button";
-  next.textContent = "next ▶";
+  const button = (className, text) => {
+    const b = document.createElement("button");
+    b.className = `${className} jupyter-button`;
+    b.textContent = text;
+    return b;
+  };
+  const prev = button("knv-prev", "◀ back");
+  const play = button("knv-play", "▶ play");
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.className = "knv-slider";
+  slider.setAttribute("aria-label", "step");
+  const next = button("knv-next", "next ▶");
+  const counter = document.createElement("span");
+  counter.className = "knv-counter";
   // "fit to width" scales the drawing to the cell; unticked, it keeps its own size and scrolls.
   const zoom = document.createElement("label");
   zoom.className = "knv-zoom";
@@ -49,16 +64,44 @@ function render({ model, el }) {
   fit.checked = true;
   zoom.append(fit, " fit to width");
   fit.addEventListener("change", () => root.classList.toggle("knv-actual-size", !fit.checked));
-  nav.append(prev, next, zoom);
-  const move = (delta) => {
+  const stepping = [prev, play, slider, next, counter];
+  nav.append(...stepping, zoom);
+  let unsent = null;
+  const send = (step, walk) => {
+    clearTimeout(unsent);
+    unsent = setTimeout(() => {
+      unsent = null;
+      // Not if the kernel has changed the step or the walk since: its value stands.
+      if (model.get("step") === step && model.get("walk") === walk) model.save_changes();
+    }, SEND_AFTER_MS);
+  };
+  const go = (wanted) => {
     const n = model.get("steps").length;
-    const step = Math.max(n ? 1 : 0, Math.min(n, model.get("step") + delta));
+    const step = Math.max(n ? 1 : 0, Math.min(n, wanted));
     if (step === model.get("step")) return;
     model.set("step", step);
-    model.save_changes();
+    send(step, model.get("walk"));
   };
+  const move = (delta) => go(model.get("step") + delta);
   prev.addEventListener("click", () => move(-1));
   next.addEventListener("click", () => move(+1));
+  slider.addEventListener("input", () => go(parseInt(slider.value, 10)));
+  // Play: one hop every 0.9 s until the last; from the last, it starts again at the first.
+  let playing = null;
+  const stop = () => {
+    if (playing !== null) clearInterval(playing);
+    playing = null;
+    play.textContent = "▶ play";
+  };
+  play.addEventListener("click", () => {
+    if (playing !== null) { stop(); return; }
+    if (model.get("step") >= model.get("steps").length) go(1);
+    play.textContent = "❚❚ pause";
+    playing = setInterval(() => {
+      if (!root.isConnected || model.get("step") >= model.get("steps").length) stop();
+      else move(+1);
+    }, 900);
+  });
   const figure = document.createElement("div");
   figure.className = "knv-svg";
   figure.setAttribute("role", "img");
@@ -135,7 +178,18 @@ function render({ model, el }) {
     }
     prev.disabled = step <= 1;
     next.disabled = step >= steps.length;
-    for (const button of [prev, next]) button.style.display = model.get("navigation") ? "" : "none";
+    play.disabled = steps.length < 2;
+    if (playing !== null && step >= steps.length) stop();
+    // Written only when changed: the same value written again still costs the page a layout.
+    const max = String(Math.max(steps.length, 1)), value = String(Math.max(step, 1));
+    if (slider.max !== max) slider.max = max;
+    if (slider.min !== "1") slider.min = "1";
+    if (slider.value !== value) slider.value = value;
+    slider.disabled = steps.length < 2;
+    const count = steps.length ? `step ${step} of ${steps.length}` : "";
+    if (counter.textContent !== count) counter.textContent = count;
+    const shown = model.get("navigation") ? "" : "none";
+    for (const part of stepping) if (part.style.display !== shown) part.style.display = shown;
     const texts = model.get("step_texts");
     live.textContent = step > 0 && step <= texts.length ? texts[step - 1] : "";
     // What the page shows now: marked only once the drawing it lights is laid out.
@@ -156,6 +210,8 @@ function render({ model, el }) {
   model.on("change:dropped", paintStep);
   model.on("change:walk", paintStep);
   model.on("change:navigation", paintStep);
+  model.on("change:walk", stop);
+  return () => { stop(); clearTimeout(unsent); };
 }
 
 export default { render };

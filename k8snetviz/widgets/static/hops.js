@@ -1,6 +1,11 @@
 // The packet walk's hop-details panel. Every hop's details arrive once, with the walk (the `hops`
-// list); a step change, made in the browser (slider, play, back/next), only redraws this panel from
-// them: no round trip to the kernel.
+// list); the step is the diagram's (the `diagram` model: its back, play, slider and next step in the
+// browser), so a step change only redraws this panel from them: no round trip to the kernel, and no
+// message of this panel's own to the kernel either.
+//
+// The panel's elements are made once and then only their text changes from step to step: new elements
+// would each need their style matched against JupyterLab's ~5,000 rules and laid out afresh (5.4 ms a
+// step, measured in the page, against 1.2 ms for changing the text of the same elements).
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -9,60 +14,111 @@ function el(tag, className, text) {
   return node;
 }
 
-function code(text) {
-  return el("code", "", text);
+// Writes only what changed: even the same text written again lays the line out again.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setClass(node, className) {
+  if (node.className !== className) node.className = className;
+}
+
+// Shown or hidden (the caller empties a hidden part, so that the panel's text is the current hop's alone).
+function show(node, shown) {
+  if (node.hidden === !shown) return;
+  node.hidden = !shown;
+}
+
+function setData(textNode, text) {
+  if (textNode.data !== text) textNode.data = text;
+}
+
+// `count` children of `parent`, made by `make` when there are too few; the rest removed.
+function children(parent, count, make) {
+  while (parent.children.length < count) parent.append(make());
+  while (parent.children.length > count) parent.lastElementChild.remove();
+  return Array.from(parent.children);
 }
 
 function render({ model, el: host }) {
   const root = el("div", "knv-hops");
   root.setAttribute("aria-live", "polite");
+  const box = el("div", "knv-hop");
+  const head = el("p");
+  const stepOf = el("b");
+  const replySeparator = document.createTextNode("");
+  const reply = el("i");
+  const at = el("code");
+  const device = el("code");
+  const action = el("b");
+  head.append(stepOf, replySeparator, reply, " · ", at, " · device ", device, " · ", action);
+  const detail = el("p");
+  // The why-chain's disclosure is one element for the whole walk: the learner's choice to open it holds
+  // while stepping.
+  const why = el("details", "knv-why");
+  const summary = el("summary", "", "Decided by: ");
+  const decidedBy = el("code");
+  summary.append(decidedBy);
+  const chain = el("ol", "knv-why-chain");
+  why.append(summary, chain);
+  const headers = el("table", "knv-headers");
+  const verdict = el("p");
+  const verdictName = el("b");
+  const verdictReason = document.createTextNode("");
+  verdict.append(verdictName, verdictReason);
+  box.append(head, detail, why, headers, verdict);
   host.append(root);
-  // The learner's choice to see the why-chain holds while stepping.
-  let whyOpen = false;
+
+  function headerRow() {
+    const row = el("tr");
+    const cell = el("td");
+    cell.append(el("code"), el("span"));
+    row.append(el("th"), cell);
+    return row;
+  }
+
+  // The step comes from the diagram's model once it is found (its reference is "IPY_MODEL_<id>"); this
+  // model's own `step` until then, and when the panel stands alone.
+  let steps = model;
 
   function paint() {
     const t0 = performance.now();
     const hops = model.get("hops");
-    const step = model.get("step");
-    root.replaceChildren();
+    const step = steps.get("step");
     const hop = step >= 1 && step <= hops.length ? hops[step - 1] : null;
-    if (hop) {
-      const box = el("div", "knv-hop");
-      const head = el("p");
-      head.append(el("b", "", `Step ${hop.step} of ${hop.of}`));
-      if (hop.reply) {
-        head.append(" · ");
-        head.append(el("i", "", "the reply, on its way back"));
-      }
-      head.append(" · ", code(hop.at), " · device ", code(hop.device), " · ", el("b", "", hop.action));
-      box.append(head, el("p", "", hop.detail));
-      if (hop.decided_by) {
-        const why = el("details", "knv-why");
-        why.open = whyOpen;
-        why.addEventListener("toggle", () => { whyOpen = why.open; });
-        const summary = el("summary");
-        summary.append("Decided by: ", code(hop.decided_by));
-        const chain = el("ol", "knv-why-chain");
-        for (const line of hop.why.slice(1)) chain.append(el("li", "", line.trim()));
-        why.append(summary, chain);
-        box.append(why);
-      }
-      const table = el("table", "knv-headers");
-      for (const h of hop.headers) {
-        const row = el("tr");
-        const cell = el("td", h.changed ? "knv-changed" : "");
-        cell.append(code(h.value));
-        if (h.changed) cell.append(" ✱ changed");
-        row.append(el("th", "", h.name), cell);
-        table.append(row);
-      }
-      box.append(table);
+    if (!hop) {
+      if (root.firstChild) root.replaceChildren();
+    } else {
+      if (!root.firstChild) root.append(box);
+      setText(stepOf, `Step ${hop.step} of ${hop.of}`);
+      setData(replySeparator, hop.reply ? " · " : "");
+      setText(reply, hop.reply ? "the reply, on its way back" : "");
+      setText(at, hop.at);
+      setText(device, hop.device);
+      setText(action, hop.action);
+      setText(detail, hop.detail);
+      show(why, Boolean(hop.decided_by));
+      const lines = hop.decided_by ? hop.why.slice(1).map((line) => line.trim()) : [];
+      setText(decidedBy, hop.decided_by || "");
+      children(chain, lines.length, () => el("li")).forEach((li, i) => setText(li, lines[i]));
+      children(headers, hop.headers.length, headerRow).forEach((row, i) => {
+        const h = hop.headers[i];
+        const [name, cell] = row.children;
+        const [value, mark] = cell.children;
+        setText(name, h.name);
+        setClass(cell, h.changed ? "knv-changed" : "");
+        setText(value, h.value);
+        setText(mark, h.changed ? " ✱ changed" : "");
+      });
+      show(verdict, Boolean(hop.verdict));
       if (hop.verdict) {
-        const v = el("p", `knv-verdict ${hop.verdict.delivered ? "knv-delivered" : "knv-failed"}`);
-        v.append(el("b", "", hop.verdict.verdict), `: ${hop.verdict.reason}`);
-        box.append(v);
+        setClass(verdict, `knv-verdict ${hop.verdict.delivered ? "knv-delivered" : "knv-failed"}`);
+        setText(verdictName, hop.verdict.verdict);
+        setData(verdictReason, `: ${hop.verdict.reason}`);
+      } else {
+        setText(verdictName, "");
+        setData(verdictReason, "");
       }
-      root.append(box);
     }
     root.dataset.paintedStep = String(step);
     root.dataset.paintMs = (performance.now() - t0).toFixed(2);
@@ -70,7 +126,20 @@ function render({ model, el: host }) {
 
   paint();
   model.on("change:hops", paint);
-  model.on("change:step", paint);
+  model.on("change:step", () => { if (steps === model) paint(); });
+  let removed = false;
+  let unlink = () => {};
+  const ref = model.get("diagram") || "";
+  if (ref) {
+    model.widget_manager.get_model(ref.replace(/^IPY_MODEL_/, "")).then((diagram) => {
+      if (removed) return;
+      steps = diagram;
+      diagram.on("change:step", paint);
+      unlink = () => diagram.off("change:step", paint);
+      paint();
+    });
+  }
+  return () => { removed = true; unlink(); };
 }
 
 export default { render };
