@@ -21,6 +21,7 @@ the kernel's priority order.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -65,16 +66,23 @@ class NftError(ScenarioError):
 # Tokens
 
 
+# A quoted string, the concatenation operator (a dot between spaces), punctuation, or a word.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\s+\.\s+|[{}:;,]|[^\s{}:;,]+')
+
+
 def _tokens(text: str) -> list[str]:
     """Words, quoted strings and the punctuation nft's grammar uses; dotted addresses stay whole
     (``10.0.0.1`` is one token, ``a . b`` is three)."""
-    out = []
-    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|\s+\.\s+|[{}:;,]|[^\s{}:;,]+', text):
-        tok = m.group(0)
-        if tok.isspace():
-            continue
-        out.append("." if tok.strip() == "." else tok)
-    return out
+    # Only the concatenation operator's match starts with a space. (One call per line of a transaction:
+    # kube-proxy's at Kubernetes' limits has 300,000.)
+    return ["." if tok[0].isspace() else tok for tok in _TOKEN.findall(text)]
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _network(text: str) -> IPv4Network:
+    """An address or prefix of a rule; one object per distinct text (a pod's address recurs in its
+    endpoint chain's rules, a Service's in its own; the ipaddress module parses slowly)."""
+    return IPv4Network(text, strict=False)
 
 
 def _unquote(tok: str) -> str:
@@ -418,6 +426,8 @@ class NftRuleset:
         """A ruleset that starts as this one and shares its tables, copying what it changes; this one is
         frozen (nothing may be loaded into it any more)."""
         self._frozen = True
+        for t in self.tables.values():
+            t.hooked()  # found once here; every layered copy that keeps the chains keeps the list
         out = NftRuleset()
         out.tables = dict(self.tables)
         out._base = self
@@ -437,23 +447,34 @@ class NftRuleset:
         if key in self._shared_tables:
             self._shared_tables.discard(key)
             self._base_tables[key] = t
-            t = self.tables[key] = NftTable(t.family, t.name, t.comment, t.sets, t.chains, t.next_handle)
+            t = self.tables[key] = NftTable(t.family, t.name, t.comment, t.sets, t.chains, t.next_handle,
+                                            t._hooked)
         return t
 
-    def _own_set(self, key: tuple[str, str], table: NftTable, name: str) -> NftSet:
+    def _own_sets(self, key: tuple[str, str], table: NftTable) -> dict[str, NftSet]:
+        """The table's own dict of sets and maps, copied from the base's the first time it is written."""
         base = self._base_tables.get(key)
         if base is not None and table.sets is base.sets:
             table.sets = dict(base.sets)
-        s = table.sets[name]
+        return table.sets
+
+    def _own_chains(self, key: tuple[str, str], table: NftTable) -> dict[str, NftChain]:
+        """The table's own dict of chains, copied from the base's the first time it is written."""
+        base = self._base_tables.get(key)
+        if base is not None and table.chains is base.chains:
+            table.chains = dict(base.chains)
+        return table.chains
+
+    def _own_set(self, key: tuple[str, str], table: NftTable, name: str) -> NftSet:
+        base = self._base_tables.get(key)
+        s = self._own_sets(key, table)[name]
         if base is not None and base.sets.get(name) is s:
             s = table.sets[name] = replace(s, elements=dict(s.elements))
         return s
 
     def _own_chain(self, key: tuple[str, str], table: NftTable, name: str) -> NftChain:
         base = self._base_tables.get(key)
-        if base is not None and table.chains is base.chains:
-            table.chains = dict(base.chains)
-        c = table.chains[name]
+        c = self._own_chains(key, table)[name]
         if base is not None and base.chains.get(name) is c:
             c = table.chains[name] = replace(c, rules=list(c.rules))
             table._hooked = None
@@ -487,26 +508,19 @@ class NftRuleset:
         if what == "chain":
             if name not in table.chains:
                 table = self._own_table(tkey)
-                base = self._base_tables.get(tkey)
-                if base is not None and table.chains is base.chains:
-                    table.chains = dict(base.chains)
                 opts = _options(rest)
                 hook = opts.get("hook")
-                table.chains[name] = NftChain(name, opts.get("type"), hook, int(opts.get("priority", "0")),
-                                              opts.get("comment"))
+                self._own_chains(tkey, table)[name] = NftChain(
+                    name, opts.get("type"), hook, int(opts.get("priority", "0")), opts.get("comment"))
         elif what in ("set", "map"):
             if name not in table.sets:
                 table = self._own_table(tkey)
-                base = self._base_tables.get(tkey)
-                if base is not None and table.sets is base.sets:
-                    table.sets = dict(base.sets)
                 opts = _options(rest)
                 types = tuple(t for t in opts.get("type", "").split(" : ")[0].split(" . ") if t)
-                table.sets[name] = NftSet(name, types, what == "map",
-                                          tuple(f for f in opts.get("flags", "").split(",") if f),
-                                          _seconds(opts["timeout"]) if "timeout" in opts else None,
-                                          65535 if "dynamic" in opts.get("flags", "") else None,
-                                          opts.get("comment"))
+                self._own_sets(tkey, table)[name] = NftSet(
+                    name, types, what == "map", tuple(f for f in opts.get("flags", "").split(",") if f),
+                    _seconds(opts["timeout"]) if "timeout" in opts else None,
+                    65535 if "dynamic" in opts.get("flags", "") else None, opts.get("comment"))
         elif what == "element":
             if name not in table.sets:
                 raise NftError(f"No such file or directory: set {name} in table {family} {tname}")
@@ -652,11 +666,11 @@ def _parse_rule(table: str, chain: str, toks: list[str], owner: Owner | None, ha
                 i += 1
             elif toks[i] == "{":
                 j = toks.index("}", i)
-                nets = tuple(IPv4Network(x, strict=False) for x in toks[i + 1:j] if x != ",")
+                nets = tuple(_network(x) for x in toks[i + 1:j] if x != ",")
                 matches.append(_Match("addr", fieldname, neg, nets, braces=len(nets) > 1, merged=len(nets) > 1))
                 i = j + 1
             else:
-                matches.append(_Match("addr", fieldname, neg, (IPv4Network(toks[i], strict=False),)))
+                matches.append(_Match("addr", fieldname, neg, (_network(toks[i]),)))
                 i += 1
         elif t == "meta" and toks[i + 1] == "l4proto":
             matches.append(_Match("l4proto", name=toks[i + 2]))
