@@ -57,7 +57,7 @@ SITE_INPUTS := $(shell find k8snetviz notebooks tests/data/dumps site/lite -type
 help:
 	@echo "make lab      set up .venv and open JupyterLab on $(NOTEBOOK)"
 	@echo "make test     set up, then run every test layer (CI=true: no layer may skip)"
-	@echo "make check    the inner loop: ruff, mypy on the package, the unit tests"
+	@echo "make check    the inner loop: ruff, mypy on the package and benchmarks, the unit tests"
 	@echo "make bench    run every benchmarks/*.py script"
 	@echo "make fuzz     the property-based fuzz of loading and the CLI with a large budget (FUZZ_EXAMPLES=2000)"
 	@echo "make lock     re-resolve every dependency and rewrite $(LOCK)"
@@ -246,15 +246,16 @@ test: setup debs-test
 	$(PY) -c "$$LAYER_SUMMARY" $(RESULTS)
 	if [ -n "$$failed" ]; then echo "make test: failed layers:$$failed"; exit 1; fi
 
-# Layer 0: style and types. ruff also lints the notebooks' code cells; mypy checks the package.
+# Layer 0: style and types. ruff also lints the notebooks' code cells; mypy checks the package and the
+# benchmarks (which no test runs in full: a renamed method once broke `make bench` unseen).
 test-lint: | $(RESULTS)
 	@eval "$$RUN_LAYER"
-	run_layer lint bash -c '$(BIN)/ruff check . && $(BIN)/mypy k8snetviz'
+	run_layer lint bash -c '$(BIN)/ruff check . && $(BIN)/mypy k8snetviz benchmarks'
 
 # The inner loop: lint, types and the unit tests, without the slower layers.
 check: setup
 	@$(BIN)/ruff check .
-	$(BIN)/mypy k8snetviz
+	$(BIN)/mypy k8snetviz benchmarks
 	$(PYTEST) -q -m "not ui and not lab and not packaging and not site" --ignore=tests/ui --ignore=tests/lab \
 	  --ignore=tests/distribution --ignore=tests/lite tests k8snetviz
 

@@ -38,7 +38,7 @@ def generate(nodes: int = 1000, pods: int = 30_000, cni: str = "kindnet", shape:
     """The scenario, as manifests (no YAML text: the benchmark times the model, not the parser)."""
     if shape not in ("scheduled", "workloads"):
         raise ValueError(shape)
-    docs = [
+    docs: list[dict[str, Any]] = [
         {"apiVersion": "k8snetviz.dev/v1alpha1", "kind": "Scenario", "metadata": {"name": "generated"},
          "spec": {"cni": cni, "description": f"{nodes} nodes, {pods} pods"}},
         {"apiVersion": "kind.x-k8s.io/v1alpha4", "kind": "Cluster",

@@ -93,7 +93,9 @@ def run_notebook(path: Path) -> dict[str, float]:
         kc.execute_interactive(USAGE, timeout=60, output_hook=lambda msg: out.append(
             msg["content"].get("text", "")) if msg["header"]["msg_type"] == "stream" else None)
         usage = json.loads("".join(out))
-        return {"peak_mb": usage["peak_kb"] / 1024, "rss_mb": rss_mb(km.provisioner.process.pid),
+        process = getattr(km.provisioner, "process", None)  # a local kernel's Popen (LocalProvisioner)
+        assert process is not None, "the kernel runs as a local process"
+        return {"peak_mb": usage["peak_kb"] / 1024, "rss_mb": rss_mb(process.pid),
                 "cpu_s": usage["cpu"] + usage["child_cpu"], "wall_s": wall}
     finally:
         kc.stop_channels()

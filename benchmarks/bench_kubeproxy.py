@@ -49,8 +49,9 @@ def main() -> None:
     rules = Ruleset.restored(payload)
     table.note(f"  rules: {len(rules):,} (nat KUBE-SERVICES: {len(rules.rules('nat', 'KUBE-SERVICES')):,})")
     target, _ = data[SERVICES // 2]
-    pkt = Packet("10.244.1.10", target.cluster_ip, "tcp", 40000, target.port)
-    ctx = HookContext(in_iface="veth1234", local_addresses={"172.18.0.3", "10.244.1.1"})
+    pkt = Packet(IPv4Address("10.244.1.10"), IPv4Address(target.cluster_ip), "tcp", 40000, target.port)
+    ctx = HookContext(in_iface="veth1234", local_addresses=frozenset({IPv4Address("172.18.0.3"),
+                                                                      IPv4Address("10.244.1.1")}))
     table.add(f"one walk of nat PREROUTING to {pkt.dst}:{pkt.dport} (indexed: no scan of KUBE-SERVICES)",
               measure(lambda: rules.traverse("nat", "PREROUTING", pkt, ctx), 200, warmup=2), 5e-3)
     table.print()

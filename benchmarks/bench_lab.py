@@ -17,6 +17,7 @@ from k8snetviz.lab.build import up
 from k8snetviz.lab.demo import lab_unavailable
 from k8snetviz.lab.netns import down
 from k8snetviz.lab.verify import verify
+from k8snetviz.views.labreport import report_total
 
 
 def bench(scenario: str, lab_id: str) -> tuple[float, float, float, int, str]:
@@ -31,7 +32,7 @@ def bench(scenario: str, lab_id: str) -> tuple[float, float, float, int, str]:
         down(lab_id)
         t3 = time.perf_counter()
     dns = [c for c in report.checks if c.what.startswith("DNS ")]
-    total = f"{report.total()} (DNS: {sum(c.agree for c in dns)} of {len(dns)} agree)"
+    total = f"{report_total(report)} (DNS: {sum(c.agree for c in dns)} of {len(dns)} agree)"
     return t1 - t0, t2 - t1, t3 - t2, len(layout.netns), total
 
 

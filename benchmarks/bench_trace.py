@@ -17,6 +17,7 @@ import pstats
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -76,15 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     table.add("k8snetviz trace kind-default (the CLI, wall)", measure(lambda: run(*cli), 10, warmup=2), 0.400)
     for name in k8snetviz.shipped_scenarios():
         cluster = k8snetviz.load(name)
-        for src, dst in pairs(cluster):
+        for source, destination in pairs(cluster):
             table.add(f"trace {name} ({cluster.config.cni}) pod→pod, other node",
-                      measure(lambda c=cluster, s=src, d=dst: c.trace(s, d), args.repeat, warmup=5), 1e-3)
+                      measure(partial(cluster.trace, source, destination), args.repeat, warmup=5), 1e-3)
 
     for shape in args.shapes.split(","):
         scenario = generate(args.nodes, args.pods, shape=shape)
         builds = []
         for _ in range(2):
-            build = measure(lambda sc=scenario: Cluster(sc), 1, warmup=0)
+            build = measure(partial(Cluster, scenario), 1, warmup=0)
             builds += build.values
         big = Cluster(scenario)
         table.add(f"build {len(big.nodes)} nodes / {len(big.pods)} pods ({shape})", sample(builds), 10.0)
@@ -93,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         result = big.trace(src.key, f"{dst.key}:8080")
         assert result.delivered, result.text()
         table.add(f"trace on it, pod→pod across nodes ({shape})",
-                  measure(lambda c=big, s=src.key, d=f"{dst.key}:8080": c.trace(s, d), 50, warmup=2), 10e-3)
+                  measure(partial(big.trace, src.key, f"{dst.key}:8080"), 50, warmup=2), 10e-3)
         if args.profile:
-            profile(lambda sc=scenario: Cluster(sc), f"build ({shape})")
-            profile(lambda c=big, s=src.key, d=f"{dst.key}:8080": c.trace(s, d), f"trace ({shape})")
+            profile(partial(Cluster, scenario), f"build ({shape})")
+            profile(partial(big.trace, src.key, f"{dst.key}:8080"), f"trace ({shape})")
         del big
     table.print()
     return 0
