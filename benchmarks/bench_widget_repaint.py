@@ -2,7 +2,7 @@
 
 Opens notebook 02, runs it, then, in the page, with the browser's own clock:
 
-- steps the first walk back and forth with its "next ▶"/"◀ back" buttons, at a reader's pace (a pause
+- steps the first walk to its end and back with its "next ▶"/"◀ back" buttons, at a reader's pace (a pause
   after each step, long enough for the kernel to be told of it and to answer before the next): the work
   of repainting, that is the click's script (the diagram's highlights moved, the hop panel drawn, both in
   the browser: no kernel round trip is on this path) plus the next frame's style, layout and paint.
@@ -65,8 +65,11 @@ async ({ walkIndex, rounds, warmup, pause }) => {
   });
   const script = [], render = [], work = [], shown = [], paints = [];
   let step = parseInt(diagram.dataset.paintedStep);
+  // Through the whole walk and back, as a learner steps: every kind of hop, the reply's turn, the verdict.
+  let forward = true;
   for (let i = 0; i < warmup + rounds; i++) {
-    const forward = (i % 2 === 0);
+    if (forward && next.disabled) forward = false;
+    if (!forward && prev.disabled) forward = true;
     const target = forward ? step + 1 : step - 1;
     await frame();
     const t0 = performance.now();

@@ -21,6 +21,9 @@ CELLS = [
     'run(c, "ip route", on="node-a")',
     'pn.task_warm_up().check("node-a")',
     'from k8snetviz.course.quiz import show_in_place\nshow_in_place(lambda: c.trace("default/nope", "x:1"))',
+    # the packet walk on its first reply hop, whose headers changed (the walk's own step controls too)
+    'from k8snetviz.widgets import PacketWalk\nwalk = PacketWalk(c, src="default/client", dst="default/web:80")\n'
+    'walk.step.value = 10\nwalk',
 ]
 
 # The contrast of two CSS colours, computed in the page (WCAG 2 relative luminance).
@@ -95,6 +98,9 @@ def test_outputs_read_in_the_theme(lab, lab_page, lab_tmp_dir, theme):
             "command output": panel.locator("pre.knv-terminal").first,
             "task check": panel.locator(".knv-task-result .knv-verdict").first,
             "error": panel.locator(".knv-error .knv-verdict").first,
+            "walk step counter": panel.locator(".knv-packetwalk .knv-counter").first,
+            "hop header value": panel.locator(".knv-packetwalk .knv-headers th").first,
+            "changed hop header value": panel.locator(".knv-packetwalk .knv-headers td.knv-changed code").first,
         }
         for name, locator in checks.items():
             locator.wait_for(state="visible")
