@@ -43,7 +43,7 @@ SOURCE = REPO / "notebooks" / "02-pod-networking.ipynb"
 # A copy under build/ (git-ignored): JupyterLab saves the notebook it runs, outputs and all.
 COPY = REPO / "build" / "bench-widget" / "02-pod-networking.ipynb"
 NOTEBOOK = COPY.relative_to(REPO).as_posix()
-STEPS = 60
+STEPS = 140  # four times through the walk and back: enough steps that p95 is not the third slowest
 WALKS = 30
 SOURCES = ["default/cache", "default/client"]
 
@@ -189,6 +189,8 @@ def report(steps: dict, walks: dict) -> None:
     table.add("  of it: click → highlights moved and hop panel drawn (script)",
               sample([t * ms for t in steps["script"]]))
     table.add("  of it: the next frame's style, layout and paint", sample([t * ms for t in steps["render"]]))
+    slowest = sorted(steps["work"])[-5:]
+    table.note(f"    (the five slowest steps: {', '.join(f'{t:.1f}' for t in slowest)} ms)")
     table.add("  of it: the diagram's own repaint (moving classes)", sample([t * ms for t in steps["paints"]]))
     table.add("  click → next frame shown (with the wait for the display's next refresh)",
               sample([t * ms for t in steps["shown"]]))

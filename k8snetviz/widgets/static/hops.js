@@ -40,61 +40,118 @@ function children(parent, count, make) {
   return Array.from(parent.children);
 }
 
+// The panel's elements, made once: a step only changes their text.
+function build() {
+  const box = el("div", "knv-hop");
+  const head = el("p");
+  const v = { box, stepOf: el("b"), replySeparator: document.createTextNode(""), reply: el("i"), at: el("code"),
+    device: el("code"), action: el("b"), detail: el("p"), why: el("details", "knv-why"), decidedBy: el("code"),
+    chain: el("ol", "knv-why-chain"), headers: el("table", "knv-headers"), verdict: el("p", "knv-verdict"),
+    verdictName: el("b"), verdictReason: document.createTextNode("") };
+  head.append(v.stepOf, v.replySeparator, v.reply, " · ", v.at, " · device ", v.device, " · ", v.action);
+  // The why-chain's disclosure is one element for the whole walk: the learner's choice to open it holds
+  // while stepping.
+  const summary = el("summary", "", "Decided by: ");
+  summary.append(v.decidedBy);
+  v.why.append(summary, v.chain);
+  v.verdict.append(v.verdictName, v.verdictReason);
+  box.append(head, v.detail, v.why, v.headers, v.verdict);
+  return v;
+}
+
+function headerRow() {
+  const row = el("tr");
+  const cell = el("td");
+  cell.append(el("code"), el("span"));
+  row.append(el("th"), cell);
+  return row;
+}
+
+// Shows `hop` in the elements of `v`, writing only what differs from what they show.
+function fill(v, hop) {
+  setText(v.stepOf, `Step ${hop.step} of ${hop.of}`);
+  setData(v.replySeparator, hop.reply ? " · " : "");
+  setText(v.reply, hop.reply ? "the reply, on its way back" : "");
+  setText(v.at, hop.at);
+  setText(v.device, hop.device);
+  setText(v.action, hop.action);
+  setText(v.detail, hop.detail);
+  show(v.why, Boolean(hop.decided_by));
+  const lines = hop.decided_by ? hop.why.slice(1).map((line) => line.trim()) : [];
+  setText(v.decidedBy, hop.decided_by || "");
+  children(v.chain, lines.length, () => el("li")).forEach((li, i) => setText(li, lines[i]));
+  children(v.headers, hop.headers.length, headerRow).forEach((row, i) => {
+    const h = hop.headers[i];
+    const [name, cell] = row.children;
+    const [value, mark] = cell.children;
+    setText(name, h.name);
+    setClass(cell, h.changed ? "knv-changed" : "");
+    setText(value, h.value);
+    setText(mark, h.changed ? " ✱ changed" : "");
+  });
+  // The verdict's line stays in place, empty and without its bar until the last step: an element shown
+  // or hidden makes the page sort its layers again (3-7 ms a step, measured).
+  if (hop.verdict) {
+    setClass(v.verdict, `knv-verdict ${hop.verdict.delivered ? "knv-delivered" : "knv-failed"}`);
+    setText(v.verdictName, hop.verdict.verdict);
+    setData(v.verdictReason, `: ${hop.verdict.reason}`);
+  } else {
+    setClass(v.verdict, "knv-verdict");
+    setText(v.verdictName, "");
+    setData(v.verdictReason, "");
+  }
+}
+
+const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 50));
+
 function render({ model, el: host }) {
   const root = el("div", "knv-hops");
   root.setAttribute("aria-live", "polite");
-  const box = el("div", "knv-hop");
-  const head = el("p");
-  const stepOf = el("b");
-  const replySeparator = document.createTextNode("");
-  const reply = el("i");
-  const at = el("code");
-  const device = el("code");
-  const action = el("b");
-  head.append(stepOf, replySeparator, reply, " · ", at, " · device ", device, " · ", action);
-  const detail = el("p");
-  // The why-chain's disclosure is one element for the whole walk: the learner's choice to open it holds
-  // while stepping.
-  const why = el("details", "knv-why");
-  const summary = el("summary", "", "Decided by: ");
-  const decidedBy = el("code");
-  summary.append(decidedBy);
-  const chain = el("ol", "knv-why-chain");
-  why.append(summary, chain);
-  const headers = el("table", "knv-headers");
-  const verdict = el("p", "knv-verdict");
-  const verdictName = el("b");
-  const verdictReason = document.createTextNode("");
-  verdict.append(verdictName, verdictReason);
-  box.append(head, detail, why, headers, verdict);
+  const view = build();
   host.append(root);
 
-  // While stepping through one walk the panel keeps the height of its tallest hop so far, so that
-  // nothing below it moves: a step that moved the rest of the notebook cost the page a new sorting
-  // of its layers (3-4 ms) besides the repaint. A new walk, or the why-chain opened or closed, starts
-  // again from the panel's own height.
+  // The panel keeps the height of the walk's tallest hop, so that nothing below it moves as the learner
+  // steps: a step that moved the rest of the notebook cost the page a new sorting of its layers (3-4 ms)
+  // besides the repaint. The tallest is measured once the walk has arrived and the page is idle, each hop
+  // in a hidden copy of the panel; a hop found taller meanwhile (a narrower page) raises it.
   let tallest = 0;
   const keepHeight = new ResizeObserver(() => {
     const height = root.getBoundingClientRect().height;
-    if (height > tallest + 0.5) {
-      tallest = height;
-      root.style.minHeight = `${height}px`;
-    }
+    if (height > tallest + 0.5) raise(height);
   });
   keepHeight.observe(root);
-  const fitHeight = () => {
+  function raise(height) {
+    tallest = height;
+    root.style.minHeight = `${height}px`;
+  }
+  let measuring = 0;
+  function measure() {
+    const ticket = ++measuring;
+    idle(() => {
+      const hops = model.get("hops");
+      if (ticket !== measuring || !root.isConnected || !hops.length) return;
+      const probe = build();
+      probe.why.open = view.why.open;
+      const holder = el("div", "knv-hops knv-measure");
+      holder.setAttribute("aria-hidden", "true");
+      holder.append(probe.box);
+      root.append(holder);
+      let height = 0;
+      for (const hop of hops) {
+        fill(probe, hop);
+        height = Math.max(height, holder.getBoundingClientRect().height);
+      }
+      holder.remove();
+      if (height > tallest + 0.5) raise(height);
+    });
+  }
+  // A new walk, or the why-chain opened or closed: the height is found again.
+  function refit() {
     tallest = 0;
     root.style.minHeight = "";
-  };
-  why.addEventListener("toggle", fitHeight);
-
-  function headerRow() {
-    const row = el("tr");
-    const cell = el("td");
-    cell.append(el("code"), el("span"));
-    row.append(el("th"), cell);
-    return row;
+    measure();
   }
+  view.why.addEventListener("toggle", refit);
 
   // The step comes from the diagram's model once it is found (its reference is "IPY_MODEL_<id>"); this
   // model's own `step` until then, and when the panel stands alone.
@@ -108,45 +165,16 @@ function render({ model, el: host }) {
     if (!hop) {
       if (root.firstChild) root.replaceChildren();
     } else {
-      if (!root.firstChild) root.append(box);
-      setText(stepOf, `Step ${hop.step} of ${hop.of}`);
-      setData(replySeparator, hop.reply ? " · " : "");
-      setText(reply, hop.reply ? "the reply, on its way back" : "");
-      setText(at, hop.at);
-      setText(device, hop.device);
-      setText(action, hop.action);
-      setText(detail, hop.detail);
-      show(why, Boolean(hop.decided_by));
-      const lines = hop.decided_by ? hop.why.slice(1).map((line) => line.trim()) : [];
-      setText(decidedBy, hop.decided_by || "");
-      children(chain, lines.length, () => el("li")).forEach((li, i) => setText(li, lines[i]));
-      children(headers, hop.headers.length, headerRow).forEach((row, i) => {
-        const h = hop.headers[i];
-        const [name, cell] = row.children;
-        const [value, mark] = cell.children;
-        setText(name, h.name);
-        setClass(cell, h.changed ? "knv-changed" : "");
-        setText(value, h.value);
-        setText(mark, h.changed ? " ✱ changed" : "");
-      });
-      // The verdict's line stays in place, empty and without its bar until the last step: an element
-      // shown or hidden makes the page sort its layers again (3-7 ms a step, measured).
-      if (hop.verdict) {
-        setClass(verdict, `knv-verdict ${hop.verdict.delivered ? "knv-delivered" : "knv-failed"}`);
-        setText(verdictName, hop.verdict.verdict);
-        setData(verdictReason, `: ${hop.verdict.reason}`);
-      } else {
-        setClass(verdict, "knv-verdict");
-        setText(verdictName, "");
-        setData(verdictReason, "");
-      }
+      if (!root.firstChild) root.append(view.box);
+      fill(view, hop);
     }
     root.dataset.paintedStep = String(step);
     root.dataset.paintMs = (performance.now() - t0).toFixed(2);
   }
 
   paint();
-  model.on("change:hops", () => { fitHeight(); paint(); });
+  measure();
+  model.on("change:hops", () => { paint(); refit(); });
   model.on("change:step", () => { if (steps === model) paint(); });
   let removed = false;
   let unlink = () => {};
@@ -160,7 +188,7 @@ function render({ model, el: host }) {
       paint();
     });
   }
-  return () => { removed = true; unlink(); keepHeight.disconnect(); };
+  return () => { removed = true; measuring++; unlink(); keepHeight.disconnect(); };
 }
 
 export default { render };
