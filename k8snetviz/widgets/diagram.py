@@ -65,7 +65,9 @@ class Diagram(anywidget.AnyWidget):
     description = traitlets.Unicode("").tag(sync=True)
     steps = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
     step_texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    step = traitlets.Int(0).tag(sync=True)
+    # Not echoed back: the browser tells the kernel of a step once the learner pauses on it, so an echo of
+    # the step it sent last could arrive after a newer step the browser has not sent yet, and undo it.
+    step = traitlets.Int(0).tag(sync=True, echo_update=False)
     dropped = traitlets.Bool(False).tag(sync=True)
     navigation = traitlets.Bool(False).tag(sync=True)  # show the back/next buttons, handled in the browser
     walk = traitlets.Int(0).tag(sync=True)  # a new number for each new walk (the page marks when it shows it)

@@ -160,3 +160,38 @@ def test_the_kernel_hears_of_the_steps_taken_in_the_browser(lab, lab_page, lab_t
     lab_page.wait_for_timeout(2_000)  # two beats of play: nothing moves
     expect(diagram).to_have_attribute("data-painted-step", paused)
     expect(heard).to_have_text(f"kernel at step {paused}")
+
+
+# Steps next then back, the back click at moments around when the page tells the kernel of the first step
+# (static/diagram.js waits 250 ms for the learner to pause): the kernel's answer to that message must not
+# put back the step the learner has already left.
+STEP_AROUND_THE_SEND_JS = """
+async (walk) => {
+  const diagram = walk.querySelector('.knv-diagram');
+  const next = walk.querySelector('button.knv-next'), prev = walk.querySelector('button.knv-prev');
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  const undone = [];
+  for (let offset = 230; offset <= 330; offset += 5) {
+    next.click();
+    await sleep(offset);
+    prev.click();
+    const back = diagram.dataset.paintedStep;
+    await sleep(400);  // the kernel's answer comes within tens of milliseconds
+    if (diagram.dataset.paintedStep !== back) undone.push({ offset, back, now: diagram.dataset.paintedStep });
+  }
+  return undone;
+}
+"""
+
+
+def test_an_answer_from_the_kernel_never_undoes_a_newer_step(lab, lab_page, lab_tmp_dir):
+    notebook = write_notebook(lab_tmp_dir / "step-race.ipynb", [KERNEL_STEP_WALK])
+    rel = notebook.relative_to(lab.root_dir).as_posix()
+    panel = open_notebook(lab_page, lab, rel)
+    run_all_cells(lab_page, rel)
+    walk = panel.locator(".knv-packetwalk").first
+    walk.scroll_into_view_if_needed()
+    diagram = walk.locator(".knv-diagram")
+    expect(diagram).to_have_attribute("data-painted-step", "1")
+    assert walk.evaluate(STEP_AROUND_THE_SEND_JS) == []
+    expect(panel.locator(".knv-heard")).to_have_text("kernel at step 1")
