@@ -18,6 +18,20 @@ NOTEBOOK = "notebooks/02-pod-networking.ipynb"
 CURRENT_IDS = "(root) => Array.from(root.querySelectorAll('.knv-current')).map((e) => e.id).sort()"
 
 
+def _walk_in_new_notebook(lab, lab_page, lab_tmp_dir, name: str, source: str):
+    """Write a one-cell notebook, run it, and return (its panel, the walk, the walk's diagram) once the
+    walk's first hop is lit."""
+    notebook = write_notebook(lab_tmp_dir / name, [source])
+    rel = notebook.relative_to(lab.root_dir).as_posix()
+    panel = open_notebook(lab_page, lab, rel)
+    run_all_cells(lab_page, rel)
+    walk = panel.locator(".knv-packetwalk").first
+    walk.scroll_into_view_if_needed()
+    diagram = walk.locator(".knv-diagram")
+    expect(diagram).to_have_attribute("data-painted-step", "1")
+    return panel, walk, diagram
+
+
 def test_pick_a_source_and_step_the_walk(lab, lab_page):
     panel = open_notebook(lab_page, lab, NOTEBOOK)
     run_all_cells(lab_page, NOTEBOOK)
@@ -76,14 +90,7 @@ PacketWalk(k8snetviz.load("kind-default"), src="default/client", dst="svc/defaul
 
 
 def test_stepping_shows_the_hop_at_once_and_its_why_chain_opens(lab, lab_page, lab_tmp_dir):
-    notebook = write_notebook(lab_tmp_dir / "service-walk.ipynb", [SERVICE_WALK])
-    rel = notebook.relative_to(lab.root_dir).as_posix()
-    panel = open_notebook(lab_page, lab, rel)
-    run_all_cells(lab_page, rel)
-    walk = panel.locator(".knv-packetwalk").first
-    walk.scroll_into_view_if_needed()
-    diagram = walk.locator(".knv-diagram")
-    expect(diagram).to_have_attribute("data-painted-step", "1")
+    panel, walk, diagram = _walk_in_new_notebook(lab, lab_page, lab_tmp_dir, "service-walk.ipynb", SERVICE_WALK)
     expect(walk.locator(".knv-info")).to_contain_text("Step 1 of")
 
     got = walk.evaluate(STEP_WITHOUT_KERNEL_JS)
@@ -126,15 +133,8 @@ display(walk, heard)
 def test_the_kernel_hears_of_the_steps_taken_in_the_browser(lab, lab_page, lab_tmp_dir):
     """Back, next, the slider and play step in the page (the diagram's own controls); the kernel hears of
     the step the learner stops on, in PacketWalk.step."""
-    notebook = write_notebook(lab_tmp_dir / "kernel-step.ipynb", [KERNEL_STEP_WALK])
-    rel = notebook.relative_to(lab.root_dir).as_posix()
-    panel = open_notebook(lab_page, lab, rel)
-    run_all_cells(lab_page, rel)
-    walk = panel.locator(".knv-packetwalk").first
-    walk.scroll_into_view_if_needed()
-    diagram = walk.locator(".knv-diagram")
+    panel, walk, diagram = _walk_in_new_notebook(lab, lab_page, lab_tmp_dir, "kernel-step.ipynb", KERNEL_STEP_WALK)
     heard = panel.locator(".knv-heard")
-    expect(diagram).to_have_attribute("data-painted-step", "1")
     expect(heard).to_have_text("kernel at step 1")
 
     for _ in range(3):
@@ -185,13 +185,6 @@ async (walk) => {
 
 
 def test_an_answer_from_the_kernel_never_undoes_a_newer_step(lab, lab_page, lab_tmp_dir):
-    notebook = write_notebook(lab_tmp_dir / "step-race.ipynb", [KERNEL_STEP_WALK])
-    rel = notebook.relative_to(lab.root_dir).as_posix()
-    panel = open_notebook(lab_page, lab, rel)
-    run_all_cells(lab_page, rel)
-    walk = panel.locator(".knv-packetwalk").first
-    walk.scroll_into_view_if_needed()
-    diagram = walk.locator(".knv-diagram")
-    expect(diagram).to_have_attribute("data-painted-step", "1")
+    panel, walk, diagram = _walk_in_new_notebook(lab, lab_page, lab_tmp_dir, "step-race.ipynb", KERNEL_STEP_WALK)
     assert walk.evaluate(STEP_AROUND_THE_SEND_JS) == []
     expect(panel.locator(".knv-heard")).to_have_text("kernel at step 1")
